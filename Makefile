@@ -1,0 +1,121 @@
+# ngx_http_tasker_auth_module — build, test and demo.
+#   make            module (build/ngx_http_tasker_auth_module.so) and build/tasker-ctl
+#   make test       unit tests (cmocka), integration tests (t/*.t), gRPC and CLI tests
+#   make asan       unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make demo       nginx on localhost with conf-examples/, keys and tokens; shows 401/403/200
+#   make deps       installs the Debian packages the project needs (idempotent)
+#   NGINX_SRC=/path builds against an upstream nginx tree instead of Debian's nginx-dev.
+
+SHELL      := /bin/bash
+BUILD      := build
+CXX        ?= g++
+CXXSTD     := -std=c++17
+WARN       := -Wall -Wextra -Wno-unused-parameter
+OPT        ?= -O2 -g
+CXXFLAGS_CORE := $(CXXSTD) $(OPT) -fPIC $(WARN) -Isrc $(EXTRA_CXXFLAGS)
+CORE_LIBS  := -lcrypto -ljansson -lcurl
+NGINX_SRC  ?= /usr/share/nginx/src
+NGINX_BIN  ?= /usr/sbin/nginx
+PYTHON     := /usr/bin/python3
+
+DEB_PACKAGES := g++ make perl curl openssl nginx-core nginx-dev libpcre2-dev libpcre3-dev \
+                zlib1g-dev libssl-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev \
+                libtomlplusplus-dev python3 python3-jwt python3-cryptography python3-grpcio
+
+CORE_SRCS  := $(filter-out src/ngx_%,$(wildcard src/*.cpp))
+CORE_OBJS  := $(CORE_SRCS:src/%.cpp=$(BUILD)/core/%.o)
+CORE_LIB   := $(BUILD)/libtaskerauth.a
+CLI_SRCS   := $(wildcard src/cli/*.cpp)
+UNIT_SRCS  := $(wildcard t/unit/test_*.cpp)
+UNIT_BINS  := $(UNIT_SRCS:t/unit/%.cpp=$(BUILD)/unit/%)
+MODULE_SO  := $(BUILD)/ngx_http_tasker_auth_module.so
+CLI        := $(BUILD)/tasker-ctl
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps module cli unit test integration asan demo clean check-deps
+
+all: module cli
+
+# ---- dependencies -----------------------------------------------------------------------------
+# Installs only when a package is missing, so it is cheap to call from every target.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	    | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "make deps: installing:" $$missing; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	    || { echo "make deps: apt-get install failed (run as root?)" >&2; exit 1; }; \
+	fi; mkdir -p $(BUILD); touch $(DEPS_STAMP)
+
+$(DEPS_STAMP):
+	@$(MAKE) --no-print-directory deps
+
+# ---- core archive -----------------------------------------------------------------------------
+$(BUILD)/core/%.o: src/%.cpp $(wildcard src/*.h) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_CORE) -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# ---- tasker-ctl ---------------------------------------------------------------------------------
+cli: $(CLI)
+$(CLI): $(CLI_SRCS) $(CORE_LIB) $(wildcard src/*.h src/cli/*.h)
+	$(CXX) $(CXXFLAGS_CORE) $(CLI_SRCS) $(CORE_LIB) $(CORE_LIBS) -o $@
+
+# ---- nginx module -------------------------------------------------------------------------------
+# Configured once per nginx tree with that tree's flags (Debian: conf_flags, for binary
+# compatibility with /usr/sbin/nginx via --with-compat); `make modules` builds only our .so.
+NGX_BUILD := $(BUILD)/nginx
+module: $(MODULE_SO)
+$(NGX_BUILD)/.configured: config | $(DEPS_STAMP)
+	@rm -rf $(NGX_BUILD) && mkdir -p $(NGX_BUILD)
+	cp -r $(NGINX_SRC)/. $(NGX_BUILD)/
+	cd $(NGX_BUILD) && if [ -f conf_flags ]; then source ./conf_flags; \
+	    else NGX_CONF_FLAGS=(--with-compat --with-http_ssl_module --with-http_v2_module --with-threads); fi; \
+	    cfg=./configure; [ -x $$cfg ] || cfg=./auto/configure; \
+	    TASKER_CORE_LIB=$(CURDIR)/$(CORE_LIB) $$cfg "$${NGX_CONF_FLAGS[@]}" \
+	        --add-dynamic-module=$(CURDIR) > configure.log 2>&1 \
+	    || { tail -20 configure.log; exit 1; }
+	@touch $@
+
+$(MODULE_SO): ngx_http_tasker_auth_module.cpp $(CORE_LIB) $(NGX_BUILD)/.configured $(wildcard src/*.h)
+	@rm -f $(NGX_BUILD)/objs/ngx_http_tasker_auth_module.so
+	$(MAKE) --no-print-directory -C $(NGX_BUILD) -f objs/Makefile modules
+	cp $(NGX_BUILD)/objs/ngx_http_tasker_auth_module.so $@
+
+# ---- tests ------------------------------------------------------------------------------------
+$(BUILD)/unit/%: t/unit/%.cpp $(CORE_LIB) $(wildcard t/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_CORE) -It/unit $< $(CORE_LIB) $(CORE_LIBS) -lcmocka -o $@
+
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+TEST_ENV = TEST_NGINX_BINARY=$(NGINX_BIN) \
+           TEST_NGINX_MODULE=$(CURDIR)/$(MODULE_SO) \
+           TEST_NGINX_CLI=$(CURDIR)/$(CLI) \
+           TEST_NGINX_PYTHON=$(PYTHON) \
+           TEST_NGINX_REPO=$(CURDIR)
+
+integration: $(MODULE_SO) $(CLI)
+	$(TEST_ENV) prove -It/lib -r t/ $(PROVE_ARGS)
+
+test: all unit integration
+	@if [ -x t/grpc/run.sh ]; then $(TEST_ENV) t/grpc/run.sh; fi
+	@if [ -x t/cli/run.sh ]; then $(TEST_ENV) t/cli/run.sh; fi
+
+# ---- sanitizers ---------------------------------------------------------------------------------
+asan:
+	$(MAKE) --no-print-directory BUILD=build/asan \
+	    OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    EXTRA_LDFLAGS="-fsanitize=address,undefined" unit
+
+# ---- demo ---------------------------------------------------------------------------------------
+demo: all
+	@scripts/demo.sh
+
+clean:
+	rm -rf $(BUILD) t/servroot*

@@ -1,0 +1,89 @@
+// The request-time facade (SPEC 3): a RequestView in, a Decision out. The adapter extracts header
+// bytes into a RequestView, calls AuthPolicy::decide, and maps Decision::status through
+// verdictFor() to a response. decide() never throws.
+//
+// Usage (configuration load):
+//   PolicyConfig pc; pc.jwt = true; pc.static_keys = keys; pc.verify = opts; pc.rules = rules;
+//   auto policy = std::make_shared<const AuthPolicy>(std::move(pc));
+// Usage (request):
+//   RequestView v; v.method = "GET"; v.authorization = header_value;
+//   Decision d; policy->decide(v, now, jwks_keys_or_null, &d);
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api_keys.h"
+#include "keys.h"
+#include "permissions.h"
+#include "status.h"
+#include "verify.h"
+
+namespace tasker {
+
+// Everything a location needs to decide. Built once at configuration load; immutable after.
+struct PolicyConfig {
+  bool jwt = false;                 // a JWT key source is configured (static key or JWKS)
+  bool jwks = false;                // keys come from JWKS: passed to decide(), not static_keys
+  KeySetConstPtr static_keys;       // public_key mode
+  VerifyOptions verify;
+  bool api_keys_enabled = false;
+  std::shared_ptr<const ApiKeyRegistry> api_keys;
+  std::shared_ptr<const RuleSet> rules;  // nullptr or empty: any authenticated credential passes
+};
+
+// The parts of a request the decision depends on. Views into the request's own buffers.
+struct RequestView {
+  std::string_view method;                      // "GET", "POST", ...
+  std::optional<std::string_view> authorization; // Authorization header value, if present
+  std::optional<std::string_view> api_key;       // configured API key header value, if present
+  bool has_origin = false;                       // Origin present
+  bool has_acr_method = false;                   // Access-Control-Request-Method present
+};
+
+enum class AuthMethod { None, Jwt, ApiKey };
+
+// "jwt", "api_key" or "" (SPEC 5 $tasker_auth_method).
+const char* authMethodName(AuthMethod m) noexcept;
+
+struct Decision {
+  Status status = Status::Internal;
+  AuthMethod method = AuthMethod::None;   // the credential tried (Jwt for any bearer)
+  bool preflight = false;                 // passed as a CORS preflight, nothing inspected
+  bool presented = false;                 // a credential was presented (error="invalid_token")
+  bool jwt_attempted = false;             // a bearer verification ran (histogram observation)
+  uint64_t verify_ns = 0;                 // duration of that verification
+  const char* missing_permission = nullptr;  // PermDenied: vocabulary name, static storage
+  bool authenticated = false;             // identity below is valid (also for Perm* statuses)
+  std::string subject;
+  std::vector<std::string> permissions;   // credential order
+  std::vector<std::string> unknown_permissions;
+  std::string kid;                        // bearer kid (JWKS unknown-kid refresh)
+  ClaimsConstPtr claims;                  // JWT only
+};
+
+class AuthPolicy {
+ public:
+  explicit AuthPolicy(PolicyConfig cfg) : cfg_(std::move(cfg)) {}
+
+  // SPEC 3 steps 2-6. jwks_keys is the current JWKS key set in JWKS mode (nullptr when none has
+  // been loaded: a bearer token then gives KeysUnavailable); ignored otherwise. now: Unix seconds.
+  void decide(const RequestView& req, int64_t now, const KeySet* jwks_keys,
+              Decision* out) const noexcept;
+
+  const PolicyConfig& config() const noexcept { return cfg_; }
+
+ private:
+  PolicyConfig cfg_;
+};
+
+// Splits an Authorization value. Returns true when the scheme is Bearer (case-insensitive) and
+// sets *token to the rest after the single separating space run (possibly empty). "Bearer<tok>"
+// and other schemes return false.
+bool parseBearer(std::string_view authorization, std::string_view* token) noexcept;
+
+}  // namespace tasker

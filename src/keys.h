@@ -1,0 +1,80 @@
+// Verification keys: one PEM public key, or a JWKS document, parsed once (at configuration load or
+// on JWKS refresh) into an immutable KeySet. The request path only reads a KeySet.
+//
+// Usage:
+//   KeySetConstPtr ks;
+//   Status s = KeySet::fromPem(pem_text, &ks);          // public_key mode
+//   Status s = KeySet::fromJwks(json_text, &ks, &log);  // jwks mode; log lists skipped keys
+//   const VerifyKey* k = ks->find("kid-1");             // nullptr when absent
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "algorithms.h"
+#include "status.h"
+
+namespace tasker {
+
+// One verification key. Holds an OpenSSL EVP_PKEY behind an opaque pointer, so this header needs
+// no OpenSSL include.
+class VerifyKey {
+ public:
+  ~VerifyKey();
+  VerifyKey(const VerifyKey&) = delete;
+  VerifyKey& operator=(const VerifyKey&) = delete;
+
+  KeyType type() const noexcept { return type_; }
+  const std::string& kid() const noexcept { return kid_; }   // empty for a PEM key
+  std::optional<Alg> jwkAlg() const noexcept { return alg_; }  // the JWK's own "alg", if any
+  int bits() const noexcept { return bits_; }
+  void* evpPkey() const noexcept { return pkey_; }  // borrowed EVP_PKEY*; owned by this object
+
+  // Takes ownership of pkey (an EVP_PKEY*). Validates type and size.
+  static Status create(void* pkey, std::string kid, std::optional<Alg> alg,
+                       std::unique_ptr<VerifyKey>* out);
+
+ private:
+  VerifyKey() = default;
+  void* pkey_ = nullptr;
+  KeyType type_ = KeyType::Rsa;
+  std::string kid_;
+  std::optional<Alg> alg_;
+  int bits_ = 0;
+};
+
+class KeySet;
+using KeySetPtr = std::shared_ptr<KeySet>;
+using KeySetConstPtr = std::shared_ptr<const KeySet>;
+
+// An immutable set of verification keys.
+class KeySet {
+ public:
+  // One PEM public key: SPKI "BEGIN PUBLIC KEY" (RSA, EC P-256/384/521, Ed25519) or PKCS#1
+  // "BEGIN RSA PUBLIC KEY". RSA under 2048 bits gives KeyTooSmall; a private key, certificate or
+  // garbage gives KeyInvalidPem; other curves KeyUnsupported.
+  static Status fromPem(std::string_view pem, KeySetConstPtr* out);
+
+  // Reads a PEM file then calls fromPem. Unreadable: KeyUnreadable.
+  static Status fromPemFile(const std::string& path, KeySetConstPtr* out);
+
+  // A JWKS document ({"keys":[...]}), at most kMaxJwksBytes and kMaxJwksKeys keys.
+  // kty RSA (2048..16384 bits), EC (P-256, P-384, P-521) and OKP (Ed25519) are read; a key with
+  // "use" other than "sig", an unknown kty/crv, bad members or no kid is skipped and described in
+  // *skipped (may be nullptr). No usable key left: JwksNoUsableKeys. Duplicate kids: first wins.
+  static Status fromJwks(std::string_view json, KeySetConstPtr* out,
+                         std::vector<std::string>* skipped);
+
+  size_t size() const noexcept { return keys_.size(); }
+  const VerifyKey* find(std::string_view kid) const noexcept;  // by kid; nullptr if absent
+  const VerifyKey* first() const noexcept { return keys_.empty() ? nullptr : keys_[0].get(); }
+  const std::vector<std::unique_ptr<VerifyKey>>& keys() const noexcept { return keys_; }
+
+ private:
+  std::vector<std::unique_ptr<VerifyKey>> keys_;
+};
+
+}  // namespace tasker
