@@ -19,5 +19,8 @@ constexpr int kMaxRsaBits = 16384;
 constexpr long kJwksConnectTimeoutMs = 5000;     // libcurl connect timeout for a JWKS fetch
 constexpr long kJwksTotalTimeoutMs = 15000;      // libcurl total timeout for a JWKS fetch
 constexpr int64_t kJwksEarlyRefreshSeconds = 30; // min gap between fetches of one URL for unknown kids
+constexpr long kJwksMaxRedirects = 3;            // redirects followed when a fetch opts in to them
+constexpr long kJwksStepMinDelayMs = 1;          // JwksFetch::suggestedDelayMs() lower clamp
+constexpr long kJwksStepMaxDelayMs = 100;        // ... upper clamp: poll period while curl waits
 
 }  // namespace tasker

@@ -1,0 +1,135 @@
+#include "auth_engine.h"
+
+#include <chrono>
+#include <new>
+
+#include "tasker_limits.h"
+
+namespace tasker {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+bool isSpace(char c) noexcept { return c == ' ' || c == '\t'; }
+
+uint64_t monotonicNs() noexcept {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+}  // namespace
+
+const char* authMethodName(AuthMethod m) noexcept {
+  switch (m) {
+    case AuthMethod::Jwt: return "jwt";
+    case AuthMethod::ApiKey: return "api_key";
+    case AuthMethod::None: break;
+  }
+  return "";
+}
+
+bool parseBearer(std::string_view authorization, std::string_view* token) noexcept {
+  size_t sp = 0;
+  while (sp < authorization.size() && !isSpace(authorization[sp])) ++sp;
+  // "Bearer<token>" has no separator, so its scheme is not "Bearer": it counts as absent.
+  if (!iequals(authorization.substr(0, sp), "bearer")) return false;
+  std::string_view rest = authorization.substr(sp);
+  while (!rest.empty() && isSpace(rest.front())) rest.remove_prefix(1);
+  while (!rest.empty() && isSpace(rest.back())) rest.remove_suffix(1);
+  *token = rest;
+  return true;
+}
+
+void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_keys,
+                        Decision* out) const noexcept {
+  try {
+    out->status = Status::Internal;
+
+    // SPEC 3 step 2: a CORS preflight carries no credentials by design.
+    if (req.method == "OPTIONS" && req.has_origin && req.has_acr_method) {
+      out->preflight = true;
+      out->status = Status::Ok;
+      return;
+    }
+
+    std::string_view token;
+    bool bearer = req.authorization && parseBearer(*req.authorization, &token);
+
+    if (bearer) {
+      // Step 3: a bearer token is the only credential tried; an API key alongside is ignored.
+      out->method = AuthMethod::Jwt;
+      out->presented = true;
+      const KeySet* keys = cfg_.jwks ? jwks_keys : cfg_.static_keys.get();
+      if (!cfg_.jwt) {
+        out->status = Status::TokenMalformed;  // nothing could ever verify it
+        return;
+      }
+      if (keys == nullptr) {
+        out->status = Status::KeysUnavailable;
+        return;
+      }
+      VerifiedToken vt;
+      out->jwt_attempted = true;
+      uint64_t t0 = monotonicNs();
+      Status s = token.empty() ? Status::TokenMalformed
+                               : verifyToken(token, *keys, cfg_.verify, now, &vt);
+      out->verify_ns = monotonicNs() - t0;
+      out->kid = std::move(vt.kid);
+      if (s == Status::TokenUnknownPermission) {
+        out->subject = std::move(vt.subject);
+        out->unknown_permissions = std::move(vt.unknown);
+      }
+      if (s != Status::Ok) {
+        out->status = s;
+        return;
+      }
+      out->authenticated = true;
+      out->subject = std::move(vt.subject);
+      out->permissions = std::move(vt.permissions);
+      out->unknown_permissions = std::move(vt.unknown);
+      out->claims = std::move(vt.claims);
+      const char* missing = nullptr;
+      out->status = cfg_.rules ? cfg_.rules->check(req.method, vt.grant, &missing) : Status::Ok;
+      out->missing_permission = missing;
+      return;
+    }
+
+    if (cfg_.api_keys_enabled && req.api_key) {
+      // Step 4. An empty header value is a presented (invalid) key, not a missing one.
+      out->method = AuthMethod::ApiKey;
+      out->presented = true;
+      const ApiKeyEntry* e = cfg_.api_keys ? cfg_.api_keys->lookup(*req.api_key) : nullptr;
+      if (e == nullptr) {
+        out->status = Status::ApiKeyInvalid;
+        return;
+      }
+      out->authenticated = true;
+      out->subject = e->description;
+      out->permissions = e->permissions;
+      out->unknown_permissions = e->unknown;
+      const char* missing = nullptr;
+      out->status = cfg_.rules ? cfg_.rules->check(req.method, e->grant, &missing) : Status::Ok;
+      out->missing_permission = missing;
+      return;
+    }
+
+    out->status = Status::CredentialsMissing;
+  } catch (const std::bad_alloc&) {
+    out->status = Status::OutOfMemory;
+  } catch (...) {
+    out->status = Status::Internal;
+  }
+}
+
+}  // namespace tasker
