@@ -20,7 +20,7 @@ PYTHON     := /usr/bin/python3
 
 DEB_PACKAGES := g++ make perl curl openssl nginx-core nginx-dev libpcre2-dev libpcre3-dev \
                 zlib1g-dev libssl-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev \
-                libtomlplusplus-dev python3 python3-jwt python3-cryptography python3-grpcio
+                libtomlplusplus-dev libnginx-mod-http-echo python3 python3-jwt python3-cryptography python3-grpcio
 
 CORE_SRCS  := $(filter-out src/ngx_%,$(wildcard src/*.cpp))
 CORE_OBJS  := $(CORE_SRCS:src/%.cpp=$(BUILD)/core/%.o)
@@ -82,7 +82,8 @@ $(NGX_BUILD)/.configured: config | $(DEPS_STAMP)
 	@touch $@
 
 $(MODULE_SO): ngx_http_tasker_auth_module.cpp $(CORE_LIB) $(NGX_BUILD)/.configured $(wildcard src/*.h)
-	@rm -f $(NGX_BUILD)/objs/ngx_http_tasker_auth_module.so
+	@rm -f $(NGX_BUILD)/objs/ngx_http_tasker_auth_module.so \
+	    $(NGX_BUILD)/objs/addon/*/ngx_http_tasker_auth_module.o
 	$(MAKE) --no-print-directory -C $(NGX_BUILD) -f objs/Makefile modules
 	cp $(NGX_BUILD)/objs/ngx_http_tasker_auth_module.so $@
 
@@ -103,9 +104,10 @@ TEST_ENV = TEST_NGINX_BINARY=$(NGINX_BIN) \
 integration: $(MODULE_SO) $(CLI)
 	$(TEST_ENV) prove -It/lib -r t/ $(PROVE_ARGS)
 
+SUITES := t/cli/run.sh t/grpc/run.sh t/system/run.sh
+
 test: all unit integration
-	@if [ -x t/grpc/run.sh ]; then $(TEST_ENV) t/grpc/run.sh; fi
-	@if [ -x t/cli/run.sh ]; then $(TEST_ENV) t/cli/run.sh; fi
+	@for s in $(SUITES); do echo "== $$s"; $(TEST_ENV) $$s || exit 1; done
 
 # ---- sanitizers ---------------------------------------------------------------------------------
 asan:

@@ -1,0 +1,368 @@
+#include "metrics.h"
+
+#include <charconv>
+#include <cstring>
+#include <new>
+
+namespace tasker {
+
+namespace {
+
+constexpr const char* kMethodNames[kMetricsMethodCount] = {"jwt", "api_key"};
+constexpr const char* kResultNames[kMetricsResultCount] = {"success", "failure"};
+
+// Order is the SPEC 6 table order, which is also the exposition order.
+constexpr const char* kReasonNames[kFailureReasonCount] = {
+    "missing",           "malformed",        "expired",     "not_yet_valid",
+    "invalid_signature", "invalid_claims",   "unknown_key", "unknown_permissions",
+    "invalid_api_key",   "keys_unavailable",
+};
+
+constexpr const char kRequestsName[] = "tasker_auth_requests_total";
+constexpr const char kFailuresName[] = "tasker_auth_failures_total";
+constexpr const char kDenialsName[] = "tasker_permission_denials_total";
+constexpr const char kVerifyName[] = "tasker_auth_jwt_verification_duration_milliseconds";
+constexpr const char kVerifyBucketName[] =
+    "tasker_auth_jwt_verification_duration_milliseconds_bucket";
+constexpr const char kVerifySumName[] = "tasker_auth_jwt_verification_duration_milliseconds_sum";
+constexpr const char kVerifyCountName[] =
+    "tasker_auth_jwt_verification_duration_milliseconds_count";
+constexpr const char kRefreshName[] = "tasker_auth_jwks_refresh_total";
+constexpr const char kKeysName[] = "tasker_auth_jwks_keys";
+
+constexpr auto kRelaxed = std::memory_order_relaxed;
+
+inline int resultIndex(bool success) {
+  return success ? kMetricsResultSuccess : kMetricsResultFailure;
+}
+
+// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
+bool isValidUtf8(std::string_view s) noexcept {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      return false;
+    }
+    if (n - i < len) return false;
+    const unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+    if (c1 < lo || c1 > hi) return false;
+    for (size_t k = 2; k < len; ++k) {
+      const unsigned char ck = static_cast<unsigned char>(s[i + k]);
+      if (ck < 0x80 || ck > 0xBF) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+// The slot of a registered URL, or nullptr for a null block, a bad index or a free slot.
+MetricsJwksSlot* registeredSlot(MetricsBlock* block, int slot) noexcept {
+  if (block == nullptr || slot < 0 || slot >= kMaxJwksUrls) return nullptr;
+  MetricsJwksSlot* s = &block->jwks[slot];
+  return s->url_len.load(std::memory_order_acquire) != 0 ? s : nullptr;
+}
+
+// Writes nanoseconds as an exact decimal number of milliseconds: integer part, then up to six
+// fractional digits without trailing zeros ("0", "0.005", "2.5", "1.234567"). Returns the length.
+// buf must hold 32 bytes (20 integer digits, a dot, 6 digits).
+size_t formatMs(char* buf, uint64_t ns) noexcept {
+  char* end = std::to_chars(buf, buf + 20, ns / 1'000'000).ptr;
+  uint64_t frac = ns % 1'000'000;
+  if (frac != 0) {
+    char digits[6];
+    for (int i = 5; i >= 0; --i) {
+      digits[i] = static_cast<char>('0' + frac % 10);
+      frac /= 10;
+    }
+    int n = 6;
+    while (digits[n - 1] == '0') --n;
+    *end++ = '.';
+    std::memcpy(end, digits, static_cast<size_t>(n));
+    end += n;
+  }
+  return static_cast<size_t>(end - buf);
+}
+
+// Appends the page text; every append may throw std::bad_alloc, caught in writePrometheus.
+class PageWriter {
+ public:
+  explicit PageWriter(std::string* page) : page_(page) {}
+
+  // `# HELP` and `# TYPE` lines opening a family. help must need no escaping (no \ or newline).
+  void family(const char* name, const char* type, const char* help) {
+    page_->append("# HELP ").append(name).append(" ").append(help).append("\n");
+    page_->append("# TYPE ").append(name).append(" ").append(type).append("\n");
+  }
+
+  // Starts a sample line: the metric name; follow with labels, then a value.
+  PageWriter& name(const char* metric) {
+    page_->append(metric);
+    first_label_ = true;
+    return *this;
+  }
+
+  // Adds one label; the value is escaped as the text format requires.
+  PageWriter& label(const char* key, std::string_view value) {
+    page_->push_back(first_label_ ? '{' : ',');
+    first_label_ = false;
+    page_->append(key).append("=\"");
+    for (char c : value) {
+      switch (c) {
+        case '\\':
+          page_->append("\\\\");
+          break;
+        case '"':
+          page_->append("\\\"");
+          break;
+        case '\n':
+          page_->append("\\n");
+          break;
+        default:
+          page_->push_back(c);
+          break;
+      }
+    }
+    page_->push_back('"');
+    return *this;
+  }
+
+  // Ends the sample line with an integer value.
+  void value(uint64_t v) {
+    char buf[24];
+    closeLabels();
+    page_->append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+    page_->push_back('\n');
+  }
+
+  // Ends the sample line with a millisecond value given in nanoseconds.
+  void valueMs(uint64_t ns) {
+    char buf[32];
+    closeLabels();
+    page_->append(buf, formatMs(buf, ns));
+    page_->push_back('\n');
+  }
+
+ private:
+  void closeLabels() {
+    if (!first_label_) page_->push_back('}');
+    page_->push_back(' ');
+  }
+
+  std::string* page_;
+  bool first_label_ = true;
+};
+
+void writeVerificationHistogram(const MetricsBlock& block, PageWriter& w) {
+  w.family(kVerifyName, "histogram",
+           "Time spent verifying bearer tokens (every attempt, malformed tokens included), "
+           "in milliseconds, by result.");
+  for (int r = 0; r < kMetricsResultCount; ++r) {
+    // Each bucket is read once; le="+Inf" and _count are both the running total of those reads.
+    uint64_t cumulative = 0;
+    char le[32];
+    for (int i = 0; i < kVerifyBucketCount; ++i) {
+      cumulative += block.verify_buckets[r][i].load(kRelaxed);
+      const size_t n = formatMs(le, kVerifyBucketBoundsNs[i]);
+      w.name(kVerifyBucketName).label("result", kResultNames[r]).label("le", {le, n});
+      w.value(cumulative);
+    }
+    cumulative += block.verify_buckets[r][kVerifyBucketCount].load(kRelaxed);
+    w.name(kVerifyBucketName).label("result", kResultNames[r]).label("le", "+Inf");
+    w.value(cumulative);
+    w.name(kVerifySumName).label("result", kResultNames[r]);
+    w.valueMs(block.verify_sum_ns[r].load(kRelaxed));
+    w.name(kVerifyCountName).label("result", kResultNames[r]);
+    w.value(cumulative);
+  }
+}
+
+void writeJwks(const MetricsBlock& block, PageWriter& w) {
+  // Snapshot which slots are registered once, so both families list the same URLs.
+  uint64_t lens[kMaxJwksUrls];
+  for (int i = 0; i < kMaxJwksUrls; ++i) {
+    lens[i] = block.jwks[i].url_len.load(std::memory_order_acquire);
+    if (lens[i] >= kMetricsUrlBytes) lens[i] = 0;  // never written so; treat as unregistered
+  }
+  w.family(kRefreshName, "counter", "JWKS refresh attempts by URL and result.");
+  for (int i = 0; i < kMaxJwksUrls; ++i) {
+    if (lens[i] == 0) continue;
+    const std::string_view url(block.jwks[i].url, lens[i]);
+    for (int r = 0; r < kMetricsResultCount; ++r) {
+      w.name(kRefreshName).label("url", url).label("result", kResultNames[r]);
+      w.value(block.jwks[i].refresh[r].load(kRelaxed));
+    }
+  }
+  w.family(kKeysName, "gauge", "Usable keys in the key set last loaded from the JWKS URL.");
+  for (int i = 0; i < kMaxJwksUrls; ++i) {
+    if (lens[i] == 0) continue;
+    w.name(kKeysName).label("url", std::string_view(block.jwks[i].url, lens[i]));
+    w.value(block.jwks[i].keys.load(kRelaxed));
+  }
+}
+
+void writePage(const MetricsBlock& block, std::string* page) {
+  PageWriter w(page);
+
+  w.family(kRequestsName, "counter",
+           "Authentication attempts by credential method and result; a request that "
+           "authenticates and is then denied a permission counts as success.");
+  for (int m = 0; m < kMetricsMethodCount; ++m) {
+    for (int r = 0; r < kMetricsResultCount; ++r) {
+      w.name(kRequestsName).label("method", kMethodNames[m]).label("result", kResultNames[r]);
+      w.value(block.requests[m][r].load(kRelaxed));
+    }
+  }
+
+  w.family(kFailuresName, "counter", "Authentication failures by reason.");
+  for (int i = 0; i < kFailureReasonCount; ++i) {
+    w.name(kFailuresName).label("reason", kReasonNames[i]);
+    w.value(block.failures[i].load(kRelaxed));
+  }
+
+  w.family(kDenialsName, "counter",
+           "Authenticated requests denied for a missing permission, by the first missing "
+           "permission.");
+  const PermissionInfo* perms = permissionTable();
+  for (int i = 0; i < kPermissionCount; ++i) {
+    w.name(kDenialsName).label("permission", perms[i].name);
+    w.value(block.denials[i].load(kRelaxed));
+  }
+
+  writeVerificationHistogram(block, w);
+  writeJwks(block, w);
+}
+
+}  // namespace
+
+void metricsInit(MetricsBlock* block) noexcept {
+  if (block == nullptr) return;
+  // Start the lifetime of a fresh, zeroed block over whatever bytes were there.
+  MetricsBlock* b = ::new (static_cast<void*>(block)) MetricsBlock();
+  b->magic = kMetricsMagic;
+  b->version = kMetricsLayoutVersion;
+  b->size = sizeof(MetricsBlock);
+}
+
+bool metricsCompatible(const MetricsBlock* block) noexcept {
+  return block != nullptr && block->magic == kMetricsMagic &&
+         block->version == kMetricsLayoutVersion && block->size == sizeof(MetricsBlock);
+}
+
+int failureReasonIndex(const char* reason) noexcept {
+  if (reason == nullptr) return -1;
+  for (int i = 0; i < kFailureReasonCount; ++i) {
+    if (std::strcmp(reason, kReasonNames[i]) == 0) return i;
+  }
+  return -1;
+}
+
+const char* failureReasonName(int index) noexcept {
+  return index >= 0 && index < kFailureReasonCount ? kReasonNames[index] : nullptr;
+}
+
+int metricsMethodIndex(std::string_view method) noexcept {
+  for (int i = 0; i < kMetricsMethodCount; ++i) {
+    if (method == kMethodNames[i]) return i;
+  }
+  return -1;
+}
+
+int metricsRegisterUrl(MetricsBlock* block, std::string_view url) noexcept {
+  if (block == nullptr || url.empty() || url.size() >= kMetricsUrlBytes ||
+      url.find('\0') != std::string_view::npos || !isValidUtf8(url)) {
+    return -1;
+  }
+  int free_slot = -1;
+  for (int i = 0; i < kMaxJwksUrls; ++i) {
+    const MetricsJwksSlot& s = block->jwks[i];
+    const uint64_t len = s.url_len.load(std::memory_order_acquire);
+    if (len == 0) {
+      if (free_slot < 0) free_slot = i;
+    } else if (len == url.size() && std::memcmp(s.url, url.data(), url.size()) == 0) {
+      return i;
+    }
+  }
+  if (free_slot < 0) return -1;
+  MetricsJwksSlot& s = block->jwks[free_slot];
+  std::memcpy(s.url, url.data(), url.size());
+  s.url[url.size()] = '\0';
+  // Publish: readers that see the length also see the bytes.
+  s.url_len.store(url.size(), std::memory_order_release);
+  return free_slot;
+}
+
+void metricsCountRequest(MetricsBlock* block, int method, bool success) noexcept {
+  if (block == nullptr || method < 0 || method >= kMetricsMethodCount) return;
+  block->requests[method][resultIndex(success)].fetch_add(1, kRelaxed);
+}
+
+void metricsCountFailure(MetricsBlock* block, int reason) noexcept {
+  if (block == nullptr || reason < 0 || reason >= kFailureReasonCount) return;
+  block->failures[reason].fetch_add(1, kRelaxed);
+}
+
+void metricsCountDenial(MetricsBlock* block, int permission) noexcept {
+  if (block == nullptr || permission < 0 || permission >= kPermissionCount) return;
+  block->denials[permission].fetch_add(1, kRelaxed);
+}
+
+void metricsObserveVerification(MetricsBlock* block, bool success, uint64_t duration_ns) noexcept {
+  if (block == nullptr) return;
+  int i = 0;
+  while (i < kVerifyBucketCount && duration_ns > kVerifyBucketBoundsNs[i]) ++i;
+  const int r = resultIndex(success);
+  block->verify_buckets[r][i].fetch_add(1, kRelaxed);
+  block->verify_sum_ns[r].fetch_add(duration_ns, kRelaxed);
+}
+
+void metricsCountJwksRefresh(MetricsBlock* block, int slot, bool success) noexcept {
+  if (MetricsJwksSlot* s = registeredSlot(block, slot)) {
+    s->refresh[resultIndex(success)].fetch_add(1, kRelaxed);
+  }
+}
+
+void metricsSetJwksKeys(MetricsBlock* block, int slot, uint64_t keys) noexcept {
+  if (MetricsJwksSlot* s = registeredSlot(block, slot)) s->keys.store(keys, kRelaxed);
+}
+
+uint64_t metricsVerificationCount(const MetricsBlock& block, bool success) noexcept {
+  const int r = resultIndex(success);
+  uint64_t total = 0;
+  for (int i = 0; i <= kVerifyBucketCount; ++i) total += block.verify_buckets[r][i].load(kRelaxed);
+  return total;
+}
+
+Status writePrometheus(const MetricsBlock& block, std::string* out) noexcept {
+  if (out == nullptr) return Status::Internal;
+  try {
+    std::string page;
+    page.reserve(16 * 1024);
+    writePage(block, &page);
+    out->swap(page);
+    return Status::Ok;
+  } catch (const std::bad_alloc&) {
+    return Status::OutOfMemory;
+  } catch (...) {
+    return Status::Internal;
+  }
+}
+
+}  // namespace tasker

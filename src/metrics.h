@@ -1,0 +1,188 @@
+// Metrics core (SPEC 6 and 8): a fixed-layout block of lock-free counters that the caller places in
+// memory it owns, plus the Prometheus text exposition (format 0.0.4) of that block.
+//
+// The block is meant to live in an nginx shared memory zone shared by every worker process, so it
+// holds only std::atomic<uint64_t> counters (address-free because always lock-free) and fixed-size
+// plain data: no pointers, no heap, no constructors that must run per process. Every label set is
+// fixed, so cardinality is bounded: 2x2 request series, 10 reasons, 17 permissions, 2 histograms
+// and at most kMaxJwksUrls URLs.
+//
+// Usage (adapter, master process, shared zone init; single-threaded):
+//   MetricsBlock* block = old_data;                       // the previous cycle's block, if any
+//   if (!metricsCompatible(block)) {                      // first start, or another layout
+//     block = static_cast<MetricsBlock*>(slab_alloc(sizeof(MetricsBlock)));  // fresh memory
+//     metricsInit(block);
+//   }                                                     // else: reuse, counts survive reload
+//   int slot = metricsRegisterUrl(block, jwks_url);       // once per configured JWKS URL
+// Usage (any worker, request path or timer; lock-free, never blocks):
+//   metricsCountRequest(block, kMetricsMethodJwt, true);
+//   metricsCountFailure(block, failureReasonIndex(failureReason(status)));
+//   metricsObserveVerification(block, ok, elapsed_ns);
+// Usage (metrics endpoint):
+//   std::string body;
+//   if (writePrometheus(*block, &body) == Status::Ok) { /* send with kPrometheusContentType */ }
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "permissions.h"
+#include "status.h"
+
+namespace tasker {
+
+// Bump whenever the layout of MetricsBlock (or the meaning of any field) changes, so a reload into
+// a module build with another layout starts from a fresh block instead of misreading the old one.
+constexpr uint32_t kMetricsLayoutVersion = 1;
+constexpr uint32_t kMetricsMagic = 0x4d4b5354;  // "TSKM" little-endian: marks an initialised block
+
+// Content-Type of the body writePrometheus produces (SPEC 8).
+inline constexpr const char kPrometheusContentType[] = "text/plain; version=0.0.4; charset=utf-8";
+
+// `method` label of tasker_auth_requests_total: index 0 "jwt", 1 "api_key".
+constexpr int kMetricsMethodJwt = 0;
+constexpr int kMetricsMethodApiKey = 1;
+constexpr int kMetricsMethodCount = 2;
+
+// `result` label index used by every {result} array in MetricsBlock: 0 "success", 1 "failure".
+constexpr int kMetricsResultSuccess = 0;
+constexpr int kMetricsResultFailure = 1;
+constexpr int kMetricsResultCount = 2;
+
+// Number of `reason` label values of tasker_auth_failures_total (see failureReasonName).
+constexpr int kFailureReasonCount = 10;
+
+// Finite upper bounds of the verification histogram, in nanoseconds; rendered in milliseconds
+// as le="0.005" ... le="100". An observation v lands in the first bucket with v <= bound; one above
+// the last bound lands only in le="+Inf".
+constexpr int kVerifyBucketCount = 14;
+inline constexpr uint64_t kVerifyBucketBoundsNs[kVerifyBucketCount] = {
+    5'000,     10'000,    25'000,    50'000,     100'000,    250'000,    500'000,
+    1'000'000, 2'500'000, 5'000'000, 10'000'000, 25'000'000, 50'000'000, 100'000'000,
+};
+
+// JWKS URL slots: at most this many distinct URLs get tasker_auth_jwks_* series.
+constexpr int kMaxJwksUrls = 16;
+// Storage for one URL including a terminating NUL: URLs of kMetricsUrlBytes bytes or more are
+// not registered.
+constexpr size_t kMetricsUrlBytes = 512;
+
+// One JWKS URL's series. `url_len` is the publication flag: 0 means the slot is free; it is stored
+// (release) only after `url` is completely written and never changes afterwards, so a reader that
+// loads a non-zero url_len (acquire) may read url[0, url_len) without further synchronisation.
+struct MetricsJwksSlot {
+  std::atomic<uint64_t> url_len{0};                      // bytes of url; 0 = unregistered
+  std::atomic<uint64_t> refresh[kMetricsResultCount]{};  // refresh attempts by result
+  std::atomic<uint64_t> keys{0};  // usable keys in the last loaded set (gauge)
+  char url[kMetricsUrlBytes]{};   // NUL-terminated, raw (unescaped) bytes
+};
+
+// All counters of the module. Standard layout, no pointers, fixed size: valid in shared memory
+// mapped at different addresses, and byte-for-byte reusable across `nginx -s reload` when
+// metricsCompatible() says so. Counters only grow (the keys gauge aside); they wrap at 2^64.
+// Tests and the adapter may read any field directly with load(); only the functions below write.
+struct MetricsBlock {
+  uint32_t magic = 0;    // kMetricsMagic once metricsInit has run
+  uint32_t version = 0;  // kMetricsLayoutVersion of the build that initialised the block
+  uint64_t size = 0;     // sizeof(MetricsBlock) of that build: a backstop for a forgotten bump
+
+  // tasker_auth_requests_total[method][result]
+  std::atomic<uint64_t> requests[kMetricsMethodCount][kMetricsResultCount]{};
+  // tasker_auth_failures_total[reason index]
+  std::atomic<uint64_t> failures[kFailureReasonCount]{};
+  // tasker_permission_denials_total[permission index of permissionTable()]
+  std::atomic<uint64_t> denials[kPermissionCount]{};
+  // Verification histogram per result, NOT cumulative: [i] counts observations in
+  // (bound[i-1], bound[i]] and [kVerifyBucketCount] those above the last bound. The exposition
+  // sums them, so le="+Inf" and _count are the same number by construction.
+  std::atomic<uint64_t> verify_buckets[kMetricsResultCount][kVerifyBucketCount + 1]{};
+  // Sum of observed verification durations per result, in nanoseconds.
+  std::atomic<uint64_t> verify_sum_ns[kMetricsResultCount]{};
+  // tasker_auth_jwks_refresh_total and tasker_auth_jwks_keys, by registered URL.
+  MetricsJwksSlot jwks[kMaxJwksUrls];
+};
+
+static_assert(std::atomic<uint64_t>::is_always_lock_free,
+              "metrics counters live in shared memory: they must be lock-free (address-free)");
+static_assert(std::is_standard_layout<MetricsJwksSlot>::value, "MetricsJwksSlot layout");
+static_assert(std::is_standard_layout<MetricsBlock>::value, "MetricsBlock must be standard-layout");
+static_assert(std::is_trivially_destructible<MetricsBlock>::value,
+              "MetricsBlock is never destroyed: shared memory is simply unmapped");
+
+// Constructs a fresh block in place at `block` (memory of at least sizeof(MetricsBlock) bytes,
+// aligned to alignof(MetricsBlock); its previous contents are ignored): every counter, gauge and
+// URL slot zero, then magic/version/size set. Not safe while other processes use the block: when
+// a reload finds an incompatible old block, old workers may still be counting into it, so
+// initialise newly allocated memory rather than the old block.
+void metricsInit(MetricsBlock* block) noexcept;
+
+// True when `block` was initialised by a build with this exact layout (magic, version and size
+// match), i.e. it may be reused as is after a reload. False for nullptr.
+bool metricsCompatible(const MetricsBlock* block) noexcept;
+
+// Index 0..9 of a `reason` label value, as returned by failureReason(Status): missing, malformed,
+// expired, not_yet_valid, invalid_signature, invalid_claims, unknown_key, unknown_permissions,
+// invalid_api_key, keys_unavailable. -1 for nullptr or any other string (case-sensitive).
+int failureReasonIndex(const char* reason) noexcept;
+
+// The `reason` label value of index 0..9 (static storage), or nullptr when out of range.
+const char* failureReasonName(int index) noexcept;
+
+// Index of a `method` label value: "jwt" -> kMetricsMethodJwt, "api_key" -> kMetricsMethodApiKey,
+// anything else (including "") -> -1. Accepts authMethodName() output.
+int metricsMethodIndex(std::string_view method) noexcept;
+
+// Registers a JWKS URL and returns its slot 0..kMaxJwksUrls-1. Idempotent: a URL already
+// registered (byte-exact compare) returns its existing slot, which is how counts survive a reload.
+// Returns -1 when block is nullptr, url is empty, contains a NUL byte, is not valid UTF-8
+// (Prometheus label values must be UTF-8), is kMetricsUrlBytes bytes or longer, or every slot is
+// taken. Slots are never released. NOT thread-safe against other registrations: call it from one
+// process at a time (the master at zone init or configuration load). Concurrent readers and
+// counters in other processes are safe (see MetricsJwksSlot::url_len).
+int metricsRegisterUrl(MetricsBlock* block, std::string_view url) noexcept;
+
+// The writers below are lock-free (one relaxed atomic RMW or store each), callable from any
+// process or thread at any time. Each is a no-op when block is nullptr (metrics disabled) or an
+// index is out of range; the JWKS ones also ignore a slot that is not registered.
+
+// tasker_auth_requests_total{method, result}: method is kMetricsMethodJwt or kMetricsMethodApiKey.
+void metricsCountRequest(MetricsBlock* block, int method, bool success) noexcept;
+
+// tasker_auth_failures_total{reason}: reason is failureReasonIndex(...) (so -1 is ignored).
+void metricsCountFailure(MetricsBlock* block, int reason) noexcept;
+
+// tasker_permission_denials_total{permission}: permission is a permissionIndex() 0..16.
+void metricsCountDenial(MetricsBlock* block, int permission) noexcept;
+
+// One observation of tasker_auth_jwt_verification_duration_milliseconds{result}; duration in
+// nanoseconds (rendered in milliseconds).
+void metricsObserveVerification(MetricsBlock* block, bool success, uint64_t duration_ns) noexcept;
+
+// tasker_auth_jwks_refresh_total{url, result} for a slot from metricsRegisterUrl.
+void metricsCountJwksRefresh(MetricsBlock* block, int slot, bool success) noexcept;
+
+// Sets the gauge tasker_auth_jwks_keys{url} to `keys` (usable keys) for a registered slot.
+void metricsSetJwksKeys(MetricsBlock* block, int slot, uint64_t keys) noexcept;
+
+// Observation count of the verification histogram for one result: the sum of its buckets, the
+// same number the exposition prints as _count and le="+Inf".
+uint64_t metricsVerificationCount(const MetricsBlock& block, bool success) noexcept;
+
+// Renders every metric family of SPEC 6 in the Prometheus text format 0.0.4 (serve it with
+// kPrometheusContentType). Each family is one contiguous group: `# HELP`, `# TYPE`, then every
+// fixed label combination, zeros included (denials for all 17 permissions); JWKS series only for
+// registered URLs (HELP/TYPE are printed even when there are none). Histogram: cumulative
+// _bucket{le} in increasing order ending with "+Inf", then _sum in milliseconds (exact decimal,
+// up to 6 fractional digits) and _count. Label values are escaped (\\, \", \n).
+// Counters are read one by one with relaxed loads while workers keep counting, so the page is not
+// an atomic snapshot (e.g. _sum may lag its buckets by an in-flight observation); each series
+// still never decreases between pages, and le="+Inf" always equals _count.
+// On success *out is replaced by the page and Ok is returned; on std::bad_alloc *out is left
+// unchanged and OutOfMemory is returned. Internal when out is nullptr.
+Status writePrometheus(const MetricsBlock& block, std::string* out) noexcept;
+
+}  // namespace tasker
