@@ -1,0 +1,865 @@
+// Tests for src/jwks_fetcher.{h,cpp}. No external network: a tiny HTTP/1.1 server runs on a
+// thread of this process, on 127.0.0.1 with an ephemeral port, and answers by path. Name
+// resolution is exercised through a getaddrinfo() defined below, which interposes on libc's for
+// the reserved ".test" names libcurl's resolver thread looks up (RFC 2606: never on the wire).
+#include "jwks_fetcher.h"
+
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <setjmp.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern "C" {
+#include <cmocka.h>
+}
+#include <curl/curl.h>
+
+#include "status.h"
+#include "tasker_limits.h"
+
+using tasker::FetchLogLevel;
+using tasker::FetchOptions;
+using tasker::JwksFetch;
+using tasker::Status;
+
+// ---- getaddrinfo interposer -------------------------------------------------------------------
+// "slow.dns.test" stalls for g_slow_dns_ms and then fails, like a resolver that gets no answer;
+// "loop.dns.test" resolves to 127.0.0.1; every other name goes to the real getaddrinfo.
+
+namespace {
+std::atomic<bool> g_resolver_signals_blocked{false};  // mask seen by the last fake lookup
+std::atomic<int> g_slow_dns_in_flight{0};
+std::atomic<long> g_slow_dns_ms{1500};
+std::atomic<int> g_fake_dns_calls{0};
+}  // namespace
+
+extern "C" int getaddrinfo(const char* node, const char* service, const struct addrinfo* hints,
+                           struct addrinfo** res) {
+  using Fn = int (*)(const char*, const char*, const struct addrinfo*, struct addrinfo**);
+  static Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "getaddrinfo"));
+  if (node && strcmp(node, "slow.dns.test") == 0) {
+    g_fake_dns_calls++;
+    g_slow_dns_in_flight++;
+    std::this_thread::sleep_for(std::chrono::milliseconds(g_slow_dns_ms.load()));
+    g_slow_dns_in_flight--;
+    return EAI_AGAIN;
+  }
+  if (node && strcmp(node, "loop.dns.test") == 0) {
+    g_fake_dns_calls++;
+    sigset_t cur;
+    pthread_sigmask(SIG_BLOCK, nullptr, &cur);
+    g_resolver_signals_blocked = sigismember(&cur, SIGTERM) == 1 &&
+                                 sigismember(&cur, SIGHUP) == 1 &&
+                                 sigismember(&cur, SIGQUIT) == 1 &&
+                                 sigismember(&cur, SIGUSR1) == 1 && sigismember(&cur, SIGSEGV) == 0;
+    struct addrinfo h = {};
+    if (hints) h = *hints;
+    h.ai_family = AF_INET;
+    h.ai_flags |= AI_NUMERICHOST;
+    return real("127.0.0.1", service, &h, res);
+  }
+  if (node && strlen(node) > 5 && strcmp(node + strlen(node) - 5, ".test") == 0) return EAI_NONAME;
+  return real ? real(node, service, hints, res) : EAI_FAIL;
+}
+
+namespace {
+
+// True when libcurl will call the getaddrinfo above (it is first in the global symbol scope).
+bool dnsInterposed() {
+  return dlsym(RTLD_DEFAULT, "getaddrinfo") == reinterpret_cast<void*>(&getaddrinfo);
+}
+
+long msSince(std::chrono::steady_clock::time_point t0) {
+  return static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+}
+
+constexpr long kPromptStepMs = 50;  // one step() must return within this, ms
+const char kJwksJson[] = R"({"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1",)"
+                         R"("x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]})";
+const char kBodyMarker[] = "SECRET-BODY-MARKER";  // in every error page; must never leak
+
+// ---- loopback HTTP server ---------------------------------------------------------------------
+
+class TestServer {
+ public:
+  TestServer() {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a = {};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;  // ephemeral
+    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        listen(listen_fd_, 16) != 0) {
+      perror("test server bind/listen");
+      abort();
+    }
+    socklen_t len = sizeof a;
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    if (pipe(wake_) != 0) abort();
+    thread_ = std::thread([this] { run(); });
+  }
+
+  ~TestServer() {
+    stop_ = true;
+    char c = 1;
+    (void)!write(wake_[1], &c, 1);
+    thread_.join();
+    close(listen_fd_);
+    close(wake_[0]);
+    close(wake_[1]);
+  }
+
+  int port() const { return port_; }
+  std::string url(const std::string& path, const char* scheme = "http",
+                  const char* host = "127.0.0.1") const {
+    return std::string(scheme) + "://" + host + ":" + std::to_string(port_) + path;
+  }
+  int requests() const { return requests_; }
+  void reset() {
+    requests_ = 0;
+    std::lock_guard<std::mutex> g(mu_);
+    last_request_.clear();
+  }
+  std::string lastRequest() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return last_request_;
+  }
+  // True while a stalled connection is held open (the client has not closed it yet).
+  bool stalling() const { return stalling_; }
+
+ private:
+  // Waits until fd is readable or the server stops. False on stop.
+  bool waitReadable(int fd, int timeout_ms = -1) {
+    pollfd p[2] = {{fd, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    int n = poll(p, 2, timeout_ms);
+    return n > 0 && !(p[1].revents & POLLIN) && !stop_;
+  }
+
+  void run() {
+    while (!stop_) {
+      if (!waitReadable(listen_fd_)) continue;
+      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      timeval tv{2, 0};  // a client that stops reading cannot wedge the server thread
+      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      handle(fd);
+      close(fd);
+    }
+  }
+
+  void sendAll(int fd, const std::string& s) {
+    size_t off = 0;
+    while (off < s.size()) {
+      ssize_t n = send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return;  // client went away (it aborted), or the send timed out
+      off += static_cast<size_t>(n);
+    }
+  }
+
+  void reply(int fd, const std::string& status_line, const std::string& extra_headers,
+             const std::string& body) {
+    sendAll(fd, "HTTP/1.1 " + status_line + "\r\nContent-Length: " + std::to_string(body.size()) +
+                    "\r\nConnection: close\r\n" + extra_headers + "\r\n" + body);
+  }
+
+  // Holds the connection until the client closes it or the server stops.
+  void stall(int fd) {
+    stalling_ = true;
+    char buf[512];
+    while (waitReadable(fd) && recv(fd, buf, sizeof buf, 0) > 0) {
+    }
+    stalling_ = false;
+  }
+
+  void handle(int fd) {
+    std::string req;
+    char buf[4096];
+    while (req.find("\r\n\r\n") == std::string::npos && req.size() < 65536) {
+      if (!waitReadable(fd, 5000)) return;
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return;
+      req.append(buf, static_cast<size_t>(n));
+      if (static_cast<unsigned char>(req[0]) == 0x16) {  // a TLS ClientHello on a plain port
+        sendAll(fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return;
+      }
+    }
+    requests_++;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      last_request_ = req;
+    }
+    // "GET /path?query HTTP/1.1"
+    size_t sp1 = req.find(' ');
+    size_t sp2 = req.find(' ', sp1 + 1);
+    std::string path = req.substr(sp1 + 1, sp2 - sp1 - 1);
+    path = path.substr(0, path.find('?'));
+    auto sizeAfter = [&](const std::string& prefix) {
+      return static_cast<size_t>(std::stoul(path.substr(prefix.size())));
+    };
+    const std::string error_page = std::string("<html>") + kBodyMarker + " stack trace</html>";
+
+    if (path == "/ok") {
+      reply(fd, "200 OK", "Content-Type: application/json\r\n", kJwksJson);
+    } else if (path == "/500") {
+      reply(fd, "500 Internal Server Error", "Content-Type: text/html\r\n", error_page);
+    } else if (path == "/404") {
+      reply(fd, "404 Not Found", "", error_page);
+    } else if (path.rfind("/big-cl/", 0) == 0) {
+      reply(fd, "200 OK", "Content-Type: application/json\r\n",
+            std::string(sizeAfter("/big-cl/"), 'x'));
+    } else if (path.rfind("/chunked/", 0) == 0) {
+      size_t left = sizeAfter("/chunked/");
+      sendAll(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+      while (left > 0) {
+        size_t n = std::min<size_t>(left, 4096);
+        char hex[32];
+        snprintf(hex, sizeof hex, "%zx\r\n", n);
+        std::string chunk = hex + std::string(n, 'y') + "\r\n";
+        ssize_t w = send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+        if (w != static_cast<ssize_t>(chunk.size())) return;
+        left -= n;
+      }
+      sendAll(fd, "0\r\n\r\n");
+    } else if (path == "/big-500") {
+      reply(fd, "500 Internal Server Error", "", std::string(kMaxBodyForBig500, 'z') + error_page);
+    } else if (path == "/stall") {
+      stall(fd);
+    } else if (path == "/stall-body") {  // headers and a partial body, then nothing
+      sendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"keys\":[");
+      stall(fd);
+    } else if (path == "/redirect") {
+      reply(fd, "302 Found", "Location: /ok\r\n", error_page);
+    } else if (path == "/loop") {
+      reply(fd, "302 Found", "Location: /loop\r\n", error_page);
+    } else if (path == "/to-file") {
+      reply(fd, "302 Found", "Location: file:///etc/passwd\r\n", error_page);
+    } else if (path == "/to-ftp") {
+      reply(fd, "301 Moved Permanently", "Location: " + url("/ok", "ftp") + "\r\n", "");
+    } else {
+      reply(fd, "404 Not Found", "", error_page);
+    }
+  }
+
+  static constexpr size_t kMaxBodyForBig500 = 2 * 1024 * 1024;
+
+  int listen_fd_ = -1;
+  int port_ = 0;
+  int wake_[2] = {-1, -1};
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+  std::atomic<bool> stalling_{false};
+  mutable std::mutex mu_;
+  std::string last_request_;
+  std::thread thread_;
+};
+
+TestServer* g_server = nullptr;
+
+// A port on 127.0.0.1 with nothing listening: bound, then closed.
+int closedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+struct Drive {
+  Status status = Status::Internal;
+  long max_step_ms = 0;  // slowest single step() call
+  long elapsed_ms = 0;
+  int steps = 0;
+};
+
+// Steps `f` to completion the way the adapter's timer does, timing every step() call.
+Drive drive(JwksFetch& f) {
+  Drive d;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (;;) {
+    bool done = false;
+    const auto s0 = std::chrono::steady_clock::now();
+    Status s = f.step(&done);
+    d.max_step_ms = std::max(d.max_step_ms, msSince(s0));
+    d.steps++;
+    if (done) {
+      d.status = s;
+      break;
+    }
+    assert_int_equal(static_cast<int>(s), static_cast<int>(Status::Ok));
+    if (msSince(t0) > 20000) fail_msg("transfer did not finish within 20 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(f.suggestedDelayMs()));
+  }
+  d.elapsed_ms = msSince(t0);
+  return d;
+}
+
+Drive fetch(JwksFetch& f, const std::string& url, const FetchOptions& o = FetchOptions{}) {
+  Status s = f.start(url, o);
+  if (s != Status::Ok) {
+    Drive d;
+    d.status = s;
+    return d;
+  }
+  return drive(f);
+}
+
+#define assert_status(expected, actual)                                                         \
+  do {                                                                                          \
+    Status a_ = (actual);                                                                       \
+    if (a_ != (expected))                                                                       \
+      fail_msg("status %s, expected %s", tasker::statusName(a_), tasker::statusName(expected)); \
+  } while (0)
+
+bool contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+// Collects sink messages.
+struct Captured {
+  std::vector<std::pair<FetchLogLevel, std::string>> lines;
+  std::string all() const {
+    std::string s;
+    for (const auto& l : lines) s += l.second + "\n";
+    return s;
+  }
+};
+void captureSink(void* ctx, FetchLogLevel level, const char* msg) {
+  static_cast<Captured*>(ctx)->lines.emplace_back(level, msg);
+}
+
+// ---- tests -------------------------------------------------------------------------------------
+
+void test_jwks_fetcher_fetches_json_200(void** state) {
+  JwksFetch f;
+  Drive d = fetch(f, g_server->url("/ok"));
+  assert_status(Status::Ok, d.status);
+  assert_status(Status::Ok, f.result());
+  assert_int_equal(f.httpStatus(), 200);
+  assert_string_equal(f.body().c_str(), kJwksJson);
+  assert_true(f.error().empty());
+  assert_false(f.running());
+  std::string b = f.takeBody();
+  assert_string_equal(b.c_str(), kJwksJson);
+  assert_true(f.body().empty());
+}
+
+void test_jwks_fetcher_sends_accept_and_user_agent(void** state) {
+  JwksFetch f;
+  assert_status(Status::Ok, fetch(f, g_server->url("/ok")).status);
+  const std::string req = g_server->lastRequest();
+  assert_true(contains(req, "GET /ok HTTP/1.1\r\n"));
+  assert_true(contains(req, "\r\nAccept: application/json\r\n"));
+  assert_true(contains(req, "\r\nUser-Agent: ngx_http_tasker_auth_module\r\n"));
+  assert_false(contains(req, "Cookie"));
+}
+
+void test_jwks_fetcher_http_500_is_http_status(void** state) {
+  JwksFetch f;
+  Drive d = fetch(f, g_server->url("/500"));
+  assert_status(Status::FetchHttpStatus, d.status);
+  assert_int_equal(f.httpStatus(), 500);
+  assert_string_equal(f.error().c_str(), "HTTP 500");
+  assert_true(f.body().empty());
+
+  d = fetch(f, g_server->url("/404"));
+  assert_status(Status::FetchHttpStatus, d.status);
+  assert_int_equal(f.httpStatus(), 404);
+}
+
+void test_jwks_fetcher_huge_error_page_is_http_status(void** state) {
+  // A 2 MiB error page is reported as the HTTP status, not as FetchTooLarge.
+  JwksFetch f;
+  Drive d = fetch(f, g_server->url("/big-500"));
+  assert_status(Status::FetchHttpStatus, d.status);
+  assert_int_equal(f.httpStatus(), 500);
+}
+
+void test_jwks_fetcher_error_never_contains_body(void** state) {
+  Captured cap;
+  FetchOptions o;
+  o.log_sink = captureSink;
+  o.log_ctx = &cap;
+  const char* paths[] = {"/500", "/404", "/redirect", "/to-file", "/big-500"};
+  for (const char* p : paths) {
+    JwksFetch f;
+    fetch(f, g_server->url(p), o);
+    assert_true(f.result() != Status::Ok);
+    assert_false(contains(f.error(), kBodyMarker));
+    assert_false(contains(f.error(), "<html>"));
+    assert_true(f.body().empty());
+  }
+  o.follow_redirects = true;
+  for (const char* p : {"/to-file", "/loop"}) {
+    JwksFetch f;
+    fetch(f, g_server->url(p), o);
+    assert_false(contains(f.error(), kBodyMarker));
+  }
+  assert_false(contains(cap.all(), kBodyMarker));
+}
+
+void test_jwks_fetcher_too_large_by_content_length(void** state) {
+  JwksFetch f;
+  Drive d = fetch(f, g_server->url("/big-cl/" + std::to_string(tasker::kMaxJwksBytes + 1)));
+  assert_status(Status::FetchTooLarge, d.status);
+  assert_true(f.body().empty());
+  assert_string_equal(f.error().c_str(),
+                      ("body exceeds " + std::to_string(tasker::kMaxJwksBytes) + " bytes").c_str());
+}
+
+void test_jwks_fetcher_too_large_chunked(void** state) {
+  // No Content-Length: the write callback has to stop it.
+  JwksFetch f;
+  FetchOptions o;
+  o.max_bytes = 5000;
+  Drive d = fetch(f, g_server->url("/chunked/100000"), o);
+  assert_status(Status::FetchTooLarge, d.status);
+  assert_string_equal(f.error().c_str(), "body exceeds 5000 bytes");
+  assert_true(f.body().empty());
+}
+
+void test_jwks_fetcher_exactly_max_bytes_is_ok(void** state) {
+  JwksFetch f;
+  FetchOptions o;
+  o.max_bytes = 5000;
+  assert_status(Status::Ok, fetch(f, g_server->url("/chunked/5000"), o).status);
+  assert_int_equal(f.body().size(), 5000);
+  assert_status(Status::Ok, fetch(f, g_server->url("/big-cl/5000"), o).status);
+  assert_int_equal(f.body().size(), 5000);
+  assert_status(Status::FetchTooLarge, fetch(f, g_server->url("/chunked/5001"), o).status);
+  assert_status(Status::FetchTooLarge, fetch(f, g_server->url("/big-cl/5001"), o).status);
+}
+
+void test_jwks_fetcher_stall_times_out(void** state) {
+  JwksFetch f;
+  FetchOptions o;
+  o.total_timeout_ms = 300;
+  Drive d = fetch(f, g_server->url("/stall"), o);
+  assert_status(Status::FetchTimeout, d.status);
+  assert_true(d.elapsed_ms >= 250);
+  assert_true(d.elapsed_ms < 2000);
+  assert_true(f.error().rfind("timeout", 0) == 0);
+  assert_int_equal(f.httpStatus(), 0);
+
+  // Headers and part of the body, then silence: still a timeout, and nothing kept.
+  d = fetch(f, g_server->url("/stall-body"), o);
+  assert_status(Status::FetchTimeout, d.status);
+  assert_true(f.body().empty());
+}
+
+void test_jwks_fetcher_step_returns_promptly_while_stalled(void** state) {
+  JwksFetch f;
+  FetchOptions o;
+  o.total_timeout_ms = 300;
+  assert_status(Status::Ok, f.start(g_server->url("/stall"), o));
+  Drive d = drive(f);
+  assert_status(Status::FetchTimeout, d.status);
+  assert_true(d.steps >= 3);  // it really was stepped while the server stalled
+  if (d.max_step_ms >= kPromptStepMs) fail_msg("a step() took %ld ms", d.max_step_ms);
+}
+
+void test_jwks_fetcher_redirect_not_followed_by_default(void** state) {
+  JwksFetch f;
+  Drive d = fetch(f, g_server->url("/redirect"));
+  assert_status(Status::FetchHttpStatus, d.status);
+  assert_int_equal(f.httpStatus(), 302);
+  assert_string_equal(f.error().c_str(), "HTTP 302 (redirects are not followed)");
+  assert_int_equal(g_server->requests(), 1);
+}
+
+void test_jwks_fetcher_redirect_followed_when_enabled(void** state) {
+  JwksFetch f;
+  FetchOptions o;
+  o.follow_redirects = true;
+  Drive d = fetch(f, g_server->url("/redirect"), o);
+  assert_status(Status::Ok, d.status);
+  assert_int_equal(f.httpStatus(), 200);
+  assert_string_equal(f.body().c_str(), kJwksJson);
+  assert_int_equal(g_server->requests(), 2);
+}
+
+void test_jwks_fetcher_redirect_loop_capped(void** state) {
+  JwksFetch f;
+  FetchOptions o;
+  o.follow_redirects = true;
+  assert_status(Status::FetchFailed, fetch(f, g_server->url("/loop"), o).status);
+  assert_int_equal(g_server->requests(), 1 + tasker::kJwksMaxRedirects);
+}
+
+void test_jwks_fetcher_redirect_to_other_scheme_refused(void** state) {
+  JwksFetch f;
+  FetchOptions o;
+  o.follow_redirects = true;
+  assert_status(Status::FetchFailed, fetch(f, g_server->url("/to-file"), o).status);
+  assert_status(Status::FetchFailed, fetch(f, g_server->url("/to-ftp"), o).status);
+}
+
+void test_jwks_fetcher_connection_refused(void** state) {
+  JwksFetch f;
+  const std::string url = "http://127.0.0.1:" + std::to_string(closedPort()) + "/jwks";
+  Drive d = fetch(f, url);
+  assert_status(Status::FetchFailed, d.status);
+  assert_false(f.error().empty());
+  assert_int_equal(f.httpStatus(), 0);
+}
+
+void test_jwks_fetcher_tls_error_is_fetch_failed(void** state) {
+  // https:// against the plain-HTTP server: the handshake fails.
+  JwksFetch f;
+  FetchOptions o;
+  o.total_timeout_ms = 3000;
+  Drive d = fetch(f, g_server->url("/ok", "https"), o);
+  assert_status(Status::FetchFailed, d.status);
+  assert_false(f.error().empty());
+}
+
+void test_jwks_fetcher_rejects_non_http_schemes(void** state) {
+  // Decided before libcurl sees the URL: ConfigInvalid, and no request is made.
+  const std::string port = std::to_string(g_server->port());
+  const std::string bad[] = {
+      "file:///etc/passwd",
+      "ftp://127.0.0.1:" + port + "/ok",
+      "gopher://127.0.0.1:" + port + "/ok",
+      "dict://127.0.0.1:" + port + "/ok",
+      "127.0.0.1:" + port + "/ok",  // no scheme: never guessed
+      "",
+      "http://",
+      "http:///ok",  // libcurl alone would read host "ok"
+      "http:/127.0.0.1/ok",
+      "http:127.0.0.1/ok",
+      "http://@127.0.0.1/ok",
+      "http://127.0.0.1:" + port + "/o k",
+      std::string("http://127.0.0.1:") + port + "/ok\n",
+      std::string("http://127.0.0.1/ok\0.evil", 25),
+  };
+  for (const std::string& url : bad) {
+    JwksFetch f;
+    Status s = f.start(url, FetchOptions{});
+    if (s != Status::ConfigInvalid) fail_msg("%s for <%s>", tasker::statusName(s), url.c_str());
+    assert_false(f.running());
+    assert_status(Status::ConfigInvalid, f.result());
+    assert_false(f.error().empty());
+    bool done = false;
+    assert_status(Status::ConfigInvalid, f.step(&done));
+    assert_true(done);
+    std::string why;
+    assert_status(Status::ConfigInvalid, tasker::validateFetchUrl(url, &why));
+  }
+  assert_int_equal(g_server->requests(), 0);
+  std::string why;
+  tasker::validateFetchUrl("file:///etc/passwd", &why);
+  assert_string_equal(why.c_str(), "unsupported URL scheme \"file\" (http or https only)");
+  assert_status(Status::Ok,
+                tasker::validateFetchUrl("https://idp.example.com/.well-known/jwks.json", &why));
+  assert_true(why.empty());
+  assert_status(Status::Ok, tasker::validateFetchUrl("HTTP://127.0.0.1/jwks", nullptr));
+}
+
+void test_jwks_fetcher_rejects_bad_options(void** state) {
+  FetchOptions o;
+  o.max_bytes = 0;  // libcurl would read 0 as "no limit"
+  JwksFetch f;
+  assert_status(Status::ConfigInvalid, f.start(g_server->url("/ok"), o));
+  o = FetchOptions{};
+  o.total_timeout_ms = 0;
+  assert_status(Status::ConfigInvalid, f.start(g_server->url("/ok"), o));
+  o = FetchOptions{};
+  o.connect_timeout_ms = -1;
+  assert_status(Status::ConfigInvalid, f.start(g_server->url("/ok"), o));
+  assert_int_equal(g_server->requests(), 0);
+}
+
+void test_jwks_fetcher_cancel_is_prompt_and_final(void** state) {
+  JwksFetch f;
+  assert_status(Status::Ok, f.start(g_server->url("/stall"), FetchOptions{}));
+  bool done = false;
+  for (int i = 0; i < 200 && !g_server->stalling(); i++) {
+    assert_status(Status::Ok, f.step(&done));
+    assert_false(done);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  assert_true(g_server->stalling());
+  const auto t0 = std::chrono::steady_clock::now();
+  f.cancel();
+  assert_true(msSince(t0) < kPromptStepMs);
+  assert_false(f.running());
+  assert_status(Status::FetchFailed, f.result());
+  assert_string_equal(f.error().c_str(), "cancelled");
+  assert_status(Status::FetchFailed, f.step(&done));
+  assert_true(done);
+  f.cancel();  // idempotent
+  assert_string_equal(f.error().c_str(), "cancelled");
+  // The socket was closed: the server sees EOF and stops stalling.
+  for (int i = 0; i < 200 && g_server->stalling(); i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  assert_false(g_server->stalling());
+}
+
+void test_jwks_fetcher_step_when_idle(void** state) {
+  JwksFetch f;
+  assert_false(f.running());
+  assert_status(Status::Internal, f.result());
+  bool done = false;
+  assert_status(Status::Internal, f.step(&done));
+  assert_true(done);
+  assert_status(Status::Internal, f.step(nullptr));
+  assert_int_equal(f.suggestedDelayMs(), tasker::kJwksStepMaxDelayMs);
+  f.cancel();  // no-op
+  assert_status(Status::Internal, f.result());
+}
+
+void test_jwks_fetcher_suggested_delay_is_clamped(void** state) {
+  JwksFetch f;
+  FetchOptions o;
+  o.total_timeout_ms = 300;
+  assert_status(Status::Ok, f.start(g_server->url("/stall"), o));
+  bool done = false;
+  while (!done) {
+    long d = f.suggestedDelayMs();
+    assert_true(d >= tasker::kJwksStepMinDelayMs && d <= tasker::kJwksStepMaxDelayMs);
+    f.step(&done);
+    std::this_thread::sleep_for(std::chrono::milliseconds(d));
+  }
+  assert_status(Status::FetchTimeout, f.result());
+}
+
+void test_jwks_fetcher_restart_and_move(void** state) {
+  JwksFetch f;
+  assert_status(Status::FetchHttpStatus, fetch(f, g_server->url("/500")).status);
+  // A second start on the same object, and a running transfer moved mid-flight.
+  assert_status(Status::Ok, f.start(g_server->url("/ok"), FetchOptions{}));
+  assert_int_equal(f.httpStatus(), 0);
+  assert_true(f.error().empty());
+  bool done = false;
+  f.step(&done);
+  JwksFetch g(std::move(f));
+  assert_true(g.running());
+  Drive d = done ? Drive{g.result()} : drive(g);
+  assert_status(Status::Ok, d.status);
+  assert_string_equal(g.body().c_str(), kJwksJson);
+  // start() while running cancels the old transfer.
+  assert_status(Status::Ok, g.start(g_server->url("/stall"), FetchOptions{}));
+  g.step(&done);
+  assert_status(Status::Ok, g.start(g_server->url("/ok"), FetchOptions{}));
+  assert_status(Status::Ok, drive(g).status);
+  JwksFetch h;
+  h = std::move(g);
+  assert_string_equal(h.body().c_str(), kJwksJson);
+}
+
+void test_jwks_fetcher_slow_dns_does_not_block(void** state) {
+  if (!dnsInterposed() || !tasker::fetcherHasAsyncDns()) {
+    printf("  no async DNS in this libcurl, or getaddrinfo not interposable; skipped\n");
+    skip();
+  }
+  // The resolver thread stalls for 1.5 s; the total timeout is 300 ms. Every step() must stay
+  // prompt, including the one that times out (libcurl would join the resolver thread there
+  // without CURLOPT_QUICK_EXIT), and the fetch must end near 300 ms, not 1.5 s.
+  const int calls_before = g_fake_dns_calls;
+  JwksFetch f;
+  FetchOptions o;
+  o.total_timeout_ms = 300;
+  const std::string slow = "http://slow.dns.test:" + std::to_string(g_server->port()) + "/ok";
+  assert_status(Status::Ok, f.start(slow, o));
+  Drive d = drive(f);
+  assert_status(Status::FetchTimeout, d.status);
+  assert_true(g_fake_dns_calls > calls_before);  // libcurl really called our getaddrinfo
+  if (d.max_step_ms >= kPromptStepMs) fail_msg("a step() took %ld ms", d.max_step_ms);
+  if (d.elapsed_ms >= 1000) fail_msg("fetch took %ld ms", d.elapsed_ms);
+
+  // cancel() while the name is still being resolved returns at once too.
+  assert_status(Status::Ok, f.start(slow, FetchOptions{}));
+  bool done = false;
+  for (int i = 0; i < 5; i++) {
+    f.step(&done);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  assert_false(done);
+  const auto t0 = std::chrono::steady_clock::now();
+  f.cancel();
+  assert_true(msSince(t0) < kPromptStepMs);
+
+  // Let the detached resolver threads finish before the next test.
+  for (int i = 0; i < 400 && g_slow_dns_in_flight > 0; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  assert_int_equal(g_slow_dns_in_flight.load(), 0);
+}
+
+void test_jwks_fetcher_resolver_thread_blocks_signals(void** state) {
+  if (!dnsInterposed() || !tasker::fetcherHasAsyncDns()) {
+    printf("  no async DNS in this libcurl, or getaddrinfo not interposable; skipped\n");
+    skip();
+  }
+  // A name that resolves, on libcurl's resolver thread, fetches normally; that thread runs with
+  // the signals nginx handles blocked, and step() leaves the caller's mask as it was.
+  g_resolver_signals_blocked = false;
+  const int calls_before = g_fake_dns_calls;
+  JwksFetch f;
+  const std::string url = "http://loop.dns.test:" + std::to_string(g_server->port()) + "/ok";
+  assert_status(Status::Ok, fetch(f, url).status);
+  assert_string_equal(f.body().c_str(), kJwksJson);
+  assert_true(g_fake_dns_calls > calls_before);
+  assert_true(g_resolver_signals_blocked.load());
+  sigset_t mine;
+  pthread_sigmask(SIG_BLOCK, nullptr, &mine);
+  assert_int_equal(sigismember(&mine, SIGTERM), 0);
+  assert_int_equal(sigismember(&mine, SIGHUP), 0);
+}
+
+void test_jwks_fetcher_async_dns_reported(void** state) {
+  const curl_version_info_data* d = curl_version_info(CURLVERSION_NOW);
+  const bool async = (d->features & CURL_VERSION_ASYNCHDNS) != 0;
+  assert_int_equal(tasker::fetcherHasAsyncDns(), async);
+  assert_true(contains(tasker::fetcherCurlVersion(), "libcurl/"));
+  printf("  %s: async DNS %s (%s resolver)\n", d->version, async ? "yes" : "NO",
+         d->ares ? "c-ares" : (async ? "threaded" : "blocking"));
+}
+
+void test_jwks_fetcher_global_init_idempotent(void** state) {
+  assert_status(Status::Ok, tasker::fetcherGlobalInit());
+  assert_status(Status::Ok, tasker::fetcherGlobalInit());
+}
+
+void test_jwks_fetcher_log_sink_redacts_url(void** state) {
+  Captured cap;
+  FetchOptions o;
+  o.log_sink = captureSink;
+  o.log_ctx = &cap;
+  const std::string url = "http://jwksuser:s3cr3t@127.0.0.1:" + std::to_string(g_server->port()) +
+                          "/ok?access_token=tok123";
+  JwksFetch f;
+  assert_status(Status::Ok, fetch(f, url, o).status);
+  const std::string all = cap.all();
+  assert_true(cap.lines.size() >= 2);  // start and completion
+  assert_true(contains(all, "http://127.0.0.1:" + std::to_string(g_server->port()) + "/ok?..."));
+  assert_true(contains(all, "HTTP 200"));
+  assert_false(contains(all, "s3cr3t"));
+  assert_false(contains(all, "jwksuser"));
+  assert_false(contains(all, "tok123"));
+  for (const auto& l : cap.lines) assert_int_equal(l.first, FetchLogLevel::Debug);
+
+  cap.lines.clear();
+  o.verify_tls = false;
+  fetch(f, url, o);
+  bool warned = false;
+  for (const auto& l : cap.lines) warned |= l.first == FetchLogLevel::Warn;
+  assert_true(warned);
+
+  std::string r;
+  assert_status(Status::Ok, tasker::redactFetchUrl(url, &r));
+  assert_string_equal(r.c_str(),
+                      ("http://127.0.0.1:" + std::to_string(g_server->port()) + "/ok?...").c_str());
+  assert_status(Status::Ok, tasker::redactFetchUrl("ftp://x/y", &r));
+  assert_string_equal(r.c_str(), "(invalid url)");
+  assert_status(Status::Internal, tasker::redactFetchUrl(url, nullptr));
+}
+
+void test_jwks_fetcher_fetch_blocking(void** state) {
+  std::string body, err;
+  assert_status(Status::Ok,
+                tasker::fetchBlocking(g_server->url("/ok"), FetchOptions{}, &body, &err));
+  assert_string_equal(body.c_str(), kJwksJson);
+  assert_true(err.empty());
+
+  body = "stale";
+  assert_status(Status::FetchHttpStatus,
+                tasker::fetchBlocking(g_server->url("/500"), FetchOptions{}, &body, &err));
+  assert_true(body.empty());
+  assert_string_equal(err.c_str(), "HTTP 500");
+
+  assert_status(Status::ConfigInvalid,
+                tasker::fetchBlocking("file:///etc/passwd", FetchOptions{}, nullptr, &err));
+  assert_false(err.empty());
+  assert_status(Status::Ok,
+                tasker::fetchBlocking(g_server->url("/ok"), FetchOptions{}, nullptr, nullptr));
+}
+
+int setupServer(void** state) {
+  g_server = new TestServer();
+  return 0;
+}
+int teardownServer(void** state) {
+  delete g_server;
+  g_server = nullptr;
+  return 0;
+}
+int resetServer(void** state) {
+  g_server->reset();
+  return 0;
+}
+
+}  // namespace
+
+int main() {
+  // Loopback only: keep a proxy from the environment out of the picture.
+  for (const char* v : {"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy",
+                        "ALL_PROXY", "no_proxy", "NO_PROXY"}) {
+    unsetenv(v);
+  }
+  if (tasker::fetcherGlobalInit() != Status::Ok) return 1;
+#define T(name) cmocka_unit_test_setup(name, resetServer)
+  const struct CMUnitTest tests[] = {
+      T(test_jwks_fetcher_fetches_json_200),
+      T(test_jwks_fetcher_sends_accept_and_user_agent),
+      T(test_jwks_fetcher_http_500_is_http_status),
+      T(test_jwks_fetcher_huge_error_page_is_http_status),
+      T(test_jwks_fetcher_error_never_contains_body),
+      T(test_jwks_fetcher_too_large_by_content_length),
+      T(test_jwks_fetcher_too_large_chunked),
+      T(test_jwks_fetcher_exactly_max_bytes_is_ok),
+      T(test_jwks_fetcher_stall_times_out),
+      T(test_jwks_fetcher_step_returns_promptly_while_stalled),
+      T(test_jwks_fetcher_redirect_not_followed_by_default),
+      T(test_jwks_fetcher_redirect_followed_when_enabled),
+      T(test_jwks_fetcher_redirect_loop_capped),
+      T(test_jwks_fetcher_redirect_to_other_scheme_refused),
+      T(test_jwks_fetcher_connection_refused),
+      T(test_jwks_fetcher_tls_error_is_fetch_failed),
+      T(test_jwks_fetcher_rejects_non_http_schemes),
+      T(test_jwks_fetcher_rejects_bad_options),
+      T(test_jwks_fetcher_cancel_is_prompt_and_final),
+      T(test_jwks_fetcher_step_when_idle),
+      T(test_jwks_fetcher_suggested_delay_is_clamped),
+      T(test_jwks_fetcher_restart_and_move),
+      T(test_jwks_fetcher_slow_dns_does_not_block),
+      T(test_jwks_fetcher_resolver_thread_blocks_signals),
+      T(test_jwks_fetcher_async_dns_reported),
+      T(test_jwks_fetcher_global_init_idempotent),
+      T(test_jwks_fetcher_log_sink_redacts_url),
+      T(test_jwks_fetcher_fetch_blocking),
+  };
+#undef T
+  return cmocka_run_group_tests_name("jwks_fetcher", tests, setupServer, teardownServer);
+}
