@@ -32,8 +32,13 @@ class Claims {
   virtual ~Claims() = default;
   // Renders top-level claim `name` (SPEC 5, 8): strings raw; integers and booleans as text;
   // arrays of strings comma-joined; other arrays, objects and floats as compact JSON; null as "".
-  // Returns false when the claim is absent.
+  // Returns false when the claim is absent (or, without throwing, when memory runs out).
+  // Reals use the shortest text that reads back to the same double (1.5, 0.1); an empty array
+  // counts as an array of strings and renders as "".
   virtual bool render(std::string_view name, std::string* out) const = 0;
+  // The whole claims object as compact JSON, members in token order (for tasker-ctl). Empty
+  // string only on allocation failure.
+  virtual std::string toJson() const = 0;
 };
 using ClaimsConstPtr = std::shared_ptr<const Claims>;
 
@@ -56,6 +61,18 @@ struct VerifiedToken {
 // strict validation. jku, x5u, jwk, x5c and typ in the header are ignored.
 // In public-key mode (require_kid false) the kid is ignored and keys.first() is used.
 // Never throws; an allocation failure gives OutOfMemory.
+//
+// Exact time boundaries (all in Unix seconds, L = max(leeway_seconds, 0); exp/nbf/iat may be
+// JSON integers or reals, any other type is TokenBadClaimType):
+//   exp: accepted iff now <  exp + L   (now == exp + L is TokenExpired)
+//   nbf: accepted iff now >= nbf - L   (now == nbf - L - 1 is TokenNotYetValid)
+//   iat: accepted iff now >= iat - L   (same rule as nbf)
+// Claim checks run in this order: sub, iss, aud, exp, iat, nbf present and well-typed
+// (TokenMissingClaim / TokenBadClaimType), then exp, nbf, iat, iss, aud values, the permissions
+// claim, strict validation. The header kid (a string) is copied to out->kid in both modes; in
+// JWKS mode a missing, non-string or empty kid is TokenKidMissing. Once the signature verified,
+// out->subject is filled as soon as sub is read, whatever the later outcome. More than
+// kMaxPermissionsPerCredential permission strings: TokenBadPermissionsClaim (never truncated).
 Status verifyToken(std::string_view token, const KeySet& keys, const VerifyOptions& opts,
                    int64_t now, VerifiedToken* out) noexcept;
 

@@ -1,0 +1,285 @@
+#include "verify.h"
+
+#include <new>
+
+#include <openssl/err.h>
+
+#include "json.h"
+#include "jwt.h"
+#include "tasker_limits.h"
+#include "ossl.h"
+
+namespace tasker {
+
+namespace {
+
+// Claims of a verified token, for $tasker_jwt_claim_<name> and tasker-ctl.
+class JsonClaims final : public Claims {
+ public:
+  explicit JsonClaims(JsonPtr root) : root_(std::move(root)) {}
+
+  bool render(std::string_view name, std::string* out) const override {
+    try {
+      const json_t* v = jsonMember(root_.get(), name);
+      if (v == nullptr) return false;
+      out->clear();
+      switch (json_typeof(v)) {
+        case JSON_STRING:
+          out->assign(jsonStringView(v));
+          return true;
+        case JSON_INTEGER:
+          *out = std::to_string(static_cast<long long>(json_integer_value(v)));
+          return true;
+        case JSON_TRUE:
+          *out = "true";
+          return true;
+        case JSON_FALSE:
+          *out = "false";
+          return true;
+        case JSON_NULL:
+          return true;
+        case JSON_ARRAY: {
+          bool all_strings = true;
+          for (size_t i = 0; i < json_array_size(v) && all_strings; ++i) {
+            all_strings = json_is_string(json_array_get(v, i));
+          }
+          if (!all_strings) break;
+          for (size_t i = 0; i < json_array_size(v); ++i) {
+            if (i > 0) out->push_back(',');
+            out->append(jsonStringView(json_array_get(v, i)));
+          }
+          return true;
+        }
+        default:  // objects and reals
+          break;
+      }
+      *out = jsonCompact(v);
+      return true;
+    } catch (const std::bad_alloc&) {
+      out->clear();
+      return false;
+    }
+  }
+
+  std::string toJson() const override {
+    try {
+      return jsonCompact(root_.get());
+    } catch (const std::bad_alloc&) {
+      return std::string();
+    }
+  }
+
+ private:
+  JsonPtr root_;
+};
+
+// Verifies sig over input with key, for alg (already known to fit the key type).
+Status verifySignature(const VerifyKey& key, Alg alg, std::string_view input,
+                       const std::string& sig) {
+  auto* pkey = static_cast<EVP_PKEY*>(key.evpPkey());
+  std::string der;
+  std::string_view to_check = sig;
+  switch (key.type()) {
+    case KeyType::Rsa:
+      // PKCS#1 v1.5 and PSS signatures are exactly as long as the modulus.
+      if (sig.size() != static_cast<size_t>(EVP_PKEY_get_size(pkey))) {
+        return Status::TokenBadSignature;
+      }
+      break;
+    case KeyType::EcP256:
+    case KeyType::EcP384:
+    case KeyType::EcP521: {
+      // JWS carries ECDSA as fixed-size R||S (RFC 7518 3.4); OpenSSL wants DER.
+      Status s = ecdsaRawToDer(sig, ecCoordinateBytes(key.type()), &der);
+      if (s != Status::Ok) return s;
+      to_check = der;
+      break;
+    }
+    case KeyType::Ed25519:
+      if (sig.size() != 64) return Status::TokenBadSignature;
+      break;
+  }
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx) return osslFail(Status::OutOfMemory);
+  EVP_PKEY_CTX* pctx = nullptr;  // borrowed: owned by ctx
+  if (EVP_DigestVerifyInit(ctx.get(), &pctx, algDigest(alg), nullptr, pkey) != 1) {
+    return osslFail(Status::Internal);
+  }
+  Status s = configureSignatureCtx(pctx, alg);
+  if (s != Status::Ok) return s;
+  int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(to_check.data()),
+                            to_check.size(), reinterpret_cast<const unsigned char*>(input.data()),
+                            input.size());
+  if (rc != 1) return osslFail(Status::TokenBadSignature);
+  return Status::Ok;
+}
+
+// exp: the token is valid while now < exp + leeway, i.e. expired when exp + leeway <= now.
+// Integers are compared exactly for any int64 claim and clock (the difference is taken in
+// uint64 once its sign is known, so nothing overflows); reals are compared as doubles.
+bool isExpired(const JsonNumber& exp, int64_t leeway, int64_t now) noexcept {
+  if (!exp.is_integer) return exp.real + static_cast<double>(leeway) <= static_cast<double>(now);
+  if (exp.integer > now) return false;  // leeway >= 0
+  uint64_t past = static_cast<uint64_t>(now) - static_cast<uint64_t>(exp.integer);
+  return static_cast<uint64_t>(leeway) <= past;
+}
+
+// nbf / iat: not yet valid when value - leeway > now, i.e. valid from now >= value - leeway.
+bool isInFuture(const JsonNumber& t, int64_t leeway, int64_t now) noexcept {
+  if (!t.is_integer) return t.real - static_cast<double>(leeway) > static_cast<double>(now);
+  if (t.integer <= now) return false;
+  uint64_t ahead = static_cast<uint64_t>(t.integer) - static_cast<uint64_t>(now);
+  return ahead > static_cast<uint64_t>(leeway);
+}
+
+// Reads the permissions claim into out->permissions (absent: empty).
+Status readPermissions(const json_t* claims, const std::string& name, VerifiedToken* out) {
+  const json_t* p = jsonMember(claims, name);
+  if (p == nullptr) return Status::Ok;
+  if (json_is_string(p)) {
+    // OAuth "scope" style: space-separated (RFC 6749 3.3); empty pieces are dropped.
+    std::string_view s = jsonStringView(p);
+    size_t pos = 0;
+    while (pos < s.size()) {
+      size_t end = s.find(' ', pos);
+      if (end == std::string_view::npos) end = s.size();
+      if (end > pos) {
+        if (out->permissions.size() >= kMaxPermissionsPerCredential) {
+          return Status::TokenBadPermissionsClaim;
+        }
+        out->permissions.emplace_back(s.substr(pos, end - pos));
+      }
+      pos = end + 1;
+    }
+    return Status::Ok;
+  }
+  if (!json_is_array(p)) return Status::TokenBadPermissionsClaim;  // null, number, object, bool
+  if (json_array_size(p) > kMaxPermissionsPerCredential) return Status::TokenBadPermissionsClaim;
+  for (size_t i = 0; i < json_array_size(p); ++i) {
+    const json_t* m = json_array_get(p, i);
+    if (!json_is_string(m)) return Status::TokenBadPermissionsClaim;
+    out->permissions.emplace_back(jsonStringView(m));
+  }
+  return Status::Ok;
+}
+
+// Registered claims: presence and JSON types first, then values.
+Status checkClaims(const json_t* claims, const VerifyOptions& opts, int64_t now,
+                   VerifiedToken* out) {
+  std::string_view sub, iss;
+  Status s = jsonGetString(claims, "sub", &sub);
+  if (s != Status::Ok) return s;
+  out->subject.assign(sub);
+  s = jsonGetString(claims, "iss", &iss);
+  if (s != Status::Ok) return s;
+  const json_t* aud = jsonMember(claims, "aud");
+  if (aud == nullptr) return Status::TokenMissingClaim;
+  if (!json_is_string(aud) && !json_is_array(aud)) return Status::TokenBadClaimType;
+  JsonNumber exp, iat, nbf;
+  s = jsonGetNumber(claims, "exp", &exp);
+  if (s != Status::Ok) return s;
+  s = jsonGetNumber(claims, "iat", &iat);
+  if (s != Status::Ok) return s;
+  s = jsonGetNumber(claims, "nbf", &nbf);
+  bool has_nbf = s == Status::Ok;
+  if (s == Status::TokenBadClaimType) return s;
+
+  // Why a leeway: issuer and gateway clocks drift; a small symmetric allowance (default 60 s)
+  // avoids rejecting fresh tokens without meaningfully extending a stolen token's life.
+  int64_t leeway = opts.leeway_seconds > 0 ? opts.leeway_seconds : 0;
+  if (isExpired(exp, leeway, now)) return Status::TokenExpired;
+  if (has_nbf && isInFuture(nbf, leeway, now)) return Status::TokenNotYetValid;
+  if (isInFuture(iat, leeway, now)) return Status::TokenNotYetValid;
+
+  if (iss != opts.issuer) return Status::TokenBadIssuer;
+  bool aud_ok = false;
+  if (json_is_string(aud)) {
+    aud_ok = jsonStringView(aud) == opts.audience;
+  } else {
+    for (size_t i = 0; i < json_array_size(aud) && !aud_ok; ++i) {
+      const json_t* a = json_array_get(aud, i);
+      aud_ok = json_is_string(a) && jsonStringView(a) == opts.audience;  // others never match
+    }
+  }
+  if (!aud_ok) return Status::TokenBadAudience;
+
+  s = readPermissions(claims, opts.permissions_claim, out);
+  if (s != Status::Ok) {
+    out->permissions.clear();
+    return s;
+  }
+  for (const std::string& p : out->permissions) {
+    out->grant.add(p);
+    if (!isKnownPermissionString(p)) out->unknown.push_back(p);
+  }
+  return Status::Ok;
+}
+
+Status verifyImpl(std::string_view token, const KeySet& keys, const VerifyOptions& opts,
+                  int64_t now, VerifiedToken* out) {
+  Jwt jwt;
+  Status s = decodeJwt(token, &jwt);
+  if (s != Status::Ok) return s;
+  const json_t* header = jwt.header.get();
+
+  // The allowlist is the defence against alg confusion: the token names its algorithm, but only
+  // the ten asymmetric ones we implement, and only those configured, are ever considered.
+  std::string_view alg_name;
+  if (jsonGetString(header, "alg", &alg_name) != Status::Ok) return Status::TokenAlgNotAllowed;
+  Alg alg;
+  if (parseAlg(alg_name, &alg) != Status::Ok) return Status::TokenAlgNotAllowed;
+  if ((opts.algorithms & algBit(alg)) == 0) return Status::TokenAlgNotAllowed;
+
+  // RFC 7515 4.1.11: a recipient must reject a token whose crit names an extension it does not
+  // understand; we understand none.
+  if (jsonMember(header, "crit") != nullptr) return Status::TokenCritUnsupported;
+
+  std::string_view kid;
+  bool has_kid = jsonGetString(header, "kid", &kid) == Status::Ok;
+  if (has_kid) out->kid.assign(kid);
+
+  // jku, x5u, jwk and x5c are never read: keys only ever come from the configuration.
+  const VerifyKey* key = nullptr;
+  if (opts.require_kid) {
+    if (!has_kid || kid.empty()) return Status::TokenKidMissing;
+    key = keys.find(kid);
+    if (key == nullptr) return Status::TokenUnknownKid;
+  } else {
+    key = keys.first();
+    if (key == nullptr) return Status::KeysUnavailable;
+  }
+  if (!algFitsKey(alg, key->type())) return Status::TokenAlgKeyMismatch;
+  if (key->jwkAlg() && *key->jwkAlg() != alg) return Status::TokenAlgKeyMismatch;
+
+  s = verifySignature(*key, alg, jwt.signing_input, jwt.signature);
+  if (s != Status::Ok) return s;
+
+  // Only now are the claims trusted enough to be parsed.
+  JsonPtr claims;
+  s = parseJwtClaims(jwt, &claims);
+  if (s != Status::Ok) return s;
+  s = checkClaims(claims.get(), opts, now, out);
+  if (s != Status::Ok) return s;
+
+  out->claims = std::make_shared<JsonClaims>(std::move(claims));
+  if (opts.strict && !out->unknown.empty()) return Status::TokenUnknownPermission;
+  return Status::Ok;
+}
+
+}  // namespace
+
+Status verifyToken(std::string_view token, const KeySet& keys, const VerifyOptions& opts,
+                   int64_t now, VerifiedToken* out) noexcept {
+  try {
+    *out = VerifiedToken();
+    return verifyImpl(token, keys, opts, now, out);
+  } catch (const std::bad_alloc&) {
+    ERR_clear_error();
+    return Status::OutOfMemory;
+  } catch (...) {
+    ERR_clear_error();
+    return Status::Internal;
+  }
+}
+
+}  // namespace tasker
