@@ -1,0 +1,188 @@
+#include "api_keys.h"
+
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include "tasker_limits.h"
+
+namespace tasker {
+
+namespace {
+
+using Digest = std::array<uint8_t, 32>;
+
+constexpr std::string_view kHashPrefix = "sha256:";  // exact, lower case
+constexpr size_t kHexDigestChars = 64;
+
+// SHA-256 of data into *out. False (and the OpenSSL error queue cleared) on a library failure.
+bool sha256(std::string_view data, Digest* out) noexcept {
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), out->data(), &len, EVP_sha256(), nullptr) != 1 ||
+      len != out->size()) {
+    ERR_clear_error();
+    OPENSSL_cleanse(out->data(), out->size());
+    return false;
+  }
+  return true;
+}
+
+int hexValue(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Parses exactly 64 hex digits (either case) into *out.
+bool parseHexDigest(std::string_view hex, Digest* out) noexcept {
+  if (hex.size() != kHexDigestChars) return false;
+  for (size_t i = 0; i < out->size(); ++i) {
+    int hi = hexValue(hex[2 * i]);
+    int lo = hexValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    (*out)[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
+bool isSpace(char c) noexcept { return c == ' ' || c == '\t'; }
+
+std::string_view trimSpaces(std::string_view s) noexcept {
+  while (!s.empty() && isSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && isSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Digest of a configured key: the hash given as "sha256:<hex>", or the hash of the plain key.
+Status configuredDigest(std::string_view key, Digest* out, std::string* detail) {
+  if (key.substr(0, kHashPrefix.size()) == kHashPrefix) {
+    if (!parseHexDigest(key.substr(kHashPrefix.size()), out)) {
+      // The value is a (malformed) digest, not a secret, so it may appear in the message.
+      if (detail) *detail = std::string(key);
+      return Status::ConfigBadHash;
+    }
+    return Status::Ok;
+  }
+  if (key.size() > kMaxApiKeyBytes) {
+    // lookup() refuses presented keys this long, so such an entry could never match.
+    if (detail) *detail = "key longer than " + std::to_string(kMaxApiKeyBytes) + " bytes";
+    return Status::ConfigInvalid;
+  }
+  return sha256(key, out) ? Status::Ok : Status::Internal;
+}
+
+}  // namespace
+
+size_t ApiKeyRegistry::DigestHash::operator()(const std::array<uint8_t, 32>& d) const noexcept {
+  // The digest is uniformly distributed, so any 8 of its bytes make a good hash.
+  uint64_t h;
+  std::memcpy(&h, d.data(), sizeof(h));
+  return static_cast<size_t>(h);
+}
+
+std::vector<std::string> splitPermissionList(std::string_view csv) {
+  std::vector<std::string> out;
+  while (true) {
+    size_t comma = csv.find(',');
+    std::string_view item = trimSpaces(csv.substr(0, comma));
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    csv.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+std::string hashApiKey(std::string_view key) {
+  static const char kHex[] = "0123456789abcdef";
+  Digest d;
+  if (!sha256(key, &d)) return std::string();
+  std::string out(kHashPrefix);
+  out.reserve(kHashPrefix.size() + kHexDigestChars);
+  for (uint8_t b : d) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0x0f]);
+  }
+  OPENSSL_cleanse(d.data(), d.size());
+  return out;
+}
+
+Status ApiKeyRegistry::add(std::string_view key, const std::vector<std::string>& permissions,
+                           std::string_view description, bool strict, std::string source,
+                           std::string* detail) {
+  if (key.empty()) {
+    if (detail) *detail = "empty key";
+    return Status::ConfigInvalid;
+  }
+  try {
+    ApiKeyEntry entry;
+    Status st = configuredDigest(key, &entry.digest, detail);
+    if (st != Status::Ok) return st;
+
+    auto dup = index_.find(entry.digest);
+    if (dup != index_.end()) {
+      if (detail) *detail = entries_[dup->second].source;
+      return Status::ConfigDuplicateKey;
+    }
+
+    if (permissions.size() > kMaxPermissionsPerCredential) {
+      if (detail) {
+        *detail = "more than " + std::to_string(kMaxPermissionsPerCredential) + " permissions";
+      }
+      return Status::ConfigInvalid;
+    }
+    entry.permissions.reserve(permissions.size());
+    for (const std::string& p : permissions) {
+      if (!isKnownPermissionString(p)) {
+        // Strict mode refuses the configuration; otherwise the string is kept (so it shows in
+        // $tasker_auth_permissions and can be logged) but grants nothing.
+        if (strict) {
+          if (detail) *detail = p;
+          return Status::ConfigUnknownPermission;
+        }
+        entry.unknown.push_back(p);
+      }
+      entry.grant.add(p);
+      entry.permissions.push_back(p);
+    }
+    entry.description = std::string(description);
+    entry.source = std::move(source);
+
+    // Commit both containers or neither.
+    entries_.push_back(std::move(entry));
+    try {
+      index_.emplace(entries_.back().digest, entries_.size() - 1);
+    } catch (...) {
+      entries_.pop_back();
+      throw;
+    }
+    return Status::Ok;
+  } catch (const std::bad_alloc&) {
+    return Status::OutOfMemory;
+  } catch (...) {
+    return Status::Internal;
+  }
+}
+
+const ApiKeyEntry* ApiKeyRegistry::lookup(std::string_view presented) const noexcept {
+  if (presented.empty() || presented.size() > kMaxApiKeyBytes) return nullptr;
+  // One hash and one table probe whatever the registry holds: the time taken does not depend on
+  // how many keys exist or on which one (if any) matches, so it leaks nothing about the others.
+  Digest d;
+  if (!sha256(presented, &d)) return nullptr;
+  const ApiKeyEntry* found = nullptr;
+  auto it = index_.find(d);
+  if (it != index_.end()) {
+    const ApiKeyEntry& e = entries_[it->second];
+    // The table's own equality already matched; confirm in constant time regardless.
+    if (CRYPTO_memcmp(e.digest.data(), d.data(), d.size()) == 0) found = &e;
+  }
+  OPENSSL_cleanse(d.data(), d.size());
+  return found;
+}
+
+}  // namespace tasker

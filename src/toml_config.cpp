@@ -1,0 +1,404 @@
+#include "toml_config.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <utility>
+
+// toml++ is header-only here and confined to this file: it is slow to compile and its types must
+// not leak into public headers. Exceptions off, so parse errors come back as values; the library
+// can still throw std::bad_alloc, which loadAuthToml turns into Status::OutOfMemory.
+#define TOML_HEADER_ONLY 1
+#define TOML_EXCEPTIONS 0
+#include <toml++/toml.h>
+
+#include "api_keys.h"
+
+namespace tasker {
+
+namespace {
+
+// Tables tried, in order, when the caller names none (SPEC 2 tasker_auth_config).
+const char* const kDefaultTables[] = {"auth", "orchestration.web.auth", "worker.web.auth"};
+
+struct BoolKey {
+  const char* name;
+  std::optional<bool> AuthSettings::*field;
+};
+const BoolKey kBoolKeys[] = {
+    {"enabled", &AuthSettings::enabled},
+    {"strict_validation", &AuthSettings::strict_validation},
+    {"log_unknown_permissions", &AuthSettings::log_unknown_permissions},
+    {"api_keys_enabled", &AuthSettings::api_keys_enabled},
+};
+
+struct StringKey {
+  const char* name;
+  std::optional<std::string> AuthSettings::*field;
+};
+const StringKey kStringKeys[] = {
+    {"jwt_issuer", &AuthSettings::jwt_issuer},
+    {"jwt_audience", &AuthSettings::jwt_audience},
+    {"jwt_public_key_path", &AuthSettings::jwt_public_key_path},
+    {"jwt_public_key", &AuthSettings::jwt_public_key},
+    {"jwt_verification_method", &AuthSettings::jwt_verification_method},
+    {"jwks_url", &AuthSettings::jwks_url},
+    {"permissions_claim", &AuthSettings::permissions_claim},
+    {"api_key_header", &AuthSettings::api_key_header},
+};
+
+struct SecondsKey {
+  const char* name;
+  std::optional<int64_t> AuthSettings::*field;
+};
+const SecondsKey kSecondsKeys[] = {
+    {"jwks_refresh_interval_seconds", &AuthSettings::jwks_refresh_interval_seconds},
+    {"jwks_max_stale_seconds", &AuthSettings::jwks_max_stale_seconds},
+    {"jwt_leeway_seconds", &AuthSettings::jwt_leeway_seconds},
+};
+
+bool isNameStart(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+bool isNameChar(char c) noexcept { return isNameStart(c) || (c >= '0' && c <= '9'); }
+
+// Expands ${VAR} and ${VAR:-default} from the environment, like the tasker configuration loader:
+//  - ${VAR} of an unset variable gives the empty string;
+//  - ${VAR:-default} gives default when VAR is unset or empty (as in sh);
+//  - a '$' not followed by '{' is copied as is; values are not expanded again.
+// False for a "${" that does not form one of those two references (bad name, no closing brace,
+// nested reference in the default): a half-expanded secret must not be used literally.
+bool expandEnv(std::string_view in, std::string* out) {
+  out->clear();
+  size_t i = 0;
+  while (i < in.size()) {
+    if (in[i] != '$' || i + 1 >= in.size() || in[i + 1] != '{') {
+      out->push_back(in[i++]);
+      continue;
+    }
+    size_t j = i + 2;
+    if (j >= in.size() || !isNameStart(in[j])) return false;
+    while (j < in.size() && isNameChar(in[j])) ++j;
+    const std::string name(in.substr(i + 2, j - (i + 2)));
+    const char* value = std::getenv(name.c_str());
+    if (j < in.size() && in[j] == '}') {
+      if (value) out->append(value);
+      i = j + 1;
+    } else if (in.substr(j, 2) == ":-") {
+      size_t close = in.find('}', j + 2);
+      if (close == std::string_view::npos) return false;
+      std::string_view fallback = in.substr(j + 2, close - (j + 2));
+      if (fallback.find("${") != std::string_view::npos) return false;
+      if (value && *value) {
+        out->append(value);
+      } else {
+        out->append(fallback);
+      }
+      i = close + 1;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Splits a single-string algorithm list on commas and blanks ("RS256", "RS256, ES256").
+std::vector<std::string> splitWords(std::string_view s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ',' || s[i] == ' ' || s[i] == '\t')) ++i;
+    size_t start = i;
+    while (i < s.size() && s[i] != ',' && s[i] != ' ' && s[i] != '\t') ++i;
+    if (i > start) out.emplace_back(s.substr(start, i - start));
+  }
+  return out;
+}
+
+// Reads the whole file. ConfigFileUnreadable with "<file>: cannot read: <strerror>".
+Status readFile(const std::string& path, std::string* text, std::string* error) {
+  errno = 0;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    int err = errno;
+    *error = path + ": cannot read: " + std::strerror(err);
+    return Status::ConfigFileUnreadable;
+  }
+  char buf[8192];
+  size_t n;
+  int err = 0;
+  try {
+    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text->append(buf, n);
+    if (std::ferror(f)) err = errno ? errno : EIO;
+  } catch (...) {
+    std::fclose(f);
+    throw;
+  }
+  std::fclose(f);
+  if (err != 0) {
+    *error = path + ": cannot read: " + std::strerror(err);
+    return Status::ConfigFileUnreadable;
+  }
+  return Status::Ok;
+}
+
+// The node at a dotted path ("orchestration.web.auth"), or nullptr. Every segment but the last
+// must be a table. Segments are bare keys: a quoted key containing '.' cannot be named.
+const toml::node* findPath(const toml::table& root, std::string_view dotted) {
+  const toml::table* t = &root;
+  const toml::node* n = nullptr;
+  while (true) {
+    size_t dot = dotted.find('.');
+    n = t->get(dotted.substr(0, dot));
+    if (!n || dot == std::string_view::npos) return n;
+    t = n->as_table();
+    if (!t) return nullptr;
+    dotted.remove_prefix(dot + 1);
+  }
+}
+
+// Walks one auth table into an AuthSettings; the first error ends the walk.
+class Loader {
+ public:
+  Loader(const std::string& file, std::string table_name, std::string* error)
+      : file_(file), table_(std::move(table_name)), error_(error) {}
+
+  Status load(const toml::table& auth, AuthSettings* out);
+
+  // Warnings in file order.
+  std::vector<std::string> takeWarnings() {
+    std::stable_sort(warnings_.begin(), warnings_.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<std::string> out;
+    out.reserve(warnings_.size());
+    for (auto& w : warnings_) out.push_back(std::move(w.second));
+    return out;
+  }
+
+ private:
+  static int lineOf(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
+  static int lineOf(const toml::key& k) { return static_cast<int>(k.source().begin.line); }
+
+  std::string at(int line) const { return file_ + ":" + std::to_string(line) + ": "; }
+
+  Status fail(int line, std::string_view key, std::string_view what) {
+    *error_ = at(line) + "\"" + std::string(key) + "\" " + std::string(what);
+    return Status::ConfigInvalid;
+  }
+  Status typeError(int line, std::string_view key, std::string_view type) {
+    return fail(line, key, "must be " + std::string(type));
+  }
+  void warnUnknown(const toml::key& k, std::string_view where) {
+    warnings_.emplace_back(lineOf(k), at(lineOf(k)) + "unknown key \"" + std::string(k.str()) +
+                                          "\" in " + std::string(where));
+  }
+
+  Status getString(const toml::node& n, std::string_view key, std::string* out);
+  Status getStringList(const toml::node& n, std::string_view key, bool comma_list,
+                       std::vector<std::string>* out);
+  Status getApiKeys(const toml::node& n, std::vector<TomlApiKey>* out);
+  Status getApiKey(const toml::table& t, TomlApiKey* out);
+
+  const std::string& file_;
+  const std::string table_;
+  std::string* error_;
+  std::vector<std::pair<int, std::string>> warnings_;
+};
+
+Status Loader::getString(const toml::node& n, std::string_view key, std::string* out) {
+  const toml::value<std::string>* s = n.as_string();
+  if (!s) return typeError(lineOf(n), key, "a string");
+  if (!expandEnv(s->get(), out)) {
+    return fail(lineOf(n), key, "has a malformed ${...} reference");
+  }
+  return Status::Ok;
+}
+
+// An array of strings, or one string: split at commas (permissions, like tasker_api_key) or at
+// commas and blanks (algorithm names).
+Status Loader::getStringList(const toml::node& n, std::string_view key, bool comma_list,
+                             std::vector<std::string>* out) {
+  out->clear();
+  std::string s;
+  if (n.is_string()) {
+    Status st = getString(n, key, &s);
+    if (st != Status::Ok) return st;
+    *out = comma_list ? splitPermissionList(s) : splitWords(s);
+    return Status::Ok;
+  }
+  const toml::array* a = n.as_array();
+  if (!a) return typeError(lineOf(n), key, "an array of strings or a string");
+  for (const toml::node& el : *a) {
+    if (!el.is_string()) return typeError(lineOf(el), key, "an array of strings or a string");
+    Status st = getString(el, key, &s);
+    if (st != Status::Ok) return st;
+    out->push_back(std::move(s));
+  }
+  return Status::Ok;
+}
+
+Status Loader::getApiKey(const toml::table& t, TomlApiKey* out) {
+  out->line = lineOf(t);
+  bool have_key = false;
+  for (auto&& [k, v] : t) {
+    Status st = Status::Ok;
+    if (k.str() == "key") {
+      st = getString(v, "key", &out->key);
+      have_key = true;
+    } else if (k.str() == "permissions") {
+      st = getStringList(v, "permissions", true, &out->permissions);
+    } else if (k.str() == "description") {
+      st = getString(v, "description", &out->description);
+    } else {
+      warnUnknown(k, "[[" + table_ + ".api_keys]]");
+    }
+    if (st != Status::Ok) return st;
+  }
+  if (!have_key) return fail(out->line, "key", "is required in [[" + table_ + ".api_keys]]");
+  return Status::Ok;
+}
+
+Status Loader::getApiKeys(const toml::node& n, std::vector<TomlApiKey>* out) {
+  const toml::array* a = n.as_array();
+  if (!a) return typeError(lineOf(n), "api_keys", "an array of tables");
+  for (const toml::node& el : *a) {
+    const toml::table* t = el.as_table();
+    if (!t) return typeError(lineOf(el), "api_keys", "an array of tables");
+    TomlApiKey key;
+    Status st = getApiKey(*t, &key);
+    if (st != Status::Ok) return st;
+    out->push_back(std::move(key));
+  }
+  return Status::Ok;
+}
+
+Status Loader::load(const toml::table& auth, AuthSettings* out) {
+  for (auto&& [k, v] : auth) {
+    const std::string_view name = k.str();
+    bool known = false;
+    Status st = Status::Ok;
+
+    for (const BoolKey& bk : kBoolKeys) {
+      if (name != bk.name) continue;
+      known = true;
+      const toml::value<bool>* b = v.as_boolean();
+      if (!b) return typeError(lineOf(v), name, "a boolean");
+      out->*bk.field = b->get();
+    }
+    for (const StringKey& sk : kStringKeys) {
+      if (name != sk.name) continue;
+      known = true;
+      std::string s;
+      st = getString(v, name, &s);
+      if (st != Status::Ok) return st;
+      out->*sk.field = std::move(s);
+    }
+    for (const SecondsKey& ik : kSecondsKeys) {
+      if (name != ik.name) continue;
+      known = true;
+      const toml::value<int64_t>* i = v.as_integer();
+      if (!i || i->get() < 0) return typeError(lineOf(v), name, "a non-negative integer");
+      out->*ik.field = i->get();
+    }
+    if (name == "jwt_allowed_algorithms") {
+      known = true;
+      std::vector<std::string> algs;
+      st = getStringList(v, name, false, &algs);
+      if (st != Status::Ok) return st;
+      out->jwt_allowed_algorithms = std::move(algs);
+    } else if (name == "api_keys") {
+      known = true;
+      std::vector<TomlApiKey> keys;
+      st = getApiKeys(v, &keys);
+      if (st != Status::Ok) return st;
+      out->api_keys = std::move(keys);
+    }
+    if (!known) warnUnknown(k, "[" + table_ + "]");
+  }
+  return Status::Ok;
+}
+
+Status loadAuthTomlImpl(const std::string& path, std::string_view table, AuthSettings* out,
+                        std::vector<std::string>* warnings, std::string* error) {
+  std::string text;
+  Status st = readFile(path, &text, error);
+  if (st != Status::Ok) return st;
+
+  toml::parse_result parsed = toml::parse(std::string_view(text), std::string_view(path));
+  if (!parsed) {
+    const toml::parse_error& e = parsed.error();
+    *error =
+        path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description());
+    return Status::ConfigFileSyntax;
+  }
+  const toml::table& root = parsed.table();
+
+  std::string name;
+  const toml::node* node = nullptr;
+  if (table.empty()) {
+    for (const char* candidate : kDefaultTables) {
+      node = findPath(root, candidate);
+      if (node) {
+        name = candidate;
+        break;
+      }
+    }
+    if (!node) {
+      *error = path + ": none of the tables [auth], [orchestration.web.auth], " +
+               "[worker.web.auth] exists";
+      return Status::ConfigTableMissing;
+    }
+  } else {
+    name = std::string(table);
+    node = findPath(root, table);
+    if (!node) {
+      *error = path + ": no table [" + name + "]";
+      return Status::ConfigTableMissing;
+    }
+  }
+  const toml::table* auth = node->as_table();
+  if (!auth) {
+    *error = path + ":" + std::to_string(node->source().begin.line) + ": \"" + name +
+             "\" must be a table";
+    return Status::ConfigInvalid;
+  }
+
+  AuthSettings settings;
+  Loader loader(path, name, error);
+  st = loader.load(*auth, &settings);
+  if (st != Status::Ok) return st;
+
+  std::vector<std::string> found = loader.takeWarnings();
+  if (warnings) warnings->insert(warnings->end(), found.begin(), found.end());
+  *out = std::move(settings);
+  return Status::Ok;
+}
+
+}  // namespace
+
+Status loadAuthToml(const std::string& path, std::string_view table, AuthSettings* out,
+                    std::vector<std::string>* warnings, std::string* error) {
+  std::string scratch;
+  std::string* err = error ? error : &scratch;
+  if (!out) return Status::Internal;
+  try {
+    return loadAuthTomlImpl(path, table, out, warnings, err);
+  } catch (const std::bad_alloc&) {
+    try {
+      *err = path + ": out of memory";
+    } catch (...) {
+    }
+    return Status::OutOfMemory;
+  } catch (...) {
+    try {
+      *err = path + ": unexpected error";
+    } catch (...) {
+    }
+    return Status::Internal;
+  }
+}
+
+}  // namespace tasker
