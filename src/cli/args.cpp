@@ -1,0 +1,107 @@
+#include "cli/args.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+
+namespace tasker {
+namespace cli {
+
+namespace {
+
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+}  // namespace
+
+Args::Args(std::string command, const std::vector<std::string>& argv, const OptionSpec& spec)
+    : command_(std::move(command)) {
+  for (const std::string& a : argv) {
+    if (a == "--") break;
+    if (a == "--help" || a == "-h") {
+      help_ = true;
+      return;
+    }
+  }
+
+  bool options_done = false;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (options_done || a == "-" || a.empty() || a[0] != '-') {
+      if (positional_.size() >= spec.max_positional) {
+        fail(spec.max_positional == 0 ? "unexpected argument '" + a + "'"
+                                      : "too many arguments ('" + a + "')");
+      }
+      positional_.push_back(a);
+      continue;
+    }
+    if (a == "--") {
+      options_done = true;
+      continue;
+    }
+    std::string name = a;
+    std::optional<std::string> inline_value;
+    size_t eq = a.find('=');
+    if (a.compare(0, 2, "--") == 0 && eq != std::string::npos) {
+      name = a.substr(0, eq);
+      inline_value = a.substr(eq + 1);
+    }
+    if (contains(spec.flags, name)) {
+      if (inline_value) fail("option " + name + " takes no value");
+      flags_[name] = true;
+    } else if (contains(spec.valued, name)) {
+      if (inline_value) {
+        values_[name] = *inline_value;
+      } else if (i + 1 < argv.size()) {
+        values_[name] = argv[++i];
+      } else {
+        fail("option " + name + " needs a value");
+      }
+    } else {
+      fail("unknown option '" + name + "'");
+    }
+  }
+}
+
+std::optional<std::string> Args::get(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Args::get(const std::string& name, const std::string& fallback) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? fallback : it->second;
+}
+
+std::string Args::require(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) fail("missing required option " + name);
+  if (it->second.empty()) fail("option " + name + " must not be empty");
+  return it->second;
+}
+
+int64_t Args::integer(const std::string& name, int64_t fallback, int64_t min, int64_t max) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return fallback;
+  const std::string& v = it->second;
+  char* end = nullptr;
+  errno = 0;
+  long long n = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || errno == ERANGE) {
+    fail(name + " expects an integer, got '" + v + "'");
+  }
+  if (n < min || n > max) {
+    fail(name + " must be between " + std::to_string(min) + " and " + std::to_string(max) +
+         ", got " + v);
+  }
+  return n;
+}
+
+void Args::fail(const std::string& message) const {
+  throw UsageError(command_ + ": " + message + " (see 'tasker-ctl " + command_ + " --help')");
+}
+
+}  // namespace cli
+}  // namespace tasker

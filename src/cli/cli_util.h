@@ -1,0 +1,54 @@
+// Small helpers shared by the tasker-ctl commands: files, stdin, base64url, time, jansson.
+// CLI-only: the module never links this.
+#pragma once
+
+#include <jansson.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tasker {
+namespace cli {
+
+struct JsonDecref {
+  void operator()(json_t* j) const noexcept { json_decref(j); }
+};
+using JsonPtr = std::unique_ptr<json_t, JsonDecref>;
+
+// Reads a whole file, at most max_bytes. On failure returns false and sets *error to a sentence
+// naming the path (never the content).
+bool readFile(const std::string& path, size_t max_bytes, std::string* out, std::string* error);
+
+// Reads all of stdin, at most max_bytes; false when larger or unreadable.
+bool readStdin(size_t max_bytes, std::string* out);
+
+// Removes trailing '\n' and '\r' characters.
+std::string stripTrailingNewlines(std::string s);
+
+// Removes leading and trailing ASCII whitespace.
+std::string trim(std::string_view s);
+
+// Splits on commas, trims each item and drops empty items.
+std::vector<std::string> splitCommaList(std::string_view csv);
+
+// Unpadded base64url encoding (RFC 7515 section 2).
+std::string base64UrlEncode(const unsigned char* data, size_t len);
+
+// Lenient base64url decoding (padding tolerated) for display only; the verifier decodes
+// strictly on its own. False on characters outside the alphabet.
+bool base64UrlDecode(std::string_view in, std::string* out);
+
+// Decodes segment `index` (0 header, 1 claims) of a compact JWS as a JSON object, or nullptr.
+JsonPtr decodeJwtSegment(std::string_view token, int index);
+
+// "2025-01-31T12:00:00Z".
+std::string rfc3339(int64_t unix_seconds);
+
+// Pretty JSON text (2-space indent, members in document order), without a trailing newline.
+std::string prettyJson(const json_t* j);
+
+}  // namespace cli
+}  // namespace tasker

@@ -1,0 +1,306 @@
+// `tasker-ctl task list`: a minimal tasker API client (SPEC 7) that sends the same client
+// credentials a tasker client would, in the same order of precedence.
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <curl/curl.h>
+#include <toml++/toml.h>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+
+namespace tasker {
+namespace cli {
+
+namespace {
+
+constexpr const char* kDefaultOrchestrationUrl = "http://localhost:8080";
+constexpr const char* kDefaultWorkerUrl = "http://localhost:8081";
+constexpr const char* kDefaultApiKeyHeader = "X-API-Key";
+constexpr size_t kMaxResponseBytes = 64 * 1024 * 1024;
+constexpr long kConnectTimeoutMs = 10000;
+constexpr long kTotalTimeoutMs = 60000;
+
+struct CurlEasyCleanup {
+  void operator()(CURL* h) const noexcept { curl_easy_cleanup(h); }
+};
+using CurlPtr = std::unique_ptr<CURL, CurlEasyCleanup>;
+struct CurlSlistFree {
+  void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
+};
+using CurlSlistPtr = std::unique_ptr<curl_slist, CurlSlistFree>;
+
+// One table ([orchestration] or [worker]) of the client configuration file.
+struct ClientConfig {
+  std::string path;  // empty when no file was found
+  std::optional<std::string> base_url, auth_token, api_key, api_key_header;
+};
+
+// The credential a request carries. Only `source` is ever printed, never `value`.
+struct Credential {
+  enum class Kind { None, Bearer, ApiKey } kind = Kind::None;
+  std::string header;  // API key header name
+  std::string value;
+  std::string source;  // e.g. "TASKER_AUTH_TOKEN" or "./tasker-client.toml [worker] api_key"
+};
+
+std::optional<std::string> env(const char* name) {
+  const char* v = getenv(name);
+  if (!v || !*v) return std::nullopt;
+  return std::string(v);
+}
+
+// ./tasker-client.toml, then ~/.tasker/client.toml; empty when neither exists.
+std::string findClientConfig() {
+  if (access("tasker-client.toml", F_OK) == 0) return "./tasker-client.toml";
+  if (std::optional<std::string> home = env("HOME")) {
+    std::string path = *home + "/.tasker/client.toml";
+    if (access(path.c_str(), F_OK) == 0) return path;
+  }
+  return std::string();
+}
+
+bool readStringKey(const toml::table& table, const char* key, const std::string& where,
+                   std::optional<std::string>* out, std::string* error) {
+  const toml::node* node = table.get(key);
+  if (!node) return true;
+  const std::optional<std::string> value = node->value<std::string>();
+  if (!node->is_string() || !value) {
+    *error = where + " " + key + " must be a string";
+    return false;
+  }
+  if (!value->empty()) *out = *value;
+  return true;
+}
+
+bool loadClientConfig(const char* table_name, ClientConfig* out, std::string* error) {
+  out->path = findClientConfig();
+  if (out->path.empty()) return true;
+  toml::table root;
+  try {
+    root = toml::parse_file(out->path);
+  } catch (const toml::parse_error& e) {
+    const toml::source_position pos = e.source().begin;
+    *error = "cannot parse " + out->path + ":" + std::to_string(pos.line) + ":" +
+             std::to_string(pos.column) + ": " + std::string(e.description());
+    return false;
+  }
+  const toml::node* node = root.get(table_name);
+  if (!node) return true;
+  const toml::table* table = node->as_table();
+  const std::string where = out->path + " [" + table_name + "]";
+  if (!table) {
+    *error = where + " must be a table";
+    return false;
+  }
+  return readStringKey(*table, "base_url", where, &out->base_url, error) &&
+         readStringKey(*table, "auth_token", where, &out->auth_token, error) &&
+         readStringKey(*table, "api_key", where, &out->api_key, error) &&
+         readStringKey(*table, "api_key_header", where, &out->api_key_header, error);
+}
+
+// SPEC 7: <component> token > TASKER_AUTH_TOKEN > TASKER_API_KEY > the client config file.
+Credential chooseCredential(bool worker, const ClientConfig& config) {
+  Credential c;
+  const char* token_var = worker ? "TASKER_WORKER_AUTH_TOKEN" : "TASKER_ORCHESTRATION_AUTH_TOKEN";
+  const char* table = worker ? "worker" : "orchestration";
+  if (std::optional<std::string> v = env(token_var)) {
+    c = {Credential::Kind::Bearer, "", *v, token_var};
+  } else if (std::optional<std::string> v = env("TASKER_AUTH_TOKEN")) {
+    c = {Credential::Kind::Bearer, "", *v, "TASKER_AUTH_TOKEN"};
+  } else if (std::optional<std::string> v = env("TASKER_API_KEY")) {
+    std::string header = env("TASKER_API_KEY_HEADER").value_or(kDefaultApiKeyHeader);
+    c = {Credential::Kind::ApiKey, header, *v, "TASKER_API_KEY"};
+  } else if (config.auth_token) {
+    c = {Credential::Kind::Bearer, "", *config.auth_token,
+         config.path + " [" + table + "] auth_token"};
+  } else if (config.api_key) {
+    c = {Credential::Kind::ApiKey, config.api_key_header.value_or(kDefaultApiKeyHeader),
+         *config.api_key, config.path + " [" + table + "] api_key"};
+  }
+  return c;
+}
+
+// RFC 9110 token characters, so a header name cannot smuggle in another header.
+bool isHeaderName(const std::string& s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s) {
+    if (c <= 0x20 || c >= 0x7f) return false;
+    if (std::string("\"(),/:;<=>?@[\\]{}").find(static_cast<char>(c)) != std::string::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool isHeaderValue(const std::string& s) {
+  for (unsigned char c : s) {
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
+}
+
+bool isHttpUrl(const std::string& url) {
+  return url.compare(0, 7, "http://") == 0 || url.compare(0, 8, "https://") == 0;
+}
+
+size_t appendBody(char* data, size_t size, size_t nmemb, void* userdata) {
+  std::string* body = static_cast<std::string*>(userdata);
+  size_t n = size * nmemb;
+  if (body->size() + n > kMaxResponseBytes) return 0;  // aborts the transfer
+  body->append(data, n);
+  return n;
+}
+
+// The server's "message" member when the body is a JSON error, else its first line.
+std::string errorDetail(const std::string& body) {
+  JsonPtr j(json_loadb(body.data(), body.size(), 0, nullptr));
+  if (j && json_is_object(j.get())) {
+    const json_t* m = json_object_get(j.get(), "message");
+    if (json_is_string(m)) return json_string_value(m);
+  }
+  // nginx's own error pages are HTML: their title ("403 Forbidden") says it all.
+  size_t title = body.find("<title>");
+  if (title != std::string::npos) {
+    size_t end = body.find("</title>", title);
+    if (end != std::string::npos) return trim(body.substr(title + 7, end - title - 7));
+  }
+  std::string line = trim(body.substr(0, body.find('\n')));
+  if (line.size() > 200) line = line.substr(0, 200) + "...";
+  return line.empty() ? "(empty response)" : line;
+}
+
+int runTaskList(const Args& args) {
+  const bool worker = args.flag("--worker");
+  const std::optional<std::string> url_arg = args.get("--url");
+  if (url_arg && !isHttpUrl(*url_arg)) {
+    args.fail("--url must start with http:// or https://, got '" + *url_arg + "'");
+  }
+
+  ClientConfig config;
+  std::string error;
+  if (!loadClientConfig(worker ? "worker" : "orchestration", &config, &error)) {
+    return failure(error);
+  }
+  std::string base = url_arg           ? *url_arg
+                     : config.base_url ? *config.base_url
+                     : worker          ? kDefaultWorkerUrl
+                                       : kDefaultOrchestrationUrl;
+  if (!isHttpUrl(base)) {
+    return failure(config.path + ": base_url must start with http:// or https://");
+  }
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  const std::string url = base + "/v1/tasks";
+
+  const Credential cred = chooseCredential(worker, config);
+  if (cred.kind == Credential::Kind::ApiKey && !isHeaderName(cred.header)) {
+    return failure("the API key header name \"" + cred.header + "\" is not a valid header name");
+  }
+  if (!isHeaderValue(cred.value)) {
+    return failure("the credential from " + cred.source + " contains a line break");
+  }
+  if (cred.kind == Credential::Kind::None) {
+    warning("no credentials found (" +
+            std::string(worker ? "TASKER_WORKER_AUTH_TOKEN" : "TASKER_ORCHESTRATION_AUTH_TOKEN") +
+            ", TASKER_AUTH_TOKEN, TASKER_API_KEY or a client config file); sending none");
+  }
+
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return failure("cannot initialise libcurl");
+  struct GlobalCleanup {
+    ~GlobalCleanup() { curl_global_cleanup(); }
+  } global_cleanup;
+
+  CurlPtr curl(curl_easy_init());
+  if (!curl) return failure("cannot initialise libcurl");
+  CurlSlistPtr headers(curl_slist_append(nullptr, "Accept: application/json"));
+  if (cred.kind == Credential::Kind::Bearer) {
+    headers.reset(
+        curl_slist_append(headers.release(), ("Authorization: Bearer " + cred.value).c_str()));
+  } else if (cred.kind == Credential::Kind::ApiKey) {
+    headers.reset(curl_slist_append(headers.release(), (cred.header + ": " + cred.value).c_str()));
+  }
+  if (!headers) return failure("out of memory");
+
+  std::string body;
+  char errbuf[CURL_ERROR_SIZE] = "";
+  CURL* h = curl.get();
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, appendBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, kConnectTimeoutMs);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, kTotalTimeoutMs);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "tasker-ctl");
+  // Redirects are not followed: they could carry the credential to another host.
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+
+  CURLcode rc = curl_easy_perform(h);
+  if (rc != CURLE_OK) {
+    return failure("GET " + url + " failed: " +
+                   (errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc))));
+  }
+  long code = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+
+  std::fwrite(body.data(), 1, body.size(), stdout);
+  if (!body.empty() && body.back() != '\n') std::fputc('\n', stdout);
+  std::fflush(stdout);
+
+  if (code >= 200 && code < 300) return kExitOk;
+  const std::string via =
+      cred.kind == Credential::Kind::None ? "no credentials" : "credential from " + cred.source;
+  if (code == 401) {
+    return failure("authentication failed (401): " + errorDetail(body) + " [" + via + "]");
+  }
+  if (code == 403) {
+    return failure("permission denied (403): " + errorDetail(body) + " [" + via + "]");
+  }
+  return failure("GET " + url + " returned HTTP " + std::to_string(code) + ": " +
+                 errorDetail(body));
+}
+
+const char kTaskListUsage[] =
+    "Usage: tasker-ctl task list [--url URL] [--worker]\n"
+    "\n"
+    "Calls GET <URL>/v1/tasks and prints the response body (exit 0 on 2xx, 1 otherwise).\n"
+    "\n"
+    "  --url URL   base URL (default: base_url from the client config file, else\n"
+    "              http://localhost:8080, or http://localhost:8081 with --worker)\n"
+    "  --worker    act as a worker client: TASKER_WORKER_AUTH_TOKEN and the [worker] table\n"
+    "\n"
+    "Credentials, first found wins:\n"
+    "  1. TASKER_ORCHESTRATION_AUTH_TOKEN (TASKER_WORKER_AUTH_TOKEN with --worker), as Bearer\n"
+    "  2. TASKER_AUTH_TOKEN, as Bearer\n"
+    "  3. TASKER_API_KEY in header TASKER_API_KEY_HEADER (default X-API-Key)\n"
+    "  4. the client config file: ./tasker-client.toml, else ~/.tasker/client.toml, table\n"
+    "     [orchestration] or [worker] with base_url, auth_token, api_key, api_key_header\n";
+
+}  // namespace
+
+const CommandGroup& taskGroup() {
+  static const CommandGroup group{"task",
+                                  "call the tasker API with client credentials",
+                                  {
+                                      {"list",
+                                       "GET /v1/tasks with the client credentials",
+                                       kTaskListUsage,
+                                       {{"--url"}, {"--worker"}, 0},
+                                       runTaskList},
+                                  }};
+  return group;
+}
+
+}  // namespace cli
+}  // namespace tasker

@@ -1,0 +1,689 @@
+#!/usr/bin/env bash
+# Tests for tasker-ctl (SPEC 7 and the "CLI" rules of SPEC 8).
+#
+# Environment (set by `make test`):
+#   TEST_NGINX_CLI     tasker-ctl binary (default: build/tasker-ctl of this checkout)
+#   TEST_NGINX_BINARY  nginx used as a throwaway HTTP server for `task list` (default /usr/sbin/nginx)
+#   TEST_NGINX_MODULE  the module .so; when it exists, a token round trip through the module runs too
+#
+# Keys are generated at test time in a mktemp directory that is removed on exit. Python checks use
+# /usr/bin/python3 (python3-jwt, python3-cryptography) as an independent JWT implementation.
+# The last line is "N passed, M failed"; the exit status is non-zero when anything failed.
+
+# The checks pass shell snippets in single quotes to `all`, which evaluates them later on purpose.
+# shellcheck disable=SC2016
+
+set -u
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+CLI=${TEST_NGINX_CLI:-$REPO/build/tasker-ctl}
+NGINX=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
+MODULE=${TEST_NGINX_MODULE:-$REPO/build/ngx_http_tasker_auth_module.so}
+PY=/usr/bin/python3
+
+if [ ! -x "$CLI" ]; then
+    echo "tasker-ctl not found at $CLI (build it with: make build/tasker-ctl)" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+TMP=$(mktemp -d /tmp/tasker-cli-test.XXXXXX)
+NGINX_PIDS=()
+cleanup() {
+    local pid
+    for pid in "${NGINX_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+PASSED=0
+FAILED=0
+OUT='' ERR='' RC=''
+LAST_CMD=
+
+# ---- harness -------------------------------------------------------------------------------------
+
+# run CMD...: runs with stdin from /dev/null; sets OUT, ERR and RC.
+run() {
+    LAST_CMD="$*"
+    "$@" >"$TMP/.out" 2>"$TMP/.err" </dev/null
+    RC=$?
+    OUT=$(cat "$TMP/.out")
+    ERR=$(cat "$TMP/.err")
+}
+
+# run_in INPUT CMD...: like run, with INPUT (verbatim) on stdin.
+run_in() {
+    local input=$1
+    shift
+    LAST_CMD="$* <<< input"
+    printf '%s' "$input" | "$@" >"$TMP/.out" 2>"$TMP/.err"
+    RC=$?
+    OUT=$(cat "$TMP/.out")
+    ERR=$(cat "$TMP/.err")
+}
+
+# check DESCRIPTION TEST...: one test case; TEST is a command that succeeds when the case passes.
+check() {
+    local desc=$1
+    shift
+    if "$@"; then
+        PASSED=$((PASSED + 1))
+        echo "ok $((PASSED + FAILED)) - $desc"
+    else
+        FAILED=$((FAILED + 1))
+        echo "not ok $((PASSED + FAILED)) - $desc"
+        echo "#   command: $LAST_CMD"
+        echo "#   exit: $RC"
+        printf '%s\n' "$OUT" | head -5 | sed 's/^/#   stdout: /'
+        printf '%s\n' "$ERR" | head -5 | sed 's/^/#   stderr: /'
+    fi
+}
+
+rc_is() { [ "$RC" = "$1" ]; }
+out_has() { grep -qF -- "$1" <<<"$OUT"; }
+err_has() { grep -qF -- "$1" <<<"$ERR"; }
+out_is() { [ "$OUT" = "$1" ]; }
+err_empty() { [ -z "$ERR" ]; }
+err_one_line() { [ -n "$ERR" ] && [ "$(printf '%s\n' "$ERR" | wc -l)" -eq 1 ]; }
+# A usage error: exit 2 and exactly one line on stderr.
+usage_error() { rc_is 2 && err_one_line; }
+all() { local c; for c in "$@"; do eval "$c" || return 1; done; }
+
+# Fresh key pair in DIR: keygen DIR ALGORITHM
+keygen() { "$CLI" auth generate-keys --output-dir "$1" --algorithm "$2" >/dev/null 2>&1; }
+
+# Segment N (0 header, 1 claims) of a JWT as JSON text.
+jwt_part() {
+    $PY -c 'import base64,sys; s=sys.argv[1].split(".")[int(sys.argv[2])]; print(base64.urlsafe_b64decode(s+"="*(-len(s)%4)).decode())' "$1" "$2"
+}
+
+# py_json JSON EXPR: evaluates EXPR with j = the parsed JSON; exits 0 when it is true.
+py_json() {
+    $PY -c 'import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
+}
+
+# mint KEYFILE ALG CLAIMS [HEADERS]: a token signed by PyJWT. CLAIMS and HEADERS are Python
+# expressions; `now` is the current Unix time.
+mint() {
+    $PY -c '
+import jwt, sys, time
+now = int(time.time())
+claims = eval(sys.argv[3])
+headers = eval(sys.argv[4]) if len(sys.argv) > 4 else None
+key = open(sys.argv[1]).read() if sys.argv[2] != "HS256" else "not-a-public-key-secret"
+print(jwt.encode(claims, key, algorithm=sys.argv[2], headers=headers))' "$@"
+}
+
+# pyjwt_verify TOKEN PUBLIC_KEY_PEM_FILE ALG: verifies with PyJWT (independent implementation).
+pyjwt_verify() {
+    $PY -c '
+import jwt, sys
+jwt.decode(sys.argv[1], open(sys.argv[2]).read(), algorithms=[sys.argv[3]],
+           audience="tasker-api", issuer="tasker-core")' "$1" "$2" "$3" 2>/dev/null
+}
+
+# Flips one character in the middle of the signature segment.
+tamper() {
+    $PY -c '
+import sys
+h, p, s = sys.argv[1].split(".")
+i = len(s) // 2
+s = s[:i] + ("A" if s[i] != "A" else "B") + s[i + 1:]
+print(".".join([h, p, s]))' "$1"
+}
+
+CLAIMS_OK='{"sub":"py-client","iss":"tasker-core","aud":"tasker-api","iat":now,"exp":now+3600,"permissions":["tasks:read"]}'
+
+K=$TMP/keys
+mkdir -p "$K"
+
+# ---- help and usage -------------------------------------------------------------------------------
+
+run "$CLI" --help
+check "tasker-ctl --help exits 0 and lists the commands" all 'rc_is 0' 'out_has "auth generate-keys"' 'out_has "task list"'
+run "$CLI" help
+check "tasker-ctl help exits 0" rc_is 0
+run "$CLI" auth --help
+check "tasker-ctl auth --help lists the auth commands" all 'rc_is 0' 'out_has generate-token' 'out_has hash-api-key' 'out_has validate-token'
+run "$CLI" task --help
+check "tasker-ctl task --help exits 0" all 'rc_is 0' 'out_has list'
+for c in "auth generate-keys" "auth generate-token" "auth show-permissions" "auth validate-token" \
+         "auth hash-api-key" "auth jwks" "task list"; do
+    # shellcheck disable=SC2086
+    run "$CLI" $c --help
+    check "tasker-ctl $c --help exits 0 with its usage" all 'rc_is 0' "out_has 'Usage: tasker-ctl $c'"
+done
+run "$CLI" auth generate-token --bogus --help
+check "--help wins over a bad option" rc_is 0
+
+run "$CLI"
+check "no command: usage error (exit 2, one line)" usage_error
+run "$CLI" frobnicate
+check "unknown command: usage error" usage_error
+run "$CLI" auth
+check "auth without a command: usage error" usage_error
+run "$CLI" auth nope
+check "unknown auth command: usage error" usage_error
+run "$CLI" auth show-permissions --verbose
+check "unknown option: usage error" all usage_error 'err_has "--verbose"'
+run "$CLI" auth generate-token --private-key
+check "option without its value: usage error" usage_error
+run "$CLI" auth show-permissions extra
+check "unexpected positional argument: usage error" usage_error
+
+# ---- generate-keys ------------------------------------------------------------------------------
+
+declare -A ALG_OF=([rsa]=RS256 [ec-p256]=ES256 [ed25519]=EdDSA)
+declare -A PKEY_TEXT=([rsa]="Private-Key: (2048 bit" [ec-p256]="NIST CURVE: P-256" [ed25519]="ED25519 Private-Key")
+for a in rsa ec-p256 ed25519; do
+    d=$K/$a
+    run "$CLI" auth generate-keys --output-dir "$d" --algorithm "$a"
+    check "generate-keys $a: exit 0" rc_is 0
+    check "generate-keys $a: private key has mode 0600" [ "$(stat -c %a "$d/jwt-private-key.pem")" = 600 ]
+    check "generate-keys $a: private key is PKCS#8" grep -q -- "-----BEGIN PRIVATE KEY-----" "$d/jwt-private-key.pem"
+    check "generate-keys $a: public key is SPKI" grep -q -- "-----BEGIN PUBLIC KEY-----" "$d/jwt-public-key.pem"
+    check "generate-keys $a: openssl reads the private key" openssl pkey -in "$d/jwt-private-key.pem" -noout
+    check "generate-keys $a: openssl reads the public key" openssl pkey -pubin -in "$d/jwt-public-key.pem" -noout
+    check "generate-keys $a: key type is right" \
+        grep -qF "${PKEY_TEXT[$a]}" <(openssl pkey -in "$d/jwt-private-key.pem" -noout -text 2>&1)
+    check "generate-keys $a: the public key belongs to the private key" \
+        cmp -s <(openssl pkey -in "$d/jwt-private-key.pem" -pubout) "$d/jwt-public-key.pem"
+    check "generate-keys $a: prints tasker_jwt_public_key_path with the absolute path" \
+        out_has "tasker_jwt_public_key_path $(realpath "$d/jwt-public-key.pem");"
+    check "generate-keys $a: prints tasker_jwt_allowed_algorithms ${ALG_OF[$a]}" \
+        out_has "tasker_jwt_allowed_algorithms ${ALG_OF[$a]};"
+    check "generate-keys $a: prints no private key material" \
+        eval '! grep -q "PRIVATE KEY-----" <<<"$OUT$ERR"'
+done
+
+sum_before=$(sha256sum <"$K/rsa/jwt-private-key.pem")
+run "$CLI" auth generate-keys --output-dir "$K/rsa"
+check "generate-keys over an existing private key: exit 1 mentioning --force" all 'rc_is 1' 'err_has --force' err_one_line
+check "generate-keys without --force leaves the private key unchanged" \
+    [ "$(sha256sum <"$K/rsa/jwt-private-key.pem")" = "$sum_before" ]
+chmod 0644 "$K/rsa/jwt-private-key.pem"
+run "$CLI" auth generate-keys --output-dir "$K/rsa" --force --key-size 3072
+check "generate-keys --force: exit 0" rc_is 0
+check "generate-keys --force replaces the private key" \
+    [ "$(sha256sum <"$K/rsa/jwt-private-key.pem")" != "$sum_before" ]
+check "generate-keys --force: the new private key has mode 0600" \
+    [ "$(stat -c %a "$K/rsa/jwt-private-key.pem")" = 600 ]
+check "generate-keys --key-size 3072 makes a 3072-bit key" \
+    grep -qF "Private-Key: (3072 bit" <(openssl pkey -in "$K/rsa/jwt-private-key.pem" -noout -text)
+check "generate-keys --force: no leftover temporary files" \
+    [ "$(find "$K/rsa" -mindepth 1 -printf '%f\n' | sort | tr '\n' ' ')" = "jwt-private-key.pem jwt-public-key.pem " ]
+
+run "$CLI" auth generate-keys --output-dir "$K/small" --key-size 1024
+check "generate-keys --key-size 1024: usage error (exit 2, one line)" usage_error
+check "generate-keys --key-size 1024 writes nothing" [ ! -e "$K/small/jwt-private-key.pem" ]
+run "$CLI" auth generate-keys --output-dir "$K/bad" --key-size big
+check "generate-keys --key-size big: usage error" usage_error
+run "$CLI" auth generate-keys --output-dir "$K/bad" --algorithm dsa
+check "generate-keys --algorithm dsa: usage error" usage_error
+mkdir -p "$TMP/default"
+(cd "$TMP/default" && "$CLI" auth generate-keys --algorithm ec-p256 >/dev/null 2>&1)
+check "generate-keys defaults to ./keys" [ -f "$TMP/default/keys/jwt-private-key.pem" ]
+
+# Keys in the other PEM flavours that --private-key must read, and a P-384 key (ES384).
+openssl pkey -in "$K/rsa/jwt-private-key.pem" -traditional -out "$K/rsa-pkcs1.pem" 2>/dev/null
+openssl pkey -in "$K/ec-p256/jwt-private-key.pem" -traditional -out "$K/ec-sec1.pem" 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$K/p384.pem" 2>/dev/null
+openssl pkey -in "$K/p384.pem" -pubout -out "$K/p384-pub.pem" 2>/dev/null
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$K/other-rsa.pem" 2>/dev/null
+openssl pkey -in "$K/other-rsa.pem" -pubout -out "$K/other-rsa-pub.pem" 2>/dev/null
+check "fixture: PKCS#1 RSA private key" grep -q "BEGIN RSA PRIVATE KEY" "$K/rsa-pkcs1.pem"
+check "fixture: SEC1 EC private key" grep -q "BEGIN EC PRIVATE KEY" "$K/ec-sec1.pem"
+
+# ---- generate-token -----------------------------------------------------------------------------
+
+declare -A TOKEN
+for a in rsa ec-p256 ed25519; do
+    d=$K/$a
+    run "$CLI" auth generate-token --private-key "$d/jwt-private-key.pem" --permissions tasks:read,tasks:list
+    TOKEN[$a]=$OUT
+    check "generate-token $a: exit 0" rc_is 0
+    check "generate-token $a: stdout is the token alone" \
+        eval '[[ "$OUT" =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]]'
+    check "generate-token $a: stderr shows subject, permissions, expiry and algorithm" \
+        all 'err_has tasker-client' 'err_has "tasks:read, tasks:list"' 'err_has "${ALG_OF[$a]}"' \
+            'grep -qE "expires: +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z" <<<"$ERR"'
+    hdr=$(jwt_part "$OUT" 0)
+    check "generate-token $a: header alg is ${ALG_OF[$a]}, no kid by default" \
+        py_json "$hdr" "j['alg'] == '${ALG_OF[$a]}' and 'kid' not in j"
+    check "generate-token $a: PyJWT verifies the token with the public key" \
+        pyjwt_verify "$OUT" "$d/jwt-public-key.pem" "${ALG_OF[$a]}"
+done
+
+claims=$(jwt_part "${TOKEN[rsa]}" 1)
+check "generate-token: default claims (sub tasker-client, iss, aud string, 24 h, permissions array)" \
+    py_json "$claims" "j['sub'] == 'tasker-client' and j['iss'] == 'tasker-core' and j['aud'] == 'tasker-api' and j['exp'] - j['iat'] == 86400 and j['permissions'] == ['tasks:read', 'tasks:list'] and j['worker_namespaces'] == []"
+check "generate-token: iat is now" py_json "$claims" "abs(j['iat'] - __import__('time').time()) < 60"
+
+run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions "tasks:create, dlq:*" \
+    --subject svc-a --expiry-hours 2 --issuer other-iss --audience other-aud --worker-namespaces ns1,ns2 --kid key-7
+check "generate-token with every option: exit 0" rc_is 0
+claims=$(jwt_part "$OUT" 1)
+check "generate-token: options land in the claims" \
+    py_json "$claims" "j['sub'] == 'svc-a' and j['iss'] == 'other-iss' and j['aud'] == 'other-aud' and j['exp'] - j['iat'] == 7200 and j['permissions'] == ['tasks:create', 'dlq:*'] and j['worker_namespaces'] == ['ns1', 'ns2']"
+check "generate-token --kid sets the kid header" py_json "$(jwt_part "$OUT" 0)" "j['kid'] == 'key-7'"
+
+run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read,tasks:frobnicate
+check "generate-token with an unknown permission: exit 0 with a warning naming it" \
+    all 'rc_is 0' 'err_has warning' 'err_has tasks:frobnicate' '[ -n "$OUT" ]'
+UNKNOWN_PERM_TOKEN=$OUT
+run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions ""
+check "generate-token --permissions '': usage error" usage_error
+run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions " , "
+check "generate-token --permissions ' , ': usage error" usage_error
+run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem"
+check "generate-token without --permissions: usage error" usage_error
+run "$CLI" auth generate-token --permissions tasks:read
+check "generate-token without --private-key: usage error" usage_error
+run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read --expiry-hours 0
+check "generate-token --expiry-hours 0: usage error" usage_error
+run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read --expiry-hours soon
+check "generate-token --expiry-hours soon: usage error" usage_error
+run "$CLI" auth generate-token --private-key "$K/does-not-exist.pem" --permissions tasks:read
+check "generate-token with a missing key file: exit 1, one line" all 'rc_is 1' err_one_line
+run "$CLI" auth generate-token --private-key "$K/rsa/jwt-public-key.pem" --permissions tasks:read
+check "generate-token with a public key as --private-key: exit 1" all 'rc_is 1' err_one_line
+
+run "$CLI" auth generate-token --private-key "$K/rsa-pkcs1.pem" --permissions tasks:read
+check "generate-token reads a PKCS#1 RSA key (RS256)" \
+    all 'rc_is 0' 'pyjwt_verify "$OUT" "$K/rsa/jwt-public-key.pem" RS256'
+run "$CLI" auth generate-token --private-key "$K/ec-sec1.pem" --permissions tasks:read
+check "generate-token reads a SEC1 EC key (ES256)" \
+    all 'rc_is 0' 'pyjwt_verify "$OUT" "$K/ec-p256/jwt-public-key.pem" ES256'
+run "$CLI" auth generate-token --private-key "$K/p384.pem" --permissions tasks:read
+P384_TOKEN=$OUT
+check "generate-token with a P-384 key signs ES384" \
+    all 'rc_is 0' 'py_json "$(jwt_part "$OUT" 0)" "j[\"alg\"] == \"ES384\""' 'pyjwt_verify "$OUT" "$K/p384-pub.pem" ES384'
+
+# ---- validate-token -----------------------------------------------------------------------------
+
+run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token: an RSA token from generate-token is valid (defaults)" all 'rc_is 0' 'err_has "valid: RS256"'
+check "validate-token prints the claims as JSON" \
+    $PY -c 'import json,sys; j=json.JSONDecoder().raw_decode(sys.argv[1])[0]; sys.exit(0 if j["sub"]=="tasker-client" and j["aud"]=="tasker-api" else 1)' "$OUT"
+check "validate-token renders iat and exp in RFC 3339 UTC" \
+    eval 'grep -qE "^iat: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$" <<<"$OUT" && grep -qE "^exp: [0-9-]{10}T[0-9:]{8}Z$" <<<"$OUT"'
+run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/rsa-pkcs1.pem"
+check "validate-token with a private key as --public-key: exit 1, one line" all 'rc_is 1' err_one_line 'err_has "private key"'
+
+# The module's default allowlist is RS256 only.
+run "$CLI" auth validate-token --token "${TOKEN[ec-p256]}" --public-key "$K/ec-p256/jwt-public-key.pem"
+check "validate-token: ES256 is refused under the default allowlist" all 'rc_is 1' 'err_has "invalid: token_alg_not_allowed"'
+run "$CLI" auth validate-token --token "${TOKEN[ec-p256]}" --public-key "$K/ec-p256/jwt-public-key.pem" --algorithms RS256,ES256
+check "validate-token --algorithms RS256,ES256: EC P-256 round trip" rc_is 0
+run "$CLI" auth validate-token --token "${TOKEN[ed25519]}" --public-key "$K/ed25519/jwt-public-key.pem" --algorithms EdDSA
+check "validate-token --algorithms EdDSA: Ed25519 round trip" rc_is 0
+run "$CLI" auth validate-token --token "$P384_TOKEN" --public-key "$K/p384-pub.pem" --algorithms ES384
+check "validate-token --algorithms ES384: EC P-384 round trip" rc_is 0
+run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/ec-p256/jwt-public-key.pem" --algorithms RS256,ES256
+check "validate-token: RS256 token against an EC key is refused" all 'rc_is 1' 'err_has "invalid: token_alg_key_mismatch"'
+
+for a in rsa ec-p256 ed25519; do
+    run "$CLI" auth validate-token --token "$(tamper "${TOKEN[$a]}")" --public-key "$K/$a/jwt-public-key.pem" --algorithms RS256,ES256,EdDSA
+    check "validate-token $a: a flipped signature character gives token_bad_signature" \
+        all 'rc_is 1' 'err_has "invalid: token_bad_signature"' '[ -z "$OUT" ]'
+done
+run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/other-rsa-pub.pem"
+check "validate-token: another RSA key gives token_bad_signature" all 'rc_is 1' 'err_has "invalid: token_bad_signature"'
+
+T=$(mint "$K/rsa/jwt-private-key.pem" RS256 '{"sub":"old","iss":"tasker-core","aud":"tasker-api","iat":now-7200,"exp":now-3600,"permissions":["tasks:read"]}')
+run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token: an expired token gives token_expired and says when" \
+    all 'rc_is 1' 'err_has "invalid: token_expired"' 'err_has "expired at"'
+T=$(mint "$K/rsa/jwt-private-key.pem" RS256 '{"sub":"x","iss":"tasker-core","aud":"tasker-api","iat":now-600,"exp":now-30,"permissions":["tasks:read"]}')
+run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token: expired 30 s ago passes within the default 60 s leeway" rc_is 0
+run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem" --leeway 0
+check "validate-token --leeway 0: the same token is expired" all 'rc_is 1' 'err_has "invalid: token_expired"'
+T=$(mint "$K/rsa/jwt-private-key.pem" RS256 '{"sub":"x","iss":"tasker-core","aud":"tasker-api","iat":now,"nbf":now+3600,"exp":now+7200,"permissions":["tasks:read"]}')
+run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token: nbf in the future gives token_not_yet_valid" all 'rc_is 1' 'err_has "invalid: token_not_yet_valid"'
+T=$(mint "$K/rsa/jwt-private-key.pem" RS256 '{"sub":"x","iss":"tasker-core","aud":["other","tasker-api"],"iat":now,"nbf":now-10,"exp":now+600,"permissions":["tasks:read"]}')
+run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token: an aud array containing tasker-api is valid; nbf is rendered" all 'rc_is 0' 'grep -qE "^nbf: .*Z$" <<<"$OUT"'
+T=$(mint "$K/rsa/jwt-private-key.pem" RS256 '{"iss":"tasker-core","aud":"tasker-api","iat":now,"exp":now+600}')
+run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token: no sub gives token_missing_claim" all 'rc_is 1' 'err_has "invalid: token_missing_claim"'
+T=$(mint "$K/rsa/jwt-private-key.pem" RS256 '{"sub":"x","iss":"tasker-core","aud":"tasker-api","iat":now,"exp":now+600,"permissions":None}')
+run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token: permissions null gives token_bad_permissions_claim" all 'rc_is 1' 'err_has "invalid: token_bad_permissions_claim"'
+T=$(mint "$K/rsa/jwt-private-key.pem" RS256 '{"sub":"x","iss":"tasker-core","aud":"tasker-api","iat":now,"exp":now+600,"scope":"tasks:read tasks:list"}')
+run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem" --permissions-claim scope
+check "validate-token --permissions-claim scope reads a space-separated string" rc_is 0
+T=$(mint "$K/rsa/jwt-private-key.pem" HS256 "$CLAIMS_OK")
+run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token: an HS256 token is never accepted" all 'rc_is 1' 'err_has "invalid: token_alg_not_allowed"'
+T=$(mint "$K/rsa/jwt-private-key.pem" RS256 "$CLAIMS_OK")
+run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token: a PyJWT-signed RS256 token is valid" all 'rc_is 0' 'out_has py-client'
+
+run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/rsa/jwt-public-key.pem" --issuer someone-else
+check "validate-token --issuer mismatch gives token_bad_issuer" all 'rc_is 1' 'err_has "invalid: token_bad_issuer"'
+run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/rsa/jwt-public-key.pem" --audience other-api
+check "validate-token --audience mismatch gives token_bad_audience" all 'rc_is 1' 'err_has "invalid: token_bad_audience"'
+run "$CLI" auth validate-token --token "$UNKNOWN_PERM_TOKEN" --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token: an unknown permission is rejected (strict by default)" \
+    all 'rc_is 1' 'err_has "invalid: token_unknown_permission"' 'err_has tasks:frobnicate'
+run "$CLI" auth validate-token --token "$UNKNOWN_PERM_TOKEN" --public-key "$K/rsa/jwt-public-key.pem" --no-strict
+check "validate-token --no-strict accepts the unknown permission" rc_is 0
+run "$CLI" auth validate-token --token not-a-token --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token: garbage gives token_malformed" all 'rc_is 1' 'err_has "invalid: token_malformed"'
+run_in "${TOKEN[rsa]}"$'\n' "$CLI" auth validate-token --token - --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token --token - reads the token from stdin" all 'rc_is 0' 'out_has tasker-client'
+run "$CLI" auth validate-token --token "${TOKEN[rsa]}"
+check "validate-token without a key source: usage error" usage_error
+run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/rsa/jwt-public-key.pem" --jwks "$K/x.json"
+check "validate-token with both --public-key and --jwks: usage error" usage_error
+run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/rsa/jwt-public-key.pem" --algorithms HS256
+check "validate-token --algorithms HS256: usage error" usage_error
+run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/rsa/jwt-public-key.pem" --algorithms none
+check "validate-token --algorithms none: usage error" usage_error
+run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/rsa/jwt-public-key.pem" --leeway -5
+check "validate-token --leeway -5: usage error" usage_error
+run "$CLI" auth validate-token --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token without --token: usage error" usage_error
+run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/missing.pem"
+check "validate-token with a missing key file: exit 1" all 'rc_is 1' err_one_line
+
+# ---- jwks ---------------------------------------------------------------------------------------
+
+# RFC 7638 thumbprint computed independently.
+thumbprint() {
+    $PY -c '
+import base64, hashlib, json, sys
+k = json.load(open(sys.argv[1]))["keys"][0]
+req = {"RSA": ["e", "kty", "n"], "EC": ["crv", "kty", "x", "y"], "OKP": ["crv", "kty", "x"]}[k["kty"]]
+s = json.dumps({m: k[m] for m in req}, separators=(",", ":"), sort_keys=True)
+print(base64.urlsafe_b64encode(hashlib.sha256(s.encode()).digest()).rstrip(b"=").decode())' "$1"
+}
+
+declare -A KTY=([rsa]=RSA [ec-p256]=EC [ed25519]=OKP)
+for a in rsa ec-p256 ed25519; do
+    run "$CLI" auth jwks --public-key "$K/$a/jwt-public-key.pem"
+    printf '%s\n' "$OUT" >"$K/$a.jwks.json"
+    check "jwks $a: exit 0" rc_is 0
+    check "jwks $a: python json.load parses it" $PY -c 'import json,sys; json.load(open(sys.argv[1]))' "$K/$a.jwks.json"
+    check "jwks $a: one key with kty ${KTY[$a]}, use sig, alg ${ALG_OF[$a]}" \
+        py_json "$OUT" "len(j['keys']) == 1 and j['keys'][0]['kty'] == '${KTY[$a]}' and j['keys'][0]['use'] == 'sig' and j['keys'][0]['alg'] == '${ALG_OF[$a]}'"
+    kid=$(thumbprint "$K/$a.jwks.json")
+    check "jwks $a: default kid is the RFC 7638 thumbprint" py_json "$OUT" "j['keys'][0]['kid'] == '$kid'"
+    check "jwks $a: PyJWT verifies a generate-token token with the JWK" \
+        $PY -c '
+import json, jwt, sys
+k = jwt.PyJWK(json.load(open(sys.argv[1]))["keys"][0])
+jwt.decode(sys.argv[2], k.key, algorithms=[sys.argv[3]], audience="tasker-api", issuer="tasker-core")' \
+        "$K/$a.jwks.json" "${TOKEN[$a]}" "${ALG_OF[$a]}"
+    run "$CLI" auth generate-token --private-key "$K/$a/jwt-private-key.pem" --permissions tasks:list --kid "$kid"
+    T=$OUT
+    run "$CLI" auth validate-token --token "$T" --jwks "$K/$a.jwks.json" --algorithms RS256,ES256,EdDSA
+    check "validate-token --jwks $a: a token with the matching kid is valid" all 'rc_is 0' "err_has 'kid \"$kid\"'"
+    run "$CLI" auth validate-token --token "${TOKEN[$a]}" --jwks "$K/$a.jwks.json" --algorithms RS256,ES256,EdDSA
+    check "validate-token --jwks $a: a token without kid gives token_kid_missing" all 'rc_is 1' 'err_has "invalid: token_kid_missing"'
+done
+run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:list --kid nobody
+run "$CLI" auth validate-token --token "$OUT" --jwks "$K/rsa.jwks.json"
+check "validate-token --jwks: an unknown kid gives token_unknown_kid" all 'rc_is 1' 'err_has "invalid: token_unknown_kid"' 'err_has nobody'
+run "$CLI" auth jwks --public-key "$K/p384-pub.pem" --kid my-key
+check "jwks --kid sets the kid; P-384 gives crv P-384, alg ES384" \
+    all 'rc_is 0' 'py_json "$OUT" "j[\"keys\"][0][\"kid\"] == \"my-key\" and j[\"keys\"][0][\"crv\"] == \"P-384\" and j[\"keys\"][0][\"alg\"] == \"ES384\""'
+run "$CLI" auth jwks --public-key "$K/rsa/jwt-private-key.pem"
+check "jwks with a private key file: exit 1, nothing on stdout" all 'rc_is 1' err_one_line '[ -z "$OUT" ]'
+run "$CLI" auth jwks
+check "jwks without --public-key: usage error" usage_error
+echo '{"keys":[]}' >"$K/empty.jwks.json"
+run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --jwks "$K/empty.jwks.json"
+check "validate-token with an empty JWKS: exit 1 (jwks_no_usable_keys)" all 'rc_is 1' 'err_has jwks_no_usable_keys'
+
+# ---- hash-api-key -------------------------------------------------------------------------------
+
+KEY='s3cr3t-api-key-value'
+# shellcheck disable=SC2034  # used inside the deferred checks below
+EXPECTED="sha256:$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)"
+run "$CLI" auth hash-api-key "$KEY"
+check "hash-api-key KEY prints sha256:<hex of the key>" all 'rc_is 0' 'out_is "$EXPECTED"' err_empty
+run_in "$KEY"$'\n' "$CLI" auth hash-api-key -
+check "hash-api-key - reads stdin and strips the trailing newline" all 'rc_is 0' 'out_is "$EXPECTED"' err_empty
+run_in "$KEY" "$CLI" auth hash-api-key -
+check "hash-api-key - without a trailing newline" all 'rc_is 0' 'out_is "$EXPECTED"'
+check "hash-api-key never echoes the key" eval '! grep -qF "$KEY" <<<"$OUT$ERR"'
+run "$CLI" auth hash-api-key
+check "hash-api-key without KEY: usage error" usage_error
+run "$CLI" auth hash-api-key ""
+check "hash-api-key '': usage error" usage_error
+run_in "" "$CLI" auth hash-api-key -
+check "hash-api-key - with empty stdin: usage error" usage_error
+run "$CLI" auth hash-api-key a b
+check "hash-api-key with two keys: usage error" usage_error
+
+# ---- show-permissions ---------------------------------------------------------------------------
+
+run "$CLI" auth show-permissions
+check "show-permissions: exit 0" rc_is 0
+while IFS='|' read -r perm desc; do
+    check "show-permissions lists $perm with its description" \
+        grep -qE "^ +$perm +$desc\$" <<<"$OUT"
+done <<'EOF'
+tasks:create|Create new tasks
+tasks:read|Read task details
+tasks:list|List tasks
+tasks:cancel|Cancel running tasks
+tasks:context_read|Read task context data
+steps:read|Read workflow step details
+steps:resolve|Manually resolve steps
+dlq:read|Read DLQ entries
+dlq:update|Update DLQ investigations
+dlq:stats|View DLQ statistics
+templates:read|Read task templates
+templates:validate|Validate templates
+system:config_read|Read system configuration
+system:handlers_read|Read handler registry
+system:analytics_read|Read analytics data
+worker:config_read|Read worker configuration
+worker:templates_read|Read worker templates
+EOF
+for w in '\*' 'tasks:\*' 'steps:\*' 'dlq:\*' 'templates:\*' 'system:\*' 'worker:\*'; do
+    check "show-permissions lists the wildcard ${w//\\/}" grep -qE "^ +$w +" <<<"$OUT"
+done
+check "show-permissions groups by resource (a heading per resource)" \
+    eval '[ "$(grep -cE "^(tasks|steps|dlq|templates|system|worker)$" <<<"$OUT")" -eq 6 ]'
+check "show-permissions: wildcards come after the permissions" \
+    eval '[ "$(grep -n "worker:templates_read" <<<"$OUT" | head -1 | cut -d: -f1)" -lt "$(grep -n "tasks:\*" <<<"$OUT" | head -1 | cut -d: -f1)" ]'
+
+# ---- task list against a throwaway nginx ----------------------------------------------------------
+
+# start_nginx DIR CONF_BODY: writes DIR/nginx.conf from CONF_BODY (where @PORT@ is the port
+# and @READY@ a readiness location) and starts nginx in the foreground on a free port of
+# 18900-18999; sets PORT.
+start_nginx() {
+    local dir=$1 body=$2 p pid
+    local ready="location = /__ready { return 200 \"$dir\"; }"
+    body=${body//@READY@/$ready}
+    mkdir -p "$dir/logs" "$dir/tmp"
+    for p in $(shuf -i 18900-18999 -n 20); do
+        {
+            echo "daemon off; master_process on; worker_processes 1;"
+            echo "error_log $dir/logs/error.log info; pid $dir/nginx.pid;"
+            echo "${body//@PORT@/$p}"
+        } >"$dir/nginx.conf"
+        "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" >"$dir/logs/stderr" 2>&1 &
+        pid=$!
+        for _ in $(seq 1 50); do
+            # The body names this instance, so another server already on the port never counts.
+            if [ "$(curl -s "http://127.0.0.1:$p/__ready" 2>/dev/null)" = "$dir" ]; then
+                NGINX_PIDS+=("$pid")
+                PORT=$p
+                return 0
+            fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    echo "# could not start nginx; see $dir/logs:" >&2
+    cat "$dir/logs/stderr" "$dir/logs/error.log" >&2 2>/dev/null
+    return 1
+}
+
+HTTP_TEMP="client_body_temp_path tmp/body; proxy_temp_path tmp/proxy; fastcgi_temp_path tmp/fastcgi; uwsgi_temp_path tmp/uwsgi; scgi_temp_path tmp/scgi;"
+ECHO_CONF="events { worker_connections 64; }
+http {
+    access_log off; $HTTP_TEMP
+    default_type text/plain;
+    server {
+        listen 127.0.0.1:@PORT@;
+        location = /v1/tasks { return 200 \"auth=\$http_authorization key=\$http_x_api_key custom=\$http_x_custom_key\\n\"; }
+        location = /unauthorized/v1/tasks {
+            default_type application/json;
+            return 401 '{\"error\":\"unauthorized\",\"message\":\"Invalid or expired token\"}';
+        }
+        location = /forbidden/v1/tasks {
+            default_type application/json;
+            return 403 '{\"error\":\"forbidden\",\"message\":\"Missing required permission: tasks:list\"}';
+        }
+        location = /broken/v1/tasks { return 500 \"upstream exploded\\n\"; }
+        @READY@
+    }
+}"
+
+if ! start_nginx "$TMP/echo" "$ECHO_CONF"; then
+    check "start a throwaway nginx for task list" false
+else
+    URL=http://127.0.0.1:$PORT
+    WORK=$TMP/work
+    H=$TMP/home
+    mkdir -p "$WORK" "$H"
+    cd "$WORK" || exit 1
+    CLEAN=(env -i "PATH=$PATH" "HOME=$H")
+
+    run "${CLEAN[@]}" TASKER_ORCHESTRATION_AUTH_TOKEN=orch-tok TASKER_WORKER_AUTH_TOKEN=worker-tok \
+        TASKER_AUTH_TOKEN=generic-tok TASKER_API_KEY=env-key "$CLI" task list --url "$URL"
+    check "task list: TASKER_ORCHESTRATION_AUTH_TOKEN comes first" all 'rc_is 0' 'out_is "auth=Bearer orch-tok key= custom="'
+    run "${CLEAN[@]}" TASKER_WORKER_AUTH_TOKEN=worker-tok TASKER_AUTH_TOKEN=generic-tok TASKER_API_KEY=env-key \
+        "$CLI" task list --url "$URL"
+    check "task list: then TASKER_AUTH_TOKEN (the worker token is not an orchestration credential)" \
+        all 'rc_is 0' 'out_is "auth=Bearer generic-tok key= custom="'
+    run "${CLEAN[@]}" TASKER_ORCHESTRATION_AUTH_TOKEN=orch-tok TASKER_WORKER_AUTH_TOKEN=worker-tok \
+        TASKER_AUTH_TOKEN=generic-tok "$CLI" task list --worker --url "$URL"
+    check "task list --worker: TASKER_WORKER_AUTH_TOKEN comes first" all 'rc_is 0' 'out_is "auth=Bearer worker-tok key= custom="'
+    run "${CLEAN[@]}" TASKER_ORCHESTRATION_AUTH_TOKEN=orch-tok TASKER_AUTH_TOKEN=generic-tok \
+        "$CLI" task list --worker --url "$URL"
+    check "task list --worker: then TASKER_AUTH_TOKEN" all 'rc_is 0' 'out_is "auth=Bearer generic-tok key= custom="'
+    run "${CLEAN[@]}" TASKER_API_KEY=env-key "$CLI" task list --url "$URL"
+    check "task list: then TASKER_API_KEY in X-API-Key" all 'rc_is 0' 'out_is "auth= key=env-key custom="'
+    run "${CLEAN[@]}" TASKER_API_KEY=env-key TASKER_API_KEY_HEADER=X-Custom-Key "$CLI" task list --url "$URL"
+    check "task list: TASKER_API_KEY_HEADER names the header" all 'rc_is 0' 'out_is "auth= key= custom=env-key"'
+
+    cat >"$WORK/tasker-client.toml" <<EOF
+[orchestration]
+base_url = "$URL"
+auth_token = "config-tok"
+
+[worker]
+base_url = "$URL"
+api_key = "config-worker-key"
+api_key_header = "X-Custom-Key"
+EOF
+    run "${CLEAN[@]}" TASKER_API_KEY=env-key "$CLI" task list
+    check "task list: TASKER_API_KEY beats the client config file" all 'rc_is 0' 'out_is "auth= key=env-key custom="'
+    run "${CLEAN[@]}" "$CLI" task list
+    check "task list: ./tasker-client.toml gives base_url and auth_token" all 'rc_is 0' 'out_is "auth=Bearer config-tok key= custom="'
+    run "${CLEAN[@]}" "$CLI" task list --worker
+    check "task list --worker: the [worker] table's api_key and api_key_header" all 'rc_is 0' 'out_is "auth= key= custom=config-worker-key"'
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=generic-tok "$CLI" task list
+    check "task list: TASKER_AUTH_TOKEN beats the client config file" all 'rc_is 0' 'out_is "auth=Bearer generic-tok key= custom="'
+    run "${CLEAN[@]}" "$CLI" task list --url "$URL/forbidden"
+    check "task list: --url overrides base_url" all 'rc_is 1' 'err_has "permission denied (403)"'
+
+    mkdir -p "$H/.tasker"
+    printf '[orchestration]\nbase_url = "%s"\nauth_token = "home-tok"\n' "$URL" >"$H/.tasker/client.toml"
+    run "${CLEAN[@]}" "$CLI" task list
+    check "task list: ./tasker-client.toml is preferred over ~/.tasker/client.toml" all 'rc_is 0' 'out_has "Bearer config-tok"'
+    rm "$WORK/tasker-client.toml"
+    run "${CLEAN[@]}" "$CLI" task list
+    check "task list: ~/.tasker/client.toml is read when ./tasker-client.toml is absent" all 'rc_is 0' 'out_is "auth=Bearer home-tok key= custom="'
+    printf '[orchestration]\nbase_url = "%s"\napi_key = "home-key"\n' "$URL" >"$H/.tasker/client.toml"
+    run "${CLEAN[@]}" "$CLI" task list
+    check "task list: a config api_key goes in X-API-Key by default" all 'rc_is 0' 'out_is "auth= key=home-key custom="'
+    rm -r "$H/.tasker"
+
+    run "${CLEAN[@]}" "$CLI" task list --url "$URL"
+    check "task list without any credential: warns and sends none" all 'rc_is 0' 'out_is "auth= key= custom="' 'err_has "no credentials"'
+
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=very-secret-token "$CLI" task list --url "$URL/unauthorized"
+    check "task list 401: exit 1, 'authentication failed (401)' with the server's message" \
+        all 'rc_is 1' 'err_has "authentication failed (401): Invalid or expired token"' err_one_line 'out_has "\"error\":\"unauthorized\""'
+    check "task list 401: names the credential's source, never its value" \
+        all 'err_has TASKER_AUTH_TOKEN' '! grep -qF very-secret-token <<<"$ERR"'
+    run "${CLEAN[@]}" TASKER_API_KEY=very-secret-key "$CLI" task list --url "$URL/forbidden"
+    check "task list 403: exit 1, 'permission denied (403)' with the server's message" \
+        all 'rc_is 1' 'err_has "permission denied (403): Missing required permission: tasks:list"' err_one_line '! grep -qF very-secret-key <<<"$ERR"'
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "$URL/broken/"
+    check "task list 500: exit 1, the body is still printed" all 'rc_is 1' 'err_has 500' 'out_has "upstream exploded"'
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url http://127.0.0.1:1
+    check "task list: connection refused is exit 1 with one line" all 'rc_is 1' err_one_line
+    run "${CLEAN[@]}" "$CLI" task list --url ftp://example.com
+    check "task list --url ftp://...: usage error" usage_error
+    printf '[orchestration\nbase_url = 1\n' >"$WORK/tasker-client.toml"
+    run "${CLEAN[@]}" "$CLI" task list --url "$URL"
+    check "task list: a broken client config file is exit 1 naming the file" \
+        all 'rc_is 1' err_one_line 'err_has tasker-client.toml'
+    printf '[orchestration]\nauth_token = 42\n' >"$WORK/tasker-client.toml"
+    run "${CLEAN[@]}" "$CLI" task list --url "$URL"
+    check "task list: a non-string auth_token in the config file is exit 1" all 'rc_is 1' 'err_has auth_token'
+    rm -f "$WORK/tasker-client.toml"
+    cd "$TMP" || exit 1
+fi
+
+# ---- round trip through nginx with the module (only when the module is built) ----------------------
+
+if [ -f "$MODULE" ]; then
+    mkdir -p "$TMP/mod/www/v1"
+    echo '{"tasks":[]}' >"$TMP/mod/www/v1/tasks"
+    chmod o+x "$TMP" "$TMP/mod"  # nginx workers (nobody) serve the file; keys stay 0600
+    chmod -R o+rX "$TMP/mod/www"
+    MOD_CONF="load_module $MODULE;
+events { worker_connections 64; }
+http {
+    access_log off; $HTTP_TEMP
+    server {
+        listen 127.0.0.1:@PORT@;
+        root $TMP/mod/www;
+        default_type application/json;
+        @READY@
+        location /v1/ {
+            tasker_auth on;
+            tasker_jwt_public_key_path $K/rsa/jwt-public-key.pem;
+            tasker_permission GET tasks:list;
+        }
+    }
+}"
+    if start_nginx "$TMP/mod" "$MOD_CONF"; then
+        MURL=http://127.0.0.1:$PORT
+        run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:list
+        run env -i "PATH=$PATH" "HOME=$TMP" TASKER_AUTH_TOKEN="$OUT" "$CLI" task list --url "$MURL"
+        check "module: a generate-token token passes the module (200)" all 'rc_is 0' 'out_has "\"tasks\""'
+        run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read
+        run env -i "PATH=$PATH" "HOME=$TMP" TASKER_AUTH_TOKEN="$OUT" "$CLI" task list --url "$MURL"
+        check "module: a token without tasks:list gets 403 with the module's message" \
+            all 'rc_is 1' 'err_has "permission denied (403): Missing required permission: tasks:list"'
+        run env -i "PATH=$PATH" "HOME=$TMP" TASKER_AUTH_TOKEN="$(tamper "${TOKEN[rsa]}")" "$CLI" task list --url "$MURL"
+        check "module: a tampered token gets 401 with the module's message" \
+            all 'rc_is 1' 'err_has "authentication failed (401): Invalid or expired token"'
+    else
+        check "module: start nginx with the module" false
+    fi
+else
+    echo "# skipped: module round trip ($MODULE not built)"
+fi
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
