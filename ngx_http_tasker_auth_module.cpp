@@ -28,6 +28,9 @@ extern "C" {
 #include <vector>
 
 #include "auth_engine.h"
+#include "jwks_fetcher.h"
+#include "metrics.h"
+#include "tasker_limits.h"
 #include "toml_config.h"
 
 
@@ -50,6 +53,7 @@ struct ngx_http_tasker_auth_store_t {
     std::deque<tasker::AuthSettings>                      settings;
     std::deque<std::shared_ptr<const tasker::ApiKeyRegistry>> registries;
     std::deque<tasker::AuthPolicy>                        policies;
+    std::deque<std::string>                               strings;
 };
 
 
@@ -69,9 +73,66 @@ typedef struct {
 } ngx_http_tasker_auth_keys_t;
 
 
+/* One JWKS URL: the refresh settings every location using it agreed on. */
+typedef struct {
+    ngx_str_t                         url;
+    std::string                      *shown;         /* redacted, for logs */
+    time_t                            refresh_interval;
+    ngx_int_t                         metrics_slot;
+} ngx_http_tasker_auth_jwks_conf_t;
+
+
+/*
+ * Per URL in the JWKS zone: the last good document, shared by all workers.
+ * One worker at a time claims the fetch (fetching_pid); every worker rebuilds
+ * its own parsed KeySet when `version` changes. Guarded by the zone's mutex.
+ */
+typedef struct {
+    u_char                            url[tasker::kMetricsUrlBytes];
+    size_t                            url_len;
+    uint64_t                          version;       /* 0: never loaded */
+    time_t                            last_success;
+    time_t                            last_fetch;    /* start of last fetch */
+    time_t                            next_fetch;
+    time_t                            claimed_at;
+    ngx_pid_t                         fetching_pid;  /* 0: nobody fetches */
+    ngx_uint_t                        failures;      /* consecutive */
+    ngx_uint_t                        early_refresh;
+    size_t                            body_len;
+    u_char                            body[tasker::kMaxJwksBytes];
+} ngx_http_tasker_auth_jwks_slot_t;
+
+
+typedef struct {
+    ngx_uint_t                        nslots;
+    ngx_http_tasker_auth_jwks_slot_t  slots[1];
+} ngx_http_tasker_auth_jwks_shm_t;
+
+
 typedef struct {
     ngx_http_tasker_auth_store_t     *store;
+    ngx_array_t                       jwks;          /* jwks_conf_t */
+    ngx_str_t                         jwks_ca_file;
+    ngx_shm_zone_t                   *metrics_zone;
+    tasker::MetricsBlock             *metrics;
+    ngx_shm_zone_t                   *jwks_zone;
+    ngx_slab_pool_t                  *jwks_pool;
+    ngx_http_tasker_auth_jwks_shm_t  *jwks_shm;
 } ngx_http_tasker_auth_main_conf_t;
+
+
+/* Worker-local view of one JWKS URL. */
+struct ngx_http_tasker_auth_jwks_local_t {
+    uint64_t                          version = 0;
+    tasker::KeySetConstPtr            keys;
+    tasker::JwksFetch                 fetch;
+};
+
+static std::vector<ngx_http_tasker_auth_jwks_local_t>
+                                     *ngx_http_tasker_auth_jwks_locals;
+static ngx_event_t                    ngx_http_tasker_auth_jwks_timer;
+static ngx_http_tasker_auth_main_conf_t
+                                     *ngx_http_tasker_auth_jwks_mcf;
 
 
 typedef struct {
@@ -86,6 +147,7 @@ typedef struct {
     ngx_str_t                         key_name;      /* for messages */
     ngx_uint_t                        verification_method;
     ngx_str_t                         jwks_url;
+    ngx_uint_t                        jwks_index;
     time_t                            jwks_refresh_interval;
     time_t                            jwks_max_stale;
     ngx_uint_t                        algorithms;
@@ -100,6 +162,7 @@ typedef struct {
     ngx_str_t                         file_name;
     ngx_uint_t                        success_log_level;
     const tasker::AuthPolicy         *policy;
+    unsigned                          key_error:1;
 } ngx_http_tasker_auth_loc_conf_t;
 
 
@@ -125,6 +188,10 @@ static char *ngx_http_tasker_auth_public_key_path(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_tasker_auth_public_key(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_tasker_auth_method(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_tasker_auth_sec_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_tasker_auth_jwks_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_tasker_auth_algorithms(ngx_conf_t *cf,
@@ -135,6 +202,11 @@ static char *ngx_http_tasker_auth_config(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_tasker_auth_log_level(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_tasker_auth_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_tasker_auth_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_tasker_auth_init_process(ngx_cycle_t *cycle);
+static void ngx_http_tasker_auth_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_conf_enum_t  ngx_http_tasker_auth_methods[] = {
@@ -194,7 +266,7 @@ static ngx_command_t  ngx_http_tasker_auth_commands[] = {
 
     { ngx_string("tasker_jwt_verification_method"),
       NGX_HTTP_TASKER_AUTH_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_tasker_auth_method,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_tasker_auth_loc_conf_t, verification_method),
       &ngx_http_tasker_auth_methods },
@@ -208,14 +280,14 @@ static ngx_command_t  ngx_http_tasker_auth_commands[] = {
 
     { ngx_string("tasker_jwks_refresh_interval"),
       NGX_HTTP_TASKER_AUTH_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_sec_slot,
+      ngx_http_tasker_auth_sec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_tasker_auth_loc_conf_t, jwks_refresh_interval),
       NULL },
 
     { ngx_string("tasker_jwks_max_stale"),
       NGX_HTTP_TASKER_AUTH_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_sec_slot,
+      ngx_http_tasker_auth_sec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_tasker_auth_loc_conf_t, jwks_max_stale),
       NULL },
@@ -229,7 +301,7 @@ static ngx_command_t  ngx_http_tasker_auth_commands[] = {
 
     { ngx_string("tasker_jwt_leeway"),
       NGX_HTTP_TASKER_AUTH_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_sec_slot,
+      ngx_http_tasker_auth_sec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_tasker_auth_loc_conf_t, leeway),
       NULL },
@@ -290,6 +362,20 @@ static ngx_command_t  ngx_http_tasker_auth_commands[] = {
       offsetof(ngx_http_tasker_auth_loc_conf_t, success_log_level),
       NULL },
 
+    { ngx_string("tasker_auth_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_tasker_auth_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("tasker_jwks_ca_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_tasker_auth_main_conf_t, jwks_ca_file),
+      NULL },
+
       ngx_null_command
 };
 
@@ -319,11 +405,11 @@ ngx_module_t  ngx_http_tasker_auth_module = {
     ngx_http_tasker_auth_commands,         /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_tasker_auth_init_module,      /* init module */
+    ngx_http_tasker_auth_init_process,     /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_tasker_auth_exit_process,     /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -632,6 +718,63 @@ ngx_http_tasker_auth_public_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* ngx_conf_set_sec_slot's message would not name the value */
+static char *
+ngx_http_tasker_auth_sec_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char       *rv;
+    ngx_str_t  *value;
+
+    rv = ngx_conf_set_sec_slot(cf, cmd, conf);
+
+    /* it answers "invalid value" for a bad time; pass anything else on */
+    if (rv == NGX_CONF_OK || rv == NGX_CONF_ERROR
+        || ngx_strcmp(rv, "invalid value") != 0)
+    {
+        return rv;
+    }
+
+    value = static_cast<ngx_str_t *>(cf->args->elts);
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "tasker_auth: %V \"%V\" is not a time (e.g. 30s, 5m, "
+                       "1h)", &cmd->name, &value[1]);
+    return static_cast<char *>(NGX_CONF_ERROR);
+}
+
+
+/* ngx_conf_set_enum_slot's message would not name the directive */
+static char *
+ngx_http_tasker_auth_method(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_tasker_auth_loc_conf_t *lcf =
+        static_cast<ngx_http_tasker_auth_loc_conf_t *>(conf);
+
+    ngx_str_t        *value;
+    ngx_conf_enum_t  *e;
+
+    if (lcf->verification_method != NGX_CONF_UNSET_UINT) {
+        return const_cast<char *>("is duplicate");
+    }
+
+    value = static_cast<ngx_str_t *>(cf->args->elts);
+
+    for (e = ngx_http_tasker_auth_methods; e->name.len; e++) {
+        if (e->name.len == value[1].len
+            && ngx_strncmp(e->name.data, value[1].data, value[1].len) == 0)
+        {
+            lcf->verification_method = e->value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "tasker_auth: tasker_jwt_verification_method \"%V\" "
+                       "must be public_key or jwks", &value[1]);
+    return static_cast<char *>(NGX_CONF_ERROR);
+}
+
+
 static ngx_int_t
 ngx_http_tasker_auth_check_url(ngx_str_t *url)
 {
@@ -895,6 +1038,22 @@ ngx_http_tasker_auth_create_main_conf(ngx_conf_t *cf)
 
     cln->handler = ngx_http_tasker_auth_store_cleanup;
     cln->data = mcf->store;
+
+    if (ngx_array_init(&mcf->jwks, cf->pool, 2,
+                       sizeof(ngx_http_tasker_auth_jwks_conf_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     mcf->jwks_ca_file = { 0, NULL };
+     *     mcf->metrics_zone = NULL;
+     *     mcf->metrics = NULL;
+     *     mcf->jwks_zone = NULL;
+     */
 
     return mcf;
 }
@@ -1221,6 +1380,112 @@ ngx_http_tasker_auth_build_keys(ngx_conf_t *cf,
 }
 
 
+static void
+ngx_http_tasker_auth_env_key(ngx_conf_t *cf,
+    ngx_http_tasker_auth_loc_conf_t *conf)
+{
+    const char  *path, *pem;
+
+    path = getenv("TASKER_JWT_PUBLIC_KEY_PATH");
+    pem = getenv("TASKER_JWT_PUBLIC_KEY");
+
+    if (path != NULL && path[0] != '\0') {
+        conf->key = ngx_http_tasker_auth_load_key(
+                        cf, "TASKER_JWT_PUBLIC_KEY_PATH", path, true, path);
+        ngx_str_set(&conf->key_name, "$TASKER_JWT_PUBLIC_KEY_PATH");
+        conf->key_error = (conf->key == NULL);
+
+    } else if (pem != NULL && pem[0] != '\0') {
+        conf->key = ngx_http_tasker_auth_load_key(
+                        cf, "TASKER_JWT_PUBLIC_KEY", pem, false,
+                        "<PEM from the environment>");
+        ngx_str_set(&conf->key_name, "$TASKER_JWT_PUBLIC_KEY");
+        conf->key_error = (conf->key == NULL);
+    }
+}
+
+
+/*
+ * Records a JWKS URL in the main conf (once per distinct URL) and remembers
+ * its index in the location. Locations sharing a URL share one key set; the
+ * shortest refresh interval among them wins.
+ */
+static ngx_int_t
+ngx_http_tasker_auth_register_jwks(ngx_conf_t *cf,
+    ngx_http_tasker_auth_loc_conf_t *conf)
+{
+    ngx_uint_t                          i;
+    std::string                         err;
+    ngx_http_tasker_auth_jwks_conf_t   *j;
+    ngx_http_tasker_auth_main_conf_t   *mcf;
+
+    mcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(
+              ngx_http_conf_get_module_main_conf(cf,
+                                                 ngx_http_tasker_auth_module));
+
+    j = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts);
+
+    for (i = 0; i < mcf->jwks.nelts; i++) {
+        if (j[i].url.len == conf->jwks_url.len
+            && ngx_strncmp(j[i].url.data, conf->jwks_url.data,
+                           conf->jwks_url.len) == 0)
+        {
+            if (conf->jwks_refresh_interval < j[i].refresh_interval) {
+                j[i].refresh_interval = conf->jwks_refresh_interval;
+            }
+            conf->jwks_index = i;
+            return NGX_OK;
+        }
+    }
+
+    std::string url(reinterpret_cast<char *>(conf->jwks_url.data),
+                    conf->jwks_url.len);
+
+    if (tasker::validateFetchUrl(url, &err) != tasker::Status::Ok
+        || url.size() >= tasker::kMetricsUrlBytes)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "tasker_auth: tasker_jwks_url \"%V\" is invalid: %s",
+                           &conf->jwks_url,
+                           err.empty() ? "too long" : err.c_str());
+        return NGX_ERROR;
+    }
+
+    if (mcf->jwks.nelts >= static_cast<ngx_uint_t>(tasker::kMaxJwksUrls)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "tasker_auth: tasker_jwks_url \"%V\": at most %d "
+                           "distinct JWKS URLs are supported",
+                           &conf->jwks_url, tasker::kMaxJwksUrls);
+        return NGX_ERROR;
+    }
+
+    if (conf->jwks_refresh_interval < 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "tasker_auth: tasker_jwks_refresh_interval must be "
+                           "at least 1s for \"%V\"", &conf->jwks_url);
+        return NGX_ERROR;
+    }
+
+    j = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(
+            ngx_array_push(&mcf->jwks));
+    if (j == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_tasker_auth_store_t *store = ngx_http_tasker_auth_store(cf);
+    store->strings.emplace_back();
+    tasker::redactFetchUrl(url, &store->strings.back());
+
+    j->url = conf->jwks_url;
+    j->shown = &store->strings.back();
+    j->refresh_interval = conf->jwks_refresh_interval;
+    j->metrics_slot = -1;
+
+    conf->jwks_index = mcf->jwks.nelts - 1;
+    return NGX_OK;
+}
+
+
 static char *
 ngx_http_tasker_auth_build_policy(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *conf)
@@ -1247,38 +1512,23 @@ ngx_http_tasker_auth_build_policy(ngx_conf_t *cf,
             return static_cast<char *>(NGX_CONF_ERROR);
         }
 
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "tasker_auth: tasker_jwks_url \"%V\": JWKS "
-                           "verification is not available in this build",
-                           &conf->jwks_url);
-        return static_cast<char *>(NGX_CONF_ERROR);
-    }
+        if (ngx_http_tasker_auth_register_jwks(cf, conf) != NGX_OK) {
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
 
-    if (conf->key == NULL) {
+        pc.jwt = true;
+        pc.jwks = true;
+        pc.verify.require_kid = true;
+
+    } else if (conf->key == NULL) {
         /* SPEC 2: without a directive, fall back to the environment */
-        const char *path = getenv("TASKER_JWT_PUBLIC_KEY_PATH");
-        const char *pem = getenv("TASKER_JWT_PUBLIC_KEY");
-
-        if (path != NULL && path[0] != '\0') {
-            conf->key = ngx_http_tasker_auth_load_key(
-                            cf, "TASKER_JWT_PUBLIC_KEY_PATH", path, true, path);
-            if (conf->key == NULL) {
-                return static_cast<char *>(NGX_CONF_ERROR);
-            }
-            ngx_str_set(&conf->key_name, "$TASKER_JWT_PUBLIC_KEY_PATH");
-
-        } else if (pem != NULL && pem[0] != '\0') {
-            conf->key = ngx_http_tasker_auth_load_key(
-                            cf, "TASKER_JWT_PUBLIC_KEY", pem, false,
-                            "<PEM from the environment>");
-            if (conf->key == NULL) {
-                return static_cast<char *>(NGX_CONF_ERROR);
-            }
-            ngx_str_set(&conf->key_name, "$TASKER_JWT_PUBLIC_KEY");
+        ngx_http_tasker_auth_env_key(cf, conf);
+        if (conf->key_error) {
+            return static_cast<char *>(NGX_CONF_ERROR);
         }
     }
 
-    if (conf->key != NULL) {
+    if (conf->key != NULL && !pc.jwks) {
         const tasker::VerifyKey *k = (*conf->key)->first();
 
         for (int a = 0; a < tasker::kAlgCount; a++) {
@@ -1636,6 +1886,585 @@ ngx_http_tasker_auth_reject(ngx_http_request_t *r, tasker::Verdict verdict,
 }
 
 
+/* ---- shared memory: metrics and JWKS ---------------------------------- */
+
+static ngx_int_t
+ngx_http_tasker_auth_init_metrics_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_uint_t                          i;
+    ngx_slab_pool_t                    *shpool;
+    tasker::MetricsBlock               *block;
+    ngx_http_tasker_auth_jwks_conf_t   *j;
+    ngx_http_tasker_auth_main_conf_t   *mcf, *omcf;
+
+    mcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(shm_zone->data);
+    omcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(data);
+    shpool = reinterpret_cast<ngx_slab_pool_t *>(shm_zone->shm.addr);
+
+    block = NULL;
+
+    /* a reload keeps the counters when the layout is the same */
+    if (omcf != NULL && tasker::metricsCompatible(omcf->metrics)) {
+        block = omcf->metrics;
+
+    } else if (shm_zone->shm.exists && shpool->data != NULL) {
+        block = static_cast<tasker::MetricsBlock *>(shpool->data);
+    }
+
+    if (block == NULL || !tasker::metricsCompatible(block)) {
+        block = static_cast<tasker::MetricsBlock *>(
+                    ngx_slab_calloc(shpool, sizeof(tasker::MetricsBlock)));
+        if (block == NULL) {
+            return NGX_ERROR;
+        }
+
+        tasker::metricsInit(block);
+        shpool->data = block;
+    }
+
+    mcf->metrics = block;
+
+    j = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts);
+    for (i = 0; i < mcf->jwks.nelts; i++) {
+        j[i].metrics_slot = tasker::metricsRegisterUrl(
+                                block, ngx_http_tasker_auth_sv(&j[i].url));
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_tasker_auth_init_jwks_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    size_t                              size;
+    ngx_uint_t                          i;
+    ngx_slab_pool_t                    *shpool;
+    ngx_http_tasker_auth_jwks_shm_t    *sh;
+    ngx_http_tasker_auth_jwks_slot_t   *slot;
+    ngx_http_tasker_auth_jwks_conf_t   *j;
+    ngx_http_tasker_auth_main_conf_t   *mcf, *omcf;
+
+    mcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(shm_zone->data);
+    omcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(data);
+    shpool = reinterpret_cast<ngx_slab_pool_t *>(shm_zone->shm.addr);
+
+    sh = NULL;
+
+    if (omcf != NULL && omcf->jwks_shm != NULL
+        && omcf->jwks_shm->nslots == mcf->jwks.nelts)
+    {
+        sh = omcf->jwks_shm;
+
+    } else if (shm_zone->shm.exists && shpool->data != NULL) {
+        sh = static_cast<ngx_http_tasker_auth_jwks_shm_t *>(shpool->data);
+    }
+
+    if (sh == NULL) {
+        size = sizeof(ngx_http_tasker_auth_jwks_shm_t)
+               + (mcf->jwks.nelts - 1) * sizeof(ngx_http_tasker_auth_jwks_slot_t);
+
+        sh = static_cast<ngx_http_tasker_auth_jwks_shm_t *>(
+                 ngx_slab_calloc(shpool, size));
+        if (sh == NULL) {
+            return NGX_ERROR;
+        }
+
+        sh->nslots = mcf->jwks.nelts;
+        shpool->data = sh;
+    }
+
+    /*
+     * A reload keeps a URL's document (no 503 window, no refetch) when the
+     * URL sits in the same slot; a slot whose URL changed starts over.
+     */
+    j = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts);
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (i = 0; i < mcf->jwks.nelts; i++) {
+        slot = &sh->slots[i];
+
+        if (slot->url_len != j[i].url.len
+            || ngx_strncmp(slot->url, j[i].url.data, j[i].url.len) != 0)
+        {
+            ngx_memzero(slot, offsetof(ngx_http_tasker_auth_jwks_slot_t, body));
+            ngx_memcpy(slot->url, j[i].url.data, j[i].url.len);
+            slot->url_len = j[i].url.len;
+
+        } else {
+            /* let the new workers refresh on their own schedule */
+            slot->fetching_pid = 0;
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    mcf->jwks_pool = shpool;
+    mcf->jwks_shm = sh;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_tasker_auth_add_zones(ngx_conf_t *cf,
+    ngx_http_tasker_auth_main_conf_t *mcf)
+{
+    size_t      size;
+    ngx_str_t   name;
+
+    ngx_str_set(&name, "tasker_auth_metrics");
+    size = 8 * ngx_pagesize + sizeof(tasker::MetricsBlock);
+
+    mcf->metrics_zone = ngx_shared_memory_add(cf, &name, size,
+                                              &ngx_http_tasker_auth_module);
+    if (mcf->metrics_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    mcf->metrics_zone->init = ngx_http_tasker_auth_init_metrics_zone;
+    mcf->metrics_zone->data = mcf;
+
+    if (mcf->jwks.nelts == 0) {
+        return NGX_OK;
+    }
+
+    /* the size depends on the URL count: a changed count starts afresh */
+    ngx_str_set(&name, "tasker_auth_jwks");
+    size = 8 * ngx_pagesize + sizeof(ngx_http_tasker_auth_jwks_shm_t)
+           + mcf->jwks.nelts * sizeof(ngx_http_tasker_auth_jwks_slot_t);
+
+    mcf->jwks_zone = ngx_shared_memory_add(cf, &name, size,
+                                           &ngx_http_tasker_auth_module);
+    if (mcf->jwks_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    mcf->jwks_zone->init = ngx_http_tasker_auth_init_jwks_zone;
+    mcf->jwks_zone->data = mcf;
+
+    return NGX_OK;
+}
+
+
+/* ---- JWKS refresh (per worker, off the request path) ------------------ */
+
+#define NGX_HTTP_TASKER_AUTH_JWKS_IDLE_MS   250
+#define NGX_HTTP_TASKER_AUTH_JWKS_MAX_BACKOFF  300
+
+
+static void
+ngx_http_tasker_auth_fetch_log(void *ctx, tasker::FetchLogLevel level,
+    const char *msg)
+{
+    ngx_log_t  *log = static_cast<ngx_log_t *>(ctx);
+
+    if (level == tasker::FetchLogLevel::Debug) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0, "tasker_auth: %s", msg);
+        return;
+    }
+
+    ngx_uint_t  lvl = (level == tasker::FetchLogLevel::Info) ? NGX_LOG_INFO
+                                                             : NGX_LOG_WARN;
+
+    ngx_log_error(lvl, log, 0, "tasker_auth: %s", msg);
+}
+
+
+/* Rebuilds this worker's KeySet when the zone holds a newer document. */
+static void
+ngx_http_tasker_auth_jwks_sync(ngx_http_tasker_auth_main_conf_t *mcf,
+    ngx_uint_t i, ngx_log_t *log)
+{
+    uint64_t                             version;
+    std::string                          body;
+    tasker::Status                       s;
+    tasker::KeySetConstPtr               ks;
+    ngx_http_tasker_auth_jwks_slot_t    *slot;
+    ngx_http_tasker_auth_jwks_local_t   &local =
+                                     (*ngx_http_tasker_auth_jwks_locals)[i];
+
+    slot = &mcf->jwks_shm->slots[i];
+
+    if (slot->version == local.version) {
+        return;
+    }
+
+    ngx_shmtx_lock(&mcf->jwks_pool->mutex);
+    version = slot->version;
+    body.assign(reinterpret_cast<char *>(slot->body), slot->body_len);
+    ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
+
+    s = tasker::KeySet::fromJwks(body, &ks, NULL);
+
+    if (s != tasker::Status::Ok) {
+        /* the publisher validated it; keep what we have */
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "tasker_auth: JWKS document version %uL unusable: %s",
+                      version, tasker::statusName(s));
+        local.version = version;
+        return;
+    }
+
+    local.keys = std::move(ks);
+    local.version = version;
+}
+
+
+static void
+ngx_http_tasker_auth_jwks_publish(ngx_http_tasker_auth_main_conf_t *mcf,
+    ngx_uint_t i, ngx_log_t *log)
+{
+    time_t                               now, delay;
+    size_t                               nkeys;
+    tasker::Status                       s;
+    std::string                          body, cause;
+    std::vector<std::string>             skipped;
+    tasker::KeySetConstPtr               ks;
+    ngx_http_tasker_auth_jwks_conf_t    *j;
+    ngx_http_tasker_auth_jwks_slot_t    *slot;
+    ngx_http_tasker_auth_jwks_local_t   &local =
+                                     (*ngx_http_tasker_auth_jwks_locals)[i];
+
+    j = &static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts)[i];
+    slot = &mcf->jwks_shm->slots[i];
+    now = ngx_time();
+
+    s = local.fetch.result();
+
+    if (s == tasker::Status::Ok) {
+        body = local.fetch.takeBody();
+        s = tasker::KeySet::fromJwks(body, &ks, &skipped);
+        if (s != tasker::Status::Ok) {
+            cause = tasker::statusName(s);
+        }
+
+    } else {
+        cause = local.fetch.error();
+    }
+
+    for (const std::string &why : skipped) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "tasker_auth: JWKS url=%s: skipped a key: %s",
+                      j->shown->c_str(), why.c_str());
+    }
+
+    nkeys = ks ? ks->size() : 0;
+
+    ngx_shmtx_lock(&mcf->jwks_pool->mutex);
+
+    if (s == tasker::Status::Ok && body.size() <= sizeof(slot->body)) {
+        ngx_memcpy(slot->body, body.data(), body.size());
+        slot->body_len = body.size();
+        slot->version++;
+        slot->last_success = now;
+        slot->failures = 0;
+        slot->next_fetch = now + j->refresh_interval;
+
+        local.keys = ks;
+        local.version = slot->version;
+
+    } else {
+        slot->failures++;
+        /* back off: 5s, 10s, 20s ... at most 300s or the refresh interval */
+        delay = 5 << ngx_min(slot->failures - 1, 6);
+        delay = ngx_min(delay, NGX_HTTP_TASKER_AUTH_JWKS_MAX_BACKOFF);
+        delay = ngx_min(delay, j->refresh_interval);
+        slot->next_fetch = now + delay;
+    }
+
+    slot->fetching_pid = 0;
+
+    uint64_t version = slot->version;
+    time_t last_success = slot->last_success;
+    ngx_uint_t failures = slot->failures;
+
+    ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
+
+    tasker::metricsCountJwksRefresh(mcf->metrics,
+                                    static_cast<int>(j->metrics_slot),
+                                    s == tasker::Status::Ok);
+
+    if (s == tasker::Status::Ok) {
+        tasker::metricsSetJwksKeys(mcf->metrics,
+                                   static_cast<int>(j->metrics_slot), nkeys);
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "tasker_auth: JWKS refreshed url=%s keys=%uz "
+                      "version=%uL", j->shown->c_str(), nkeys, version);
+        return;
+    }
+
+    if (version == 0) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "tasker_auth: JWKS fetch failed url=%s: %s; no key set "
+                      "loaded yet, JWT requests get 503 (failure %ui)",
+                      j->shown->c_str(), cause.c_str(), failures);
+    } else {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "tasker_auth: JWKS fetch failed url=%s: %s; serving the "
+                      "key set loaded %T s ago (failure %ui)",
+                      j->shown->c_str(), cause.c_str(), now - last_success,
+                      failures);
+    }
+}
+
+
+static void
+ngx_http_tasker_auth_jwks_start(ngx_http_tasker_auth_main_conf_t *mcf,
+    ngx_uint_t i, ngx_log_t *log)
+{
+    bool                                 due;
+    time_t                               now;
+    ngx_http_tasker_auth_jwks_conf_t    *j;
+    ngx_http_tasker_auth_jwks_slot_t    *slot;
+    ngx_http_tasker_auth_jwks_local_t   &local =
+                                     (*ngx_http_tasker_auth_jwks_locals)[i];
+
+    j = &static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts)[i];
+    slot = &mcf->jwks_shm->slots[i];
+    now = ngx_time();
+
+    /* one worker fetches for everybody; a dead claimant loses its claim */
+    ngx_shmtx_lock(&mcf->jwks_pool->mutex);
+
+    due = (slot->fetching_pid == 0
+           || now - slot->claimed_at
+              > tasker::kJwksTotalTimeoutMs / 1000 + 5)
+          && (now >= slot->next_fetch
+              || (slot->early_refresh
+                  && now - slot->last_fetch
+                     >= tasker::kJwksEarlyRefreshSeconds));
+
+    if (due) {
+        slot->fetching_pid = ngx_pid;
+        slot->claimed_at = now;
+        slot->last_fetch = now;
+        slot->early_refresh = 0;
+    }
+
+    ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
+
+    if (!due) {
+        return;
+    }
+
+    tasker::FetchOptions  opts;
+
+    opts.log_sink = ngx_http_tasker_auth_fetch_log;
+    opts.log_ctx = log;
+    if (mcf->jwks_ca_file.len) {
+        opts.ca_file.assign(reinterpret_cast<char *>(mcf->jwks_ca_file.data),
+                            mcf->jwks_ca_file.len);
+    }
+
+    std::string url(reinterpret_cast<char *>(j->url.data), j->url.len);
+
+    if (local.fetch.start(url, opts) != tasker::Status::Ok) {
+        ngx_http_tasker_auth_jwks_publish(mcf, i, log);
+    }
+}
+
+
+static void
+ngx_http_tasker_auth_jwks_tick(ngx_event_t *ev)
+{
+    bool                               done;
+    long                               delay;
+    ngx_uint_t                         i;
+    ngx_http_tasker_auth_main_conf_t  *mcf = ngx_http_tasker_auth_jwks_mcf;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    delay = NGX_HTTP_TASKER_AUTH_JWKS_IDLE_MS;
+
+    try {
+        for (i = 0; i < mcf->jwks.nelts; i++) {
+            ngx_http_tasker_auth_jwks_local_t &local =
+                (*ngx_http_tasker_auth_jwks_locals)[i];
+
+            if (local.fetch.running()) {
+                local.fetch.step(&done);
+                if (done) {
+                    ngx_http_tasker_auth_jwks_publish(mcf, i, ev->log);
+                }
+
+            } else {
+                ngx_http_tasker_auth_jwks_start(mcf, i, ev->log);
+            }
+
+            if (local.fetch.running()) {
+                delay = ngx_min(delay, local.fetch.suggestedDelayMs());
+            }
+
+            ngx_http_tasker_auth_jwks_sync(mcf, i, ev->log);
+        }
+
+    } catch (...) {
+        ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
+                      "tasker_auth: internal error in the JWKS timer");
+    }
+
+    ngx_add_timer(ev, static_cast<ngx_msec_t>(delay));
+}
+
+
+static ngx_int_t
+ngx_http_tasker_auth_init_module(ngx_cycle_t *cycle)
+{
+    if (tasker::fetcherGlobalInit() != tasker::Status::Ok) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "tasker_auth: libcurl initialisation failed");
+        return NGX_ERROR;
+    }
+
+    if (!tasker::fetcherHasAsyncDns()) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "tasker_auth: %s resolves names synchronously; a JWKS "
+                      "URL with a host name may stall a worker during DNS",
+                      tasker::fetcherCurlVersion());
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_tasker_auth_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_tasker_auth_main_conf_t  *mcf;
+
+    if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
+        return NGX_OK;
+    }
+
+    mcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(
+              ngx_http_cycle_get_module_main_conf(cycle,
+                                                  ngx_http_tasker_auth_module));
+
+    if (mcf == NULL || mcf->jwks.nelts == 0 || mcf->jwks_shm == NULL) {
+        return NGX_OK;
+    }
+
+    try {
+        delete ngx_http_tasker_auth_jwks_locals;
+        ngx_http_tasker_auth_jwks_locals =
+            new std::vector<ngx_http_tasker_auth_jwks_local_t>(mcf->jwks.nelts);
+
+    } catch (...) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "tasker_auth: out of memory");
+        return NGX_ERROR;
+    }
+
+    ngx_http_tasker_auth_jwks_mcf = mcf;
+
+    ngx_memzero(&ngx_http_tasker_auth_jwks_timer, sizeof(ngx_event_t));
+    ngx_http_tasker_auth_jwks_timer.handler = ngx_http_tasker_auth_jwks_tick;
+    ngx_http_tasker_auth_jwks_timer.log = cycle->log;
+    ngx_http_tasker_auth_jwks_timer.data = mcf;
+    ngx_http_tasker_auth_jwks_timer.cancelable = 1;
+
+    /* the first tick loads a document a previous cycle left, or fetches */
+    ngx_add_timer(&ngx_http_tasker_auth_jwks_timer, 1);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_tasker_auth_exit_process(ngx_cycle_t *cycle)
+{
+    /* cancels transfers and drops key sets before the process exits */
+    delete ngx_http_tasker_auth_jwks_locals;
+    ngx_http_tasker_auth_jwks_locals = NULL;
+}
+
+
+/* ---- metrics endpoint ------------------------------------------------- */
+
+static ngx_int_t
+ngx_http_tasker_auth_metrics_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                          rc;
+    ngx_buf_t                         *b;
+    ngx_chain_t                        out;
+    ngx_http_tasker_auth_main_conf_t  *mcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    mcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(
+              ngx_http_get_module_main_conf(r, ngx_http_tasker_auth_module));
+
+    if (mcf->metrics == NULL) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    try {
+        std::string page;
+
+        if (tasker::writePrometheus(*mcf->metrics, &page)
+            != tasker::Status::Ok)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        b = ngx_create_temp_buf(r->pool, page.size());
+        if (b == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        b->last = ngx_cpymem(b->last, page.data(), page.size());
+
+    } catch (...) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "tasker_auth: internal error rendering metrics");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+    r->headers_out.content_type.data = (u_char *) tasker::kPrometheusContentType;
+    r->headers_out.content_type.len = ngx_strlen(tasker::kPrometheusContentType);
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static char *
+ngx_http_tasker_auth_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = static_cast<ngx_http_core_loc_conf_t *>(
+               ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+    clcf->handler = ngx_http_tasker_auth_metrics_handler;
+
+    return NGX_CONF_OK;
+}
+
+
 /* ---- access handler --------------------------------------------------- */
 
 static ngx_table_elt_t *
@@ -1734,6 +2563,12 @@ ngx_http_tasker_auth_handle(ngx_http_request_t *r,
     tasker::Verdict              verdict;
     const char                  *reason;
     u_char                      *p;
+    int                          mi;
+    time_t                       now;
+    const tasker::KeySet        *keys;
+    tasker::MetricsBlock        *m;
+    ngx_http_tasker_auth_jwks_slot_t  *slot;
+    ngx_http_tasker_auth_main_conf_t  *mcf;
 
     view.method = ngx_http_tasker_auth_sv(&r->method_name);
 
@@ -1760,10 +2595,60 @@ ngx_http_tasker_auth_handle(ngx_http_request_t *r,
             ngx_http_tasker_auth_find_header(r, &name, &count) != NULL;
     }
 
-    lcf->policy->decide(view, ngx_time(), NULL, &d);
+    mcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(
+              ngx_http_get_module_main_conf(r, ngx_http_tasker_auth_module));
+
+    now = ngx_time();
+    keys = NULL;
+    slot = NULL;
+
+    if (lcf->verification_method == NGX_HTTP_TASKER_AUTH_JWKS
+        && ngx_http_tasker_auth_jwks_locals != NULL
+        && mcf->jwks_shm != NULL
+        && lcf->jwks_index < ngx_http_tasker_auth_jwks_locals->size())
+    {
+        slot = &mcf->jwks_shm->slots[lcf->jwks_index];
+        keys = (*ngx_http_tasker_auth_jwks_locals)[lcf->jwks_index].keys.get();
+
+        /* past max_stale since the last good refresh, the set is not used */
+        if (keys != NULL && lcf->jwks_max_stale > 0
+            && now - slot->last_success > lcf->jwks_max_stale)
+        {
+            keys = NULL;
+        }
+    }
+
+    lcf->policy->decide(view, now, keys, &d);
 
     if (d.preflight) {
         return NGX_DECLINED;
+    }
+
+    if (d.status == tasker::Status::TokenUnknownKid && slot != NULL
+        && now - slot->last_fetch >= tasker::kJwksEarlyRefreshSeconds)
+    {
+        /* a rotated key: ask the timer for an early refresh (rate-limited) */
+        slot->early_refresh = 1;
+    }
+
+    m = mcf->metrics;
+
+    if (d.jwt_attempted) {
+        tasker::metricsObserveVerification(m, d.authenticated, d.verify_ns);
+    }
+
+    mi = tasker::metricsMethodIndex(tasker::authMethodName(d.method));
+    if (mi >= 0) {
+        tasker::metricsCountRequest(m, mi, d.authenticated);
+    }
+
+    if (d.status == tasker::Status::PermDenied) {
+        tasker::metricsCountDenial(m,
+                                   tasker::permissionIndex(d.missing_permission));
+
+    } else if (!d.authenticated) {
+        tasker::metricsCountFailure(m, tasker::failureReasonIndex(
+                                           tasker::failureReason(d.status)));
     }
 
     ctx = static_cast<ngx_http_tasker_auth_ctx_t *>(
@@ -2075,5 +2960,8 @@ ngx_http_tasker_auth_init(ngx_conf_t *cf)
 
     *h = ngx_http_tasker_auth_handler;
 
-    return NGX_OK;
+    return ngx_http_tasker_auth_add_zones(
+               cf, static_cast<ngx_http_tasker_auth_main_conf_t *>(
+                       ngx_http_conf_get_module_main_conf(
+                           cf, ngx_http_tasker_auth_module)));
 }
