@@ -1,0 +1,357 @@
+# API keys (SPEC 2, 3, 8; issue 3): registry, precedence, hashed keys, strict validation.
+use Test::Nginx::Socket 'no_plan';
+use TaskerTest;
+
+our %tok = tasker_tokens(
+    reader => { claims => { permissions => ['tasks:read'] } },
+);
+# sha256 of "monitoring-key-0123456789", for the hashed registry entries
+our $hashed = 'sha256:' . do {
+    require Digest::SHA;
+    Digest::SHA::sha256_hex('monitoring-key-0123456789');
+};
+
+add_block_preprocessor(\&tasker_defaults);
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: a valid key with the required permission passes; description is the subject
+--- log_level: info
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read,tasks:list" "ci-pipeline";
+        tasker_permission tasks:list;
+        proxy_set_header X-Subject $tasker_auth_subject;
+        proxy_set_header X-Auth-Method $tasker_auth_method;
+        proxy_set_header X-Permissions $tasker_auth_permissions;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key: ci-key-abcdefghijklmnop
+--- error_code: 200
+--- response_body
+backend GET subject=ci-pipeline method=api_key permissions=tasks:read,tasks:list
+--- error_log
+tasker_auth: authenticated subject="ci-pipeline" method=api_key
+--- no_error_log
+ci-key-abcdefghijklmnop
+
+
+
+=== TEST 2: a valid key without the permission gets 403
+--- log_level: info
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        tasker_permission tasks:create;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key: ci-key-abcdefghijklmnop
+--- error_code: 403
+--- response_body
+{"error":"forbidden","message":"Missing required permission: tasks:create"}
+--- error_log
+permission denied subject="ci-pipeline" method=api_key required=tasks:create
+--- no_error_log
+ci-key-abcdefghijklmnop
+
+
+
+=== TEST 3: an unknown key gets 401 "Invalid API key" and is never logged
+--- log_level: info
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key: ci-key-abcdefghijklmnoq
+--- error_code: 401
+--- response_headers
+WWW-Authenticate: Bearer realm="tasker", error="invalid_token"
+--- response_body
+{"error":"unauthorized","message":"Invalid API key"}
+--- error_log
+authentication failed method=api_key reason=invalid_api_key
+--- no_error_log
+ci-key-abcdefghijklmnoq
+
+
+
+=== TEST 4: an empty key header is an invalid key, not a missing one
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key:
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","message":"Invalid API key"}
+
+
+
+=== TEST 5: a hashed registry entry matches the plain key
+--- config eval
+"    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key $::hashed \"tasks:read\" monitoring;
+        tasker_permission tasks:read;
+        proxy_set_header X-Subject \$tasker_auth_subject;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/_backend;
+    }
+"
+--- request
+GET /t
+--- more_headers
+X-API-Key: monitoring-key-0123456789
+--- error_code: 200
+--- response_body
+backend GET subject=monitoring method= permissions=
+
+
+
+=== TEST 6: the key header is configurable and case-insensitive
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key_header X-Tasker-Key;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+x-tasker-key: ci-key-abcdefghijklmnop
+--- error_code: 200
+
+
+
+=== TEST 7: a key header is ignored while API keys are disabled (counts as absent)
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key: ci-key-abcdefghijklmnop
+--- error_code: 401
+--- response_headers
+WWW-Authenticate: Bearer realm="tasker"
+--- response_body
+{"error":"unauthorized","message":"Missing authentication credentials"}
+
+
+
+=== TEST 8: a bearer token wins; the key next to it is ignored
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_api_keys_enabled on;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read,tasks:list" "ci-pipeline";
+        tasker_permission tasks:list;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{reader}\nX-API-Key: ci-key-abcdefghijklmnop"
+--- error_code: 403
+--- response_body
+{"error":"forbidden","message":"Missing required permission: tasks:list"}
+
+
+
+=== TEST 9: an invalid bearer token is not rescued by a valid key
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_api_keys_enabled on;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+Authorization: Bearer not.a.token
+X-API-Key: ci-key-abcdefghijklmnop
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","message":"Invalid or expired token"}
+
+
+
+=== TEST 10: another Authorization scheme counts as absent, so the key is used
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_api_keys_enabled on;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+Authorization: Basic dXNlcjpwYXNz
+X-API-Key: ci-key-abcdefghijklmnop
+--- error_code: 200
+
+
+
+=== TEST 11: a bearer token against a keys-only location is an invalid token
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{reader}"
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","message":"Invalid or expired token"}
+
+
+
+=== TEST 12: strict off keeps an unknown permission, which grants nothing
+--- log_level: warn
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_strict_validation off;
+        tasker_api_keys_enabled on;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read,tasks:destroy" "ci-pipeline";
+        tasker_permission tasks:read;
+        proxy_set_header X-Permissions $tasker_auth_permissions;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key: ci-key-abcdefghijklmnop
+--- error_code: 200
+--- response_body
+backend GET subject= method= permissions=tasks:read,tasks:destroy
+
+
+
+=== TEST 13: keys are inherited; a location's own key list replaces them
+--- config
+    tasker_api_keys_enabled on;
+    tasker_api_key "server-key-1234567890" "tasks:read" "server";
+    location = /t {
+        tasker_auth on;
+        tasker_api_key "location-key-1234567890" "tasks:read" "location";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key: server-key-1234567890
+--- error_code: 401
+
+
+
+=== TEST 14: a wildcard in a key's permissions grants the resource
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key "ops-key-1234567890" "dlq:*" "ops";
+        tasker_permission dlq:update dlq:stats;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key: ops-key-1234567890
+--- error_code: 200
+
+
+
+=== TEST 15: a malformed sha256 value fails nginx -t
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key sha256:abc123 "tasks:read" "broken";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_api_key "sha256:abc123" is not sha256:<64 hex digits>
+
+
+
+=== TEST 16: a duplicate key fails nginx -t naming the first entry, never the key
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key "dup-key-1234567890" "tasks:read" "first";
+        tasker_api_key "dup-key-1234567890" "tasks:list" "second";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_api_key "second" duplicates the key first defined in \S+nginx\.conf:\d+/
+--- no_error_log
+dup-key-1234567890
+
+
+
+=== TEST 17: an unknown permission in a key fails nginx -t under strict validation
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read,tasks:destroy" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_api_key "ci-pipeline" holds unknown permission "tasks:destroy"
+
+
+
+=== TEST 18: keys enabled but none configured and no JWT key fails nginx -t
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+"tasker_auth on" needs a JWT key

@@ -1,0 +1,279 @@
+# Configuration mistakes fail at `nginx -t` with a message naming the directive and the value
+# (SPEC 2, 8). Each block must not start.
+use Test::Nginx::Socket 'no_plan';
+use TaskerTest;
+
+tasker_keys();
+add_block_preprocessor(\&tasker_defaults);
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: unknown permission
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_permission tasks:destroy;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_permission "tasks:destroy" is not a known permission
+
+
+
+=== TEST 2: a wildcard cannot be required
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_permission tasks:*;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_permission "tasks:*": a wildcard cannot be required
+
+
+
+=== TEST 3: an unknown method name
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_permission FETCH tasks:read;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_permission "FETCH" is not an HTTP method
+
+
+
+=== TEST 4: unreadable key file
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/does-not-exist.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_jwt_public_key_path "[^"]*does-not-exist\.pem" cannot be read/
+
+
+
+=== TEST 5: garbage PEM
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/garbage.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_jwt_public_key_path "[^"]*garbage\.pem" is not a PEM public key/
+
+
+
+=== TEST 6: a private key where a public key belongs
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-private.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_jwt_public_key_path "[^"]*rsa-private\.pem" is not a PEM public key/
+
+
+
+=== TEST 7: an RSA key under 2048 bits
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa1024-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_jwt_public_key_path "[^"]*rsa1024-public\.pem" is an RSA key under 2048 bits/
+
+
+
+=== TEST 8: an unsupported curve
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/ec224-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_jwt_public_key_path "[^"]*ec224-public\.pem" is of an unsupported key type/
+
+
+
+=== TEST 9: garbage inline PEM
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_jwt_public_key "<inline PEM>" is not a PEM public key
+
+
+
+=== TEST 10: a bad algorithm name
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_allowed_algorithms RS256 RS257;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_jwt_allowed_algorithms "RS257" is not allowed
+
+
+
+=== TEST 11: none is never allowed
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_allowed_algorithms none;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_jwt_allowed_algorithms "none" is not allowed
+
+
+
+=== TEST 12: HS256 is never allowed
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_allowed_algorithms RS256 HS256;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_jwt_allowed_algorithms "HS256" is not allowed
+
+
+
+=== TEST 13: an algorithm that does not fit the key
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/ec256-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_jwt_allowed_algorithms "RS256" does not fit the EC P-256 public key "[^"]*ec256-public\.pem"/
+
+
+
+=== TEST 14: ES384 does not fit a P-256 key
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_allowed_algorithms ES256 ES384;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/ec256-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_jwt_allowed_algorithms "ES384" does not fit the EC P-256 public key
+
+
+
+=== TEST 15: tasker_auth on with no credential source
+--- config
+    location = /t {
+        tasker_auth on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+"tasker_auth on" needs a JWT key
+
+
+
+=== TEST 16: jwks mode without a URL
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+"tasker_jwt_verification_method jwks" needs tasker_jwks_url
+
+
+
+=== TEST 17: a JWKS URL that is not http or https
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url file:///etc/passwd;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_jwks_url "file:///etc/passwd" must be an http:// or https:// URL
+
+
+
+=== TEST 18: a bad verification method
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method magic;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_jwt_verification_method "magic" must be public_key or jwks
+
+
+
+=== TEST 19: a bad success log level
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_auth_success_log_level loud;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_auth_success_log_level "loud" must be off, notice, info or debug
+
+
+
+=== TEST 20: a bad leeway
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_leeway soon;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_jwt_leeway "soon" is not a time

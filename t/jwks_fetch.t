@@ -1,0 +1,370 @@
+# JWKS (SPEC 2, 8; issue 4): key sets fetched off the request path by a timer, served here by
+# the test nginx itself. echo_sleep (Debian's libnginx-mod-http-echo) lets a block wait for the
+# timer; WebDAV PUT/DELETE swaps the document mid-block.
+use Test::Nginx::Socket 'no_plan';
+use TaskerTest;
+
+our %tok = tasker_tokens(
+    rsa     => { header => { kid => 'kid-rsa' } },
+    ec      => { key => 'ec256', header => { kid => 'kid-ec256' } },
+    ed      => { key => 'ed25519', header => { kid => 'kid-ed25519' } },
+    rsa2    => { key => 'rsa2', header => { kid => 'kid-rsa2' } },
+    nokid   => {},
+    wrongalg => { key => 'rsa', alg => 'PS256', header => { kid => 'kid-rsa' } },
+);
+our $jwks = tasker_slurp("$ENV{TEST_NGINX_KEYS}/jwks.json");
+our $jwks2 = tasker_slurp("$ENV{TEST_NGINX_KEYS}/jwks-rsa2.json");
+our $enc = '{"keys":[' . substr($jwks, index($jwks, '[') + 1, index($jwks, '}') - index($jwks, '[')) . ']}';
+$enc =~ s/"use": "sig"/"use": "enc"/;
+
+sub as_locations {
+    my $out = '';
+    for my $name (@_) {
+        $out .= "    location = /as/$name {\n        tasker_auth off;\n"
+              . "        proxy_set_header Authorization \"Bearer $::tok{$name}\";\n"
+              . "        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/t;\n    }\n";
+    }
+    return $out;
+}
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value('main_config', "load_module $ENV{TEST_NGINX_MODULE};\n"
+                                     . "load_module $ENV{TEST_NGINX_ECHO_MODULE};\n")
+        unless defined $block->main_config;
+    tasker_defaults($block);
+});
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: a token whose kid is in the fetched set is accepted
+--- log_level: info
+--- config
+    location = /jwks.json { tasker_auth off; alias $TEST_NGINX_KEYS/jwks.json; }
+    location = /sleep { tasker_auth off; echo_sleep 0.5; echo slept; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/jwks.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request eval
+["GET /sleep", "GET /t"]
+--- more_headers eval
+"Authorization: Bearer $::tok{rsa}"
+--- error_code eval
+[200, 200]
+--- error_log eval
+qr{tasker_auth: JWKS refreshed url=http://127\.0\.0\.1:\d+/jwks\.json keys=3 version=1}
+
+
+
+=== TEST 2: EC P-256 key from the set
+--- config
+    location = /jwks.json { tasker_auth off; alias $TEST_NGINX_KEYS/jwks.json; }
+    location = /sleep { tasker_auth off; echo_sleep 0.5; echo slept; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/jwks.json;
+        tasker_jwt_allowed_algorithms RS256 ES256 EdDSA;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request eval
+["GET /sleep", "GET /t"]
+--- more_headers eval
+"Authorization: Bearer $::tok{ec}"
+--- error_code eval
+[200, 200]
+
+
+
+=== TEST 3: Ed25519 key from the set
+--- config
+    location = /jwks.json { tasker_auth off; alias $TEST_NGINX_KEYS/jwks.json; }
+    location = /sleep { tasker_auth off; echo_sleep 0.5; echo slept; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/jwks.json;
+        tasker_jwt_allowed_algorithms RS256 ES256 EdDSA;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request eval
+["GET /sleep", "GET /t"]
+--- more_headers eval
+"Authorization: Bearer $::tok{ed}"
+--- error_code eval
+[200, 200]
+
+
+
+=== TEST 4: a token without kid is rejected in JWKS mode
+--- log_level: info
+--- config
+    location = /jwks.json { tasker_auth off; alias $TEST_NGINX_KEYS/jwks.json; }
+    location = /sleep { tasker_auth off; echo_sleep 0.5; echo slept; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/jwks.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request eval
+["GET /sleep", "GET /t"]
+--- more_headers eval
+"Authorization: Bearer $::tok{nokid}"
+--- error_code eval
+[200, 401]
+--- error_log
+status=token_kid_missing
+
+
+
+=== TEST 5: the JWK's own alg must match the token's
+--- log_level: info
+--- config
+    location = /jwks.json { tasker_auth off; alias $TEST_NGINX_KEYS/jwks.json; }
+    location = /sleep { tasker_auth off; echo_sleep 0.5; echo slept; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwt_allowed_algorithms RS256 PS256;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/jwks.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request eval
+["GET /sleep", "GET /t"]
+--- more_headers eval
+"Authorization: Bearer $::tok{wrongalg}"
+--- error_code eval
+[200, 401]
+--- error_log
+status=token_alg_key_mismatch
+
+
+
+=== TEST 6: 503 with Retry-After before any set loads (endpoint answers 500)
+--- log_level: info
+--- config
+    location = /broken.json { tasker_auth off; return 500; }
+    location = /sleep { tasker_auth off; echo_sleep 0.5; echo slept; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/broken.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request eval
+["GET /sleep", "GET /t"]
+--- more_headers eval
+"Authorization: Bearer $::tok{rsa}"
+--- error_code eval
+[200, 503]
+--- response_headers
+Retry-After: 5
+--- response_body eval
+["slept\n", qq({"error":"service_unavailable","message":"Authentication keys unavailable"}\n)]
+--- error_log eval
+qr{\[error\] .*tasker_auth: JWKS fetch failed url=http://127\.0\.0\.1:\d+/broken\.json: HTTP 500; no key set loaded yet}
+
+
+
+=== TEST 7: requests without a bearer token are not affected by missing keys
+--- config
+    location = /broken.json { tasker_auth off; return 500; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/broken.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","message":"Missing authentication credentials"}
+
+
+
+=== TEST 8: invalid JSON before any set loads gives 503
+--- log_level: info
+--- config
+    location = /garbage.json { tasker_auth off; return 200 "not json"; }
+    location = /sleep { tasker_auth off; echo_sleep 0.5; echo slept; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/garbage.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request eval
+["GET /sleep", "GET /t"]
+--- more_headers eval
+"Authorization: Bearer $::tok{rsa}"
+--- error_code eval
+[200, 503]
+--- error_log
+jwks_bad_json; no key set loaded yet
+
+
+
+=== TEST 9: an empty key set counts as a failed refresh
+--- log_level: info
+--- config
+    location = /empty.json { tasker_auth off; return 200 '{"keys":[]}'; }
+    location = /sleep { tasker_auth off; echo_sleep 0.5; echo slept; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/empty.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request eval
+["GET /sleep", "GET /t"]
+--- more_headers eval
+"Authorization: Bearer $::tok{rsa}"
+--- error_code eval
+[200, 503]
+--- error_log
+jwks_no_usable_keys; no key set loaded yet
+
+
+
+=== TEST 10: a key with use "enc" is skipped
+--- log_level: info
+--- config eval
+"    location = /jwks.json { tasker_auth off; return 200 '$::enc'; }
+    location = /sleep { tasker_auth off; echo_sleep 0.5; echo slept; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/jwks.json;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/_backend;
+    }
+"
+--- request eval
+["GET /sleep", "GET /t"]
+--- more_headers eval
+"Authorization: Bearer $::tok{rsa}"
+--- error_code eval
+[200, 503]
+--- error_log
+skipped a key
+
+
+
+=== TEST 11: invalid JSON, an empty set and a 404 each keep the last good keys
+--- log_level: info
+--- config eval
+"    location /doc/ { tasker_auth off; root html; dav_methods PUT DELETE; create_full_put_path on; }
+    location = /sleep { tasker_auth off; echo_sleep 2.2; echo slept; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_refresh_interval 1s;
+        tasker_jwks_url http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/doc/jwks.json;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/_backend;
+    }
+"
+--- request eval
+["PUT /doc/jwks.json\n$::jwks", "GET /sleep", "GET /t",
+ "PUT /doc/jwks.json\nnot json", "GET /sleep", "GET /t",
+ "PUT /doc/jwks.json\n{\"keys\":[]}", "GET /sleep", "GET /t",
+ "DELETE /doc/jwks.json", "GET /sleep", "GET /t"]
+--- more_headers eval
+"Authorization: Bearer $::tok{rsa}"
+--- error_code eval
+[201, 200, 200, 204, 200, 200, 204, 200, 200, 204, 200, 200]
+--- timeout: 5
+--- error_log eval
+[qr/jwks_bad_json; serving the key set loaded/, qr/jwks_no_usable_keys; serving the key set loaded/, qr/HTTP 404; serving the key set loaded/]
+
+
+
+=== TEST 12: tasker_jwks_max_stale: once it has passed since the last success, 503
+--- log_level: info
+--- config eval
+"    location /doc/ { tasker_auth off; root html; dav_methods PUT DELETE; create_full_put_path on; }
+    location = /sleep { tasker_auth off; echo_sleep 1.3; echo slept; }
+    location = /sleep3 { tasker_auth off; echo_sleep 3.2; echo slept; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_refresh_interval 1s;
+        tasker_jwks_max_stale 2s;
+        tasker_jwks_url http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/doc/jwks.json;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/_backend;
+    }
+"
+--- request eval
+["PUT /doc/jwks.json\n$::jwks", "GET /sleep", "GET /t", "DELETE /doc/jwks.json", "GET /sleep3", "GET /t"]
+--- more_headers eval
+"Authorization: Bearer $::tok{rsa}"
+--- error_code eval
+[201, 200, 200, 204, 200, 503]
+--- timeout: 5
+
+
+
+=== TEST 13: a stalled endpoint does not delay requests, JWT ones included
+--- log_level: info
+--- config eval
+"    location /doc/ { tasker_auth off; root html; dav_methods PUT DELETE; create_full_put_path on; }
+    location = /keys.json {
+        tasker_auth off;
+        root html;
+        if (-f \$document_root/doc/stall) { echo_sleep 60; }
+        try_files /doc/jwks.json =404;
+    }
+    location = /sleep { tasker_auth off; echo_sleep 1.3; echo slept; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_refresh_interval 1s;
+        tasker_jwks_url http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/keys.json;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/_backend;
+    }
+    location = /static {
+        tasker_auth on;
+        tasker_jwt_public_key_path \$TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/_backend;
+    }
+"
+--- request eval
+["PUT /doc/jwks.json\n$::jwks", "GET /sleep", "GET /t", "PUT /doc/stall\nyes", "GET /sleep",
+ "GET /t", "GET /static", "GET /t", "GET /static"]
+--- more_headers eval
+"Authorization: Bearer $::tok{rsa}"
+--- error_code eval
+[201, 200, 200, 201, 200, 200, 200, 200, 200]
+--- timeout: 2
+
+
+
+=== TEST 14: rotation: an unknown kid triggers an early refresh (at most once per 30 s)
+--- log_level: info
+--- config eval
+"    location /doc/ { tasker_auth off; root html; dav_methods PUT DELETE; create_full_put_path on; }
+    location = /sleep { tasker_auth off; echo_sleep 1.3; echo slept; }
+    location = /sleep30 { tasker_auth off; echo_sleep 37; echo slept; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/doc/jwks.json;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/_backend;
+    }
+"
+--- request eval
+["PUT /doc/jwks.json\n$::jwks", "GET /sleep30", "GET /t", "PUT /doc/jwks.json\n$::jwks2",
+ "GET /t", "GET /sleep", "GET /t", "GET /t"]
+--- more_headers eval
+["", "", "Authorization: Bearer $::tok{rsa}", "", "Authorization: Bearer $::tok{rsa2}", "",
+ "Authorization: Bearer $::tok{rsa2}", "Authorization: Bearer $::tok{rsa}"]
+--- error_code eval
+[201, 200, 200, 204, 401, 200, 200, 401]
+--- timeout: 40
+--- error_log eval
+[qr/status=token_unknown_kid/, qr/JWKS refreshed url=\S+ keys=1 version=2/]

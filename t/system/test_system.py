@@ -1,0 +1,291 @@
+#!/usr/bin/python3
+"""System tests that need a real master with several workers, signals or nginx -t output:
+
+- `nginx -s reload` under traffic loses no request, and the counters survive it, summed over
+  two workers;
+- with two workers, one JWKS fetch per refresh (not one per worker), and a reload does not
+  refetch;
+- every conf-example passes `nginx -t` as shipped (with generated keys);
+- `nginx -t` warns about API keys configured while tasker_api_keys_enabled is off.
+
+Runs with Debian's /usr/bin/python3 (python3-jwt, python3-cryptography). Loopback only.
+"""
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+NGINX = os.environ.get("TEST_NGINX_BINARY", "/usr/sbin/nginx")
+MODULE = os.environ.get("TEST_NGINX_MODULE",
+                        os.path.join(REPO, "build", "ngx_http_tasker_auth_module.so"))
+TOKENS = os.path.join(REPO, "t", "lib", "tasker_tokens.py")
+PYTHON = "/usr/bin/python3"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def mint(keys, specs):
+    out = subprocess.run([PYTHON, TOKENS, "mint", keys], input=json.dumps(specs).encode(),
+                         stdout=subprocess.PIPE, check=True).stdout
+    return json.loads(out)
+
+
+class Nginx:
+    def __init__(self, prefix, conf):
+        self.prefix = prefix
+        os.makedirs(os.path.join(prefix, "logs"), exist_ok=True)
+        os.makedirs(os.path.join(prefix, "conf"), exist_ok=True)
+        self.conf = os.path.join(prefix, "conf", "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf)
+
+    def cmd(self, *args):
+        return subprocess.run([NGINX, "-p", self.prefix + "/", "-c", self.conf, *args],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def start(self):
+        r = self.cmd()
+        if r.returncode != 0:
+            raise AssertionError("nginx failed to start:\n" + r.stdout)
+        for _ in range(100):
+            if os.path.exists(self.pidfile()):
+                return
+            time.sleep(0.05)
+        raise AssertionError("nginx wrote no pid file")
+
+    def pidfile(self):
+        return os.path.join(self.prefix, "logs", "nginx.pid")
+
+    def master(self):
+        with open(self.pidfile()) as f:
+            return int(f.read().strip())
+
+    def stop(self):
+        try:
+            pid = self.master()
+        except (OSError, ValueError):
+            return
+        if pid:
+            os.kill(pid, signal.SIGQUIT)
+            for _ in range(100):
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    return
+                time.sleep(0.05)
+            os.kill(pid, signal.SIGKILL)
+
+    def log(self, name="error.log"):
+        path = os.path.join(self.prefix, "logs", name)
+        if not os.path.exists(path):
+            return ""
+        with open(path) as f:
+            return f.read()
+
+
+def get(port, path, headers=None, timeout=5):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, r.read().decode()
+    finally:
+        conn.close()
+
+
+def metric(text, series):
+    m = re.search(r"^" + re.escape(series) + r" (\d+)$", text, re.M)
+    return int(m.group(1)) if m else None
+
+
+class SystemTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="tasker-system-")
+        os.chmod(cls.tmp, 0o755)  # workers run as nobody and serve jwks.json from here
+        cls.keys = os.path.join(cls.tmp, "keys")
+        subprocess.run([PYTHON, TOKENS, "keys", cls.keys], check=True)
+        cls.tok = mint(cls.keys, {"reader": {"claims": {"permissions": ["tasks:read"]}},
+                                  "kid": {"header": {"kid": "kid-rsa"}}})
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def make(self, name, body, workers=2):
+        port = free_port()
+        conf = f"""
+load_module {MODULE};
+worker_processes {workers};
+error_log logs/error.log info;
+pid logs/nginx.pid;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location /_backend {{ tasker_auth off; return 200 "ok\\n"; }}
+        location = /metrics {{ tasker_auth off; tasker_auth_metrics; }}
+{body.replace("PORT", str(port)).replace("KEYS", self.keys)}
+    }}
+}}
+"""
+        prefix = os.path.join(self.tmp, name)
+        os.makedirs(os.path.join(prefix, "tmp"), exist_ok=True)
+        n = Nginx(prefix, conf)
+        self.addCleanup(n.stop)
+        return n, port
+
+    def test_reload_under_traffic_loses_no_request_and_keeps_counters(self):
+        n, port = self.make("reload", """
+        location = /t {
+            tasker_auth on;
+            tasker_jwt_public_key_path KEYS/rsa-public.pem;
+            tasker_permission tasks:read;
+            proxy_pass http://127.0.0.1:PORT/_backend;
+        }
+""")
+        n.start()
+        hdr = {"Authorization": "Bearer " + self.tok["reader"]}
+        results = {"ok": 0, "bad": []}
+        stop = threading.Event()
+        lock = threading.Lock()
+
+        def client():
+            while not stop.is_set():
+                try:
+                    status, _ = get(port, "/t", hdr)
+                except Exception as e:  # a refused or reset connection is a lost request
+                    status = repr(e)
+                with lock:
+                    if status == 200:
+                        results["ok"] += 1
+                    else:
+                        results["bad"].append(status)
+
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            for _ in range(5):
+                time.sleep(0.8)
+                r = n.cmd("-s", "reload")
+                self.assertEqual(r.returncode, 0, r.stdout)
+            time.sleep(0.8)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+
+        self.assertEqual(results["bad"], [], "requests failed during reloads")
+        self.assertGreater(results["ok"], 100)
+        time.sleep(0.3)
+        _, text = get(port, "/metrics")
+        self.assertEqual(metric(text, 'tasker_auth_requests_total{method="jwt",result="success"}'),
+                         results["ok"], "counters must be summed over workers and survive reloads")
+        self.assertEqual(metric(text, 'tasker_auth_jwt_verification_duration_milliseconds_count'
+                                      '{result="success"}'), results["ok"])
+
+    def test_one_jwks_fetch_per_refresh_with_two_workers(self):
+        n, port = self.make("jwks", """
+        location = /jwks.json {
+            tasker_auth off;
+            access_log logs/jwks.log;
+            alias KEYS/jwks.json;
+        }
+        location = /t {
+            tasker_auth on;
+            tasker_jwt_verification_method jwks;
+            tasker_jwks_refresh_interval 1s;
+            tasker_jwks_url http://127.0.0.1:PORT/jwks.json;
+            proxy_pass http://127.0.0.1:PORT/_backend;
+        }
+""")
+        n.start()
+        started = time.time()
+        time.sleep(1.0)
+        hdr = {"Authorization": "Bearer " + self.tok["kid"]}
+        for _ in range(20):  # new connections spread over both workers
+            self.assertEqual(get(port, "/t", hdr)[0], 200, n.log())
+        r = n.cmd("-s", "reload")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        time.sleep(3.2)
+        for _ in range(20):
+            self.assertEqual(get(port, "/t", hdr)[0], 200, n.log())
+        elapsed = time.time() - started
+        fetches = n.log("jwks.log").count("GET /jwks.json")
+        # one fetch a second for the whole server, plus one for the first load; one per worker
+        # would double it
+        self.assertGreaterEqual(fetches, int(elapsed) - 2, n.log())
+        self.assertLessEqual(fetches, int(elapsed) + 2, n.log())
+        _, text = get(port, "/metrics")
+        refreshed = metric(text, 'tasker_auth_jwks_refresh_total{url="http://127.0.0.1:%d/jwks.json",'
+                                 'result="success"}' % port)
+        self.assertEqual(refreshed, fetches, n.log())
+        self.assertEqual(metric(text, 'tasker_auth_jwks_keys{url="http://127.0.0.1:%d/jwks.json"}'
+                                % port), 3)
+
+    def test_nginx_t_warns_about_keys_while_disabled(self):
+        n, port = self.make("warn", """
+        location = /t {
+            tasker_auth on;
+            tasker_jwt_public_key_path KEYS/rsa-public.pem;
+            tasker_api_key "some-key-1234567890" "tasks:read" "svc";
+            proxy_pass http://127.0.0.1:PORT/_backend;
+        }
+""")
+        r = n.cmd("-t")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("tasker_api_key is configured but tasker_api_keys_enabled is off", r.stdout)
+        self.assertNotIn("some-key-1234567890", r.stdout)
+
+    def test_conf_examples_pass_nginx_t(self):
+        examples = os.path.join(REPO, "conf-examples")
+        confs = sorted(f for f in os.listdir(examples) if f.endswith(".conf"))
+        self.assertTrue(confs)
+        for name in confs:
+            with self.subTest(conf=name):
+                work = os.path.join(self.tmp, "examples")
+                shutil.rmtree(work, ignore_errors=True)
+                shutil.copytree(examples, os.path.join(work, "conf"),
+                                ignore=shutil.ignore_patterns("keys"))
+                os.makedirs(os.path.join(work, "conf", "keys"))
+                for k in ("jwt-public-key.pem",):
+                    shutil.copy(os.path.join(self.keys, "rsa-public.pem"),
+                                os.path.join(work, "conf", "keys", k))
+                shutil.copy(os.path.join(self.keys, "jwks.json"),
+                            os.path.join(work, "conf", "keys", "jwks.json"))
+                for d in ("logs", "tmp", "modules"):
+                    os.makedirs(os.path.join(work, d), exist_ok=True)
+                os.symlink(MODULE, os.path.join(work, "modules",
+                                                "ngx_http_tasker_auth_module.so"))
+                r = subprocess.run([NGINX, "-t", "-p", work + "/", "-c",
+                                    os.path.join(work, "conf", name)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                self.assertEqual(r.returncode, 0, r.stdout)
+
+
+if __name__ == "__main__":
+    result = unittest.main(exit=False, verbosity=2).result
+    failed = len(result.failures) + len(result.errors)
+    print(f"{result.testsRun - failed} passed, {failed} failed")
+    sys.exit(1 if failed or not result.wasSuccessful() else 0)

@@ -1,0 +1,220 @@
+# tasker_auth_config (SPEC 2, 8; issue 3): tasker's own TOML auth settings.
+# user_files are written to the html/ directory of the server root; the directive resolves a
+# relative path against the directory of nginx.conf (conf/), hence ../html/.
+use Test::Nginx::Socket 'no_plan';
+use TaskerTest;
+
+our %tok = tasker_tokens(
+    reader => { claims => { permissions => ['tasks:read'] } },
+    other  => { claims => { iss => 'custom-issuer', permissions => ['tasks:read'] } },
+);
+
+add_block_preprocessor(\&tasker_defaults);
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: [auth] enables JWT verification with the key path from the environment
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
+jwt_issuer = "tasker-core"
+jwt_audience = "tasker-api"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        tasker_permission tasks:read;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["", "Authorization: Bearer $::tok{reader}"]
+--- error_code eval
+[401, 200]
+
+
+
+=== TEST 2: the orchestration.web.auth table is found without naming it
+--- user_files
+>>> orchestration.toml
+[orchestration.web]
+bind = "0.0.0.0:8080"
+
+[orchestration.web.auth]
+enabled = true
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
+jwt_issuer = "custom-issuer"
+--- config
+    location = /t {
+        tasker_auth_config ../html/orchestration.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["Authorization: Bearer $::tok{reader}", "Authorization: Bearer $::tok{other}"]
+--- error_code eval
+[401, 200]
+
+
+
+=== TEST 3: a directive in the same block overrides the file
+--- user_files
+>>> orchestration.toml
+[orchestration.web.auth]
+enabled = true
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
+jwt_issuer = "custom-issuer"
+--- config
+    location = /t {
+        tasker_jwt_issuer tasker-core;
+        tasker_auth_config ../html/orchestration.toml orchestration.web.auth;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["Authorization: Bearer $::tok{reader}", "Authorization: Bearer $::tok{other}"]
+--- error_code eval
+[200, 401]
+
+
+
+=== TEST 4: file values override values inherited from the server
+--- user_files
+>>> worker.toml
+[worker.web.auth]
+enabled = false
+--- config
+    tasker_auth on;
+    tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+    location = /t {
+        tasker_auth_config ../html/worker.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- error_code: 200
+
+
+
+=== TEST 5: API keys from [[auth.api_keys]], with both permission forms and ${VAR:-default}
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+api_keys_enabled = true
+api_key_header = "X-Tasker-Key"
+
+[[auth.api_keys]]
+key = "${TASKER_TEST_UNSET_VAR:-monitoring-key-1234567890}"
+permissions = ["tasks:read", "dlq:stats"]
+description = "monitoring"
+
+[[auth.api_keys]]
+key = "ci-key-1234567890"
+permissions = "tasks:create,tasks:read"
+description = "ci"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        tasker_permission dlq:stats;
+        proxy_set_header X-Subject $tasker_auth_subject;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["X-Tasker-Key: monitoring-key-1234567890", "X-Tasker-Key: ci-key-1234567890"]
+--- error_code eval
+[200, 403]
+--- response_body eval
+["backend GET subject=monitoring method= permissions=\n",
+ qq({"error":"forbidden","message":"Missing required permission: dlq:stats"}\n)]
+
+
+
+=== TEST 6: a missing file fails nginx -t naming the directive and the file
+--- config
+    location = /t {
+        tasker_auth_config ../html/nope.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_auth_config "\.\.\/html\/nope\.toml": .*nope\.toml/
+
+
+
+=== TEST 7: a wrongly typed value fails naming the file, the line and the key
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_leeway_seconds = "soon"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_auth_config "\.\.\/html\/auth\.toml": \S*auth\.toml:3: .*jwt_leeway_seconds/
+
+
+
+=== TEST 8: a missing table fails nginx -t
+--- user_files
+>>> auth.toml
+[database]
+url = "postgres://"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_auth_config "\.\.\/html\/auth\.toml": .*auth/
+
+
+
+=== TEST 9: an unknown permission in a TOML API key fails, naming file and line
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+api_keys_enabled = true
+
+[[auth.api_keys]]
+key = "ci-key-1234567890"
+permissions = ["tasks:read", "tasks:fly"]
+description = "ci"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_api_key "ci" holds unknown permission "tasks:fly" .*in \S*auth\.toml:5/
+
+
+
+=== TEST 10: a TOML syntax error fails nginx -t
+--- user_files
+>>> auth.toml
+[auth
+enabled = true
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_auth_config "\.\.\/html\/auth\.toml": .*auth\.toml:1/
