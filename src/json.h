@@ -26,9 +26,9 @@ using JsonPtr = std::unique_ptr<json_t, JsonDeleter>;
 Status jsonCheckDepth(std::string_view text, size_t max_depth) noexcept;
 
 // Parses `text` as one JSON object: depth pre-scan (kMaxJsonDepth, tasker_limits.h), then
-// jansson with JSON_REJECT_DUPLICATES. Too deep, invalid, trailing bytes, embedded NUL or not an object:
-// TokenBadJson; a member name twice in any object: TokenDuplicateMember; allocation failure:
-// OutOfMemory. Callers outside token parsing map these to their own statuses.
+// jansson with JSON_REJECT_DUPLICATES. Too deep, invalid, trailing bytes, embedded NUL or not an
+// object: TokenBadJson; a member name twice in any object: TokenDuplicateMember; allocation
+// failure: OutOfMemory. Callers outside token parsing map these to their own statuses.
 Status jsonParseObject(std::string_view text, JsonPtr* out) noexcept;
 
 // A JSON number, which is either an integer or a real in jansson.

@@ -76,10 +76,14 @@ const EVP_MD* algDigest(Alg alg) noexcept {
 
 size_t ecCoordinateBytes(KeyType type) noexcept {
   switch (type) {
-    case KeyType::EcP256: return 32;
-    case KeyType::EcP384: return 48;
-    case KeyType::EcP521: return 66;
-    default: return 0;
+    case KeyType::EcP256:
+      return 32;
+    case KeyType::EcP384:
+      return 48;
+    case KeyType::EcP521:
+      return 66;
+    default:
+      return 0;
   }
 }
 

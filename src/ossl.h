@@ -18,6 +18,8 @@
 
 namespace tasker {
 
+// Deleters for the unique_ptr aliases below; each frees one handle type (BIGNUMs are cleared
+// first, as they may hold private values).
 struct EvpPkeyDeleter {
   void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
 };
@@ -43,6 +45,8 @@ struct EcdsaSigDeleter {
   void operator()(ECDSA_SIG* p) const noexcept { ECDSA_SIG_free(p); }
 };
 
+// Owning handles. A raw pointer taken with get() is borrowed for one call; release() only where
+// an OpenSSL call takes ownership (commented at the call).
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>;
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter>;
 using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, EvpPkeyCtxDeleter>;

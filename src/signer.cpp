@@ -46,10 +46,14 @@ Status bnParam(EVP_PKEY* pkey, const char* name, size_t width, std::string* out)
 
 const char* curveName(KeyType type) noexcept {
   switch (type) {
-    case KeyType::EcP256: return "P-256";
-    case KeyType::EcP384: return "P-384";
-    case KeyType::EcP521: return "P-521";
-    default: return "";
+    case KeyType::EcP256:
+      return "P-256";
+    case KeyType::EcP384:
+      return "P-384";
+    case KeyType::EcP521:
+      return "P-521";
+    default:
+      return "";
   }
 }
 
@@ -57,7 +61,7 @@ const char* curveName(KeyType type) noexcept {
 // RFC 7638 requires for the thumbprint.
 struct JwkMembers {
   std::string kty;
-  std::string crv;  // EC and OKP
+  std::string crv;   // EC and OKP
   std::string n, e;  // RSA, base64url
   std::string x, y;  // EC (x, y) and OKP (x), base64url
 };
@@ -170,11 +174,16 @@ Status SigningKey::fromPem(std::string_view pem, std::unique_ptr<SigningKey>* ou
 
 Alg SigningKey::defaultAlg() const noexcept {
   switch (type_) {
-    case KeyType::Rsa: return Alg::RS256;
-    case KeyType::EcP256: return Alg::ES256;
-    case KeyType::EcP384: return Alg::ES384;
-    case KeyType::EcP521: return Alg::ES512;
-    case KeyType::Ed25519: return Alg::EdDSA;
+    case KeyType::Rsa:
+      return Alg::RS256;
+    case KeyType::EcP256:
+      return Alg::ES256;
+    case KeyType::EcP384:
+      return Alg::ES384;
+    case KeyType::EcP521:
+      return Alg::ES512;
+    case KeyType::Ed25519:
+      return Alg::EdDSA;
   }
   return Alg::RS256;
 }

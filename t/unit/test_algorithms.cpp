@@ -23,9 +23,9 @@ void test_algorithms_parse_every_name_roundtrips(void** state) {
 }
 
 void test_algorithms_rejects_none_hs_and_variants(void** state) {
-  const char* bad[] = {"none", "None", "NONE", "HS256", "HS384", "HS512", "rs256", "Rs256",
-                       "RS256 ", " RS256", "RS", "RS1024", "ES256K", "EDDSA", "Ed25519",
-                       "RSA-OAEP", "PS256\n", ""};
+  const char* bad[] = {"none",   "None",  "NONE",    "HS256",    "HS384",   "HS512",
+                       "rs256",  "Rs256", "RS256 ",  " RS256",   "RS",      "RS1024",
+                       "ES256K", "EDDSA", "Ed25519", "RSA-OAEP", "PS256\n", ""};
   for (const char* b : bad) {
     Alg a = Alg::ES512;
     Status s = parseAlg(b, &a);

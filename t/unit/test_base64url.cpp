@@ -6,7 +6,6 @@
 namespace tasker {
 namespace {
 
-
 Status decode(std::string_view in, std::string* out = nullptr) {
   std::string scratch;
   return base64urlDecode(in, out ? out : &scratch);
@@ -93,8 +92,7 @@ void test_base64url_rejects_impossible_length(void** state) {
 void test_base64url_rejects_nonzero_trailing_bits(void** state) {
   // Two characters carry 12 bits for one byte: the low 4 bits must be zero, so exactly four
   // second characters are canonical. Three characters carry 18 bits for two bytes: 2 spare bits.
-  const std::string alphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   int ok2 = 0, ok3 = 0;
   for (char c : alphabet) {
     if (decode(std::string("Z") + c) == Status::Ok) ++ok2;

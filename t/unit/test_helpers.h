@@ -29,14 +29,14 @@ extern "C" {
 #include "verify.h"
 
 // Fails the test with both status names when `expr` is not `want`.
-#define assert_status(expr, want)                                                       \
-  do {                                                                                  \
-    ::tasker::Status got_ = (expr);                                                     \
-    ::tasker::Status want_ = (want);                                                    \
-    if (got_ != want_) {                                                                \
+#define assert_status(expr, want)                                                        \
+  do {                                                                                   \
+    ::tasker::Status got_ = (expr);                                                      \
+    ::tasker::Status want_ = (want);                                                     \
+    if (got_ != want_) {                                                                 \
       fail_msg("%s:%d: got %s, want %s", __FILE__, __LINE__, ::tasker::statusName(got_), \
-               ::tasker::statusName(want_));                                            \
-    }                                                                                   \
+               ::tasker::statusName(want_));                                             \
+    }                                                                                    \
   } while (0)
 
 // assert_string_equal for std::string / string_view arguments.
@@ -49,9 +49,8 @@ namespace test {
 // The fixed "now" of every verification test (2023-11-14T22:13:20Z).
 constexpr int64_t kNow = 1700000000;
 
-constexpr Alg kAllAlgs[kAlgCount] = {Alg::RS256, Alg::RS384, Alg::RS512, Alg::PS256,
-                                     Alg::PS384, Alg::PS512, Alg::ES256, Alg::ES384,
-                                     Alg::ES512, Alg::EdDSA};
+constexpr Alg kAllAlgs[kAlgCount] = {Alg::RS256, Alg::RS384, Alg::RS512, Alg::PS256, Alg::PS384,
+                                     Alg::PS512, Alg::ES256, Alg::ES384, Alg::ES512, Alg::EdDSA};
 
 // A JSON string literal for s (tests only use printable ASCII plus the escapes below).
 inline std::string q(std::string_view s) {
@@ -119,11 +118,16 @@ inline std::unique_ptr<SigningKey> newKeyFor(KeyType type) {
 
 inline KeyType keyTypeFor(Alg a) {
   switch (a) {
-    case Alg::ES256: return KeyType::EcP256;
-    case Alg::ES384: return KeyType::EcP384;
-    case Alg::ES512: return KeyType::EcP521;
-    case Alg::EdDSA: return KeyType::Ed25519;
-    default: return KeyType::Rsa;
+    case Alg::ES256:
+      return KeyType::EcP256;
+    case Alg::ES384:
+      return KeyType::EcP384;
+    case Alg::ES512:
+      return KeyType::EcP521;
+    case Alg::EdDSA:
+      return KeyType::Ed25519;
+    default:
+      return KeyType::Rsa;
   }
 }
 
@@ -253,9 +257,7 @@ inline Segments split(const std::string& token) {
   size_t d2 = token.find('.', d1 + 1);
   return {token.substr(0, d1), token.substr(d1 + 1, d2 - d1 - 1), token.substr(d2 + 1)};
 }
-inline std::string join(const Segments& s) {
-  return s.header + "." + s.claims + "." + s.signature;
-}
+inline std::string join(const Segments& s) { return s.header + "." + s.claims + "." + s.signature; }
 
 // The raw signature bytes of a token.
 inline std::string signatureBytes(const std::string& token) {

@@ -41,7 +41,7 @@ void test_json_depth_ignores_brackets_in_strings(void** state) {
   std::string brackets(40, '[');
   assert_status(parse("{\"a\":\"" + brackets + "\"}"), Status::Ok);
   assert_status(parse("{\"a\":\"\\\"" + brackets + "\"}"), Status::Ok);  // escaped quote
-  assert_status(parse("{\"" + brackets + "\":\"\\\\\"}"), Status::Ok);     // escaped backslash
+  assert_status(parse("{\"" + brackets + "\":\"\\\\\"}"), Status::Ok);   // escaped backslash
   // After an escaped backslash the string really ends, so these brackets count.
   std::string deep = "{\"a\":\"\\\\\",\"b\":" + std::string(17, '[') + std::string(17, ']') + "}";
   assert_status(parse(deep), Status::TokenBadJson);
@@ -52,14 +52,16 @@ void test_json_rejects_duplicate_members(void** state) {
   assert_status(parse("{\"a\":1,\"a\":1}"), Status::TokenDuplicateMember);
   assert_status(parse("{\"x\":{\"a\":1,\"b\":2,\"a\":3}}"), Status::TokenDuplicateMember);
   assert_status(parse("{\"x\":[{\"a\":1,\"a\":2}]}"), Status::TokenDuplicateMember);
+  // Names are compared after unescaping: "\u0073ub" is "sub".
+  assert_status(parse("{\"sub\":\"a\",\"\\u0073ub\":\"admin\"}"), Status::TokenDuplicateMember);
   // Same name in different objects is fine.
   assert_status(parse("{\"a\":{\"a\":1},\"b\":{\"a\":2}}"), Status::Ok);
 }
 
 void test_json_rejects_non_objects_and_garbage(void** state) {
-  const char* bad[] = {"",         "[]",        "[1,2]", "\"s\"", "1",        "null",
-                       "{",        "{} x",      "{}{}",  "{'a':1}", "{\"a\":}", "{\"a\":1,}",
-                       "{\"a\":01}", "\xef\xbb\xbf{}"};
+  const char* bad[] = {"",         "[]",         "[1,2]",      "\"s\"",         "1",
+                       "null",     "{",          "{} x",       "{}{}",          "{'a':1}",
+                       "{\"a\":}", "{\"a\":1,}", "{\"a\":01}", "\xef\xbb\xbf{}"};
   for (const char* b : bad) {
     Status s = parse(b);
     if (s != Status::TokenBadJson) fail_msg("%s: %s", b, statusName(s));

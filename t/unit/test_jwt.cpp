@@ -60,9 +60,9 @@ void test_jwt_allows_empty_signature_segment(void** state) {
   // An unsigned ("alg":"none") token has an empty third segment; rejecting it is the alg
   // check's job, so the structure itself decodes.
   Jwt jwt;
-  assert_status(decode(base64urlEncode("{\"alg\":\"none\"}") + "." + base64urlEncode("{}") + ".",
-                       &jwt),
-                Status::Ok);
+  assert_status(
+      decode(base64urlEncode("{\"alg\":\"none\"}") + "." + base64urlEncode("{}") + ".", &jwt),
+      Status::Ok);
   assert_true(jwt.signature.empty());
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include "json.h"
@@ -93,9 +94,8 @@ std::string bnB64(EVP_PKEY* pkey, const char* name) {
 
 // An RSA JWK for any RSA key (also ones SigningKey refuses, like 1024 bits).
 std::string rsaJwk(EVP_PKEY* pkey, const std::string& kid) {
-  return "{\"kty\":\"RSA\",\"kid\":" + q(kid) + ",\"n\":" +
-         q(bnB64(pkey, OSSL_PKEY_PARAM_RSA_N)) + ",\"e\":" +
-         q(bnB64(pkey, OSSL_PKEY_PARAM_RSA_E)) + "}";
+  return "{\"kty\":\"RSA\",\"kid\":" + q(kid) + ",\"n\":" + q(bnB64(pkey, OSSL_PKEY_PARAM_RSA_N)) +
+         ",\"e\":" + q(bnB64(pkey, OSSL_PKEY_PARAM_RSA_E)) + "}";
 }
 
 // The JWK text of a cached key with `kid`, with member `name` set to raw JSON (or removed when
@@ -203,9 +203,8 @@ void test_keys_pem_private_keys_rejected(void** state) {
   // Traditional forms: "RSA PRIVATE KEY" and "EC PRIVATE KEY".
   for (KeyType t : {KeyType::Rsa, KeyType::EcP256}) {
     BIO* bio = BIO_new(BIO_s_mem());
-    PEM_write_bio_PrivateKey_traditional(
-        bio, static_cast<EVP_PKEY*>(cachedKey(t, 0).evpPkey()), nullptr, nullptr, 0, nullptr,
-        nullptr);
+    PEM_write_bio_PrivateKey_traditional(bio, static_cast<EVP_PKEY*>(cachedKey(t, 0).evpPkey()),
+                                         nullptr, nullptr, 0, nullptr, nullptr);
     char* data = nullptr;
     long len = BIO_get_mem_data(bio, &data);
     std::string pem(data, static_cast<size_t>(len));
@@ -245,8 +244,9 @@ void test_keys_pem_garbage_rejected(void** state) {
                                  "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,"
                                  "00112233445566778899AABBCCDDEEFF\n")),
                 Status::KeyInvalidPem);
-  // SPKI content under the PKCS#1 label, and the other way round.
+  // SPKI content under the PKCS#1 label.
   assert_status(fromPem(pemBlock("RSA PUBLIC KEY", der)), Status::KeyInvalidPem);
+  assert_int_equal(ERR_peek_error(), 0);  // failures leave OpenSSL's error queue empty
 }
 
 void test_keys_pem_text_around_block_ok(void** state) {
@@ -265,12 +265,13 @@ void test_keys_pem_unsupported_types(void** state) {
   const struct {
     const char* type;
     const char* curve;
-  } cases[] = {{"EC", "P-224"}, {"EC", "secp256k1"}, {"EC", "brainpoolP256r1"},
-               {"X25519", nullptr}, {"ED448", nullptr}, {"X448", nullptr}};
+  } cases[] = {{"EC", "P-224"},     {"EC", "secp256k1"}, {"EC", "brainpoolP256r1"},
+               {"X25519", nullptr}, {"ED448", nullptr},  {"X448", nullptr}};
   for (const auto& c : cases) {
     Raw k(rawKey(c.type, c.curve));
     Status s = fromPem(pemOf(k.pkey, false));
     if (s != Status::KeyUnsupported) fail_msg("%s %s: %s", c.type, c.curve, statusName(s));
+    assert_int_equal(ERR_peek_error(), 0);
   }
 }
 
@@ -394,9 +395,8 @@ void test_keys_jwks_malformed_rsa_members(void** state) {
   assertSkipped(editedJwk(KeyType::Rsa, "k", "e", "\"AQAA\""), "not a valid value");  // even
   assertSkipped(editedJwk(KeyType::Rsa, "k", "e", q(base64urlEncode(std::string(9, '\x01')))),
                 "exponent over 64 bits");
-  assertSkipped(
-      editedJwk(KeyType::Rsa, "k", "n", q(base64urlEncode(std::string(2049, '\xff')))),
-      "over 16384 bits");
+  assertSkipped(editedJwk(KeyType::Rsa, "k", "n", q(base64urlEncode(std::string(2049, '\xff')))),
+                "over 16384 bits");
 }
 
 void test_keys_jwks_malformed_ec_members(void** state) {
@@ -411,8 +411,7 @@ void test_keys_jwks_malformed_ec_members(void** state) {
   assertSkipped(editedJwk(KeyType::EcP256, "k", "crv", "\"P-384\""), "not 48 bytes");
   // A point that is not on the curve: y + 1.
   JsonPtr j;
-  assert_status(jsonParseObject(publicJwkOf(cachedKey(KeyType::EcP256, 0), "k"), &j),
-                Status::Ok);
+  assert_status(jsonParseObject(publicJwkOf(cachedKey(KeyType::EcP256, 0), "k"), &j), Status::Ok);
   std::string y;
   assert_status(base64urlDecode(jsonStringView(json_object_get(j.get(), "y")), &y), Status::Ok);
   y[31] = static_cast<char>(y[31] ^ 1);
@@ -456,8 +455,7 @@ void test_keys_jwks_duplicate_kid_first_wins(void** state) {
                          &ks, &skipped),
                 Status::Ok);
   assert_int_equal(ks->size(), 1);
-  assert_int_equal(static_cast<int>(ks->find("same")->type()),
-                   static_cast<int>(KeyType::Ed25519));
+  assert_int_equal(static_cast<int>(ks->find("same")->type()), static_cast<int>(KeyType::Ed25519));
   assert_int_equal(skipped.size(), 1);
   assert_true(skipped[0].find("duplicate kid") != std::string::npos);
 }
@@ -518,6 +516,7 @@ void test_keys_jwks_skip_reasons_are_printable(void** state) {
                 Status::JwksNoUsableKeys);
   assert_int_equal(skipped.size(), 1);
   for (char c : skipped[0]) assert_true(c >= 0x20 && c < 0x7f);
+  assert_int_equal(ERR_peek_error(), 0);
   assert_true(skipped[0].find("key #0 (kid \"evil?kid?[31m?quoted?\")") == 0);
   // skipped may be nullptr.
   assert_status(fromJwks(jwks({jwk}), nullptr, nullptr), Status::JwksNoUsableKeys);

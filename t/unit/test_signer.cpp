@@ -38,8 +38,8 @@ std::string bioText(BIO* bio) {
 std::string traditionalPem(EVP_PKEY* pkey, const EVP_CIPHER* cipher = nullptr) {
   BIO* bio = BIO_new(BIO_s_mem());
   unsigned char pw[] = "secret";
-  if (PEM_write_bio_PrivateKey_traditional(bio, pkey, cipher, cipher ? pw : nullptr,
-                                           cipher ? 6 : 0, nullptr, nullptr) != 1) {
+  if (PEM_write_bio_PrivateKey_traditional(bio, pkey, cipher, cipher ? pw : nullptr, cipher ? 6 : 0,
+                                           nullptr, nullptr) != 1) {
     fail_msg("PEM_write_bio_PrivateKey_traditional failed");
   }
   return bioText(bio);
@@ -77,10 +77,23 @@ bool opensslVerify(const SigningKey& key, Alg alg, const std::string& token, int
   }
   const EVP_MD* md = nullptr;
   switch (alg) {
-    case Alg::RS256: case Alg::PS256: case Alg::ES256: md = EVP_sha256(); break;
-    case Alg::RS384: case Alg::PS384: case Alg::ES384: md = EVP_sha384(); break;
-    case Alg::RS512: case Alg::PS512: case Alg::ES512: md = EVP_sha512(); break;
-    case Alg::EdDSA: break;
+    case Alg::RS256:
+    case Alg::PS256:
+    case Alg::ES256:
+      md = EVP_sha256();
+      break;
+    case Alg::RS384:
+    case Alg::PS384:
+    case Alg::ES384:
+      md = EVP_sha384();
+      break;
+    case Alg::RS512:
+    case Alg::PS512:
+    case Alg::ES512:
+      md = EVP_sha512();
+      break;
+    case Alg::EdDSA:
+      break;
   }
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_PKEY_CTX* pctx = nullptr;
@@ -146,8 +159,8 @@ void test_signer_from_pem_pkcs1_and_sec1(void** state) {
   for (KeyType t : {KeyType::Rsa, KeyType::EcP256, KeyType::EcP384, KeyType::EcP521}) {
     const SigningKey& k = cachedKey(t, 0);
     std::string pem = traditionalPem(static_cast<EVP_PKEY*>(k.evpPkey()));
-    const char* label = t == KeyType::Rsa ? "-----BEGIN RSA PRIVATE KEY-----"
-                                          : "-----BEGIN EC PRIVATE KEY-----";
+    const char* label =
+        t == KeyType::Rsa ? "-----BEGIN RSA PRIVATE KEY-----" : "-----BEGIN EC PRIVATE KEY-----";
     assert_true(pem.find(label) == 0);
     std::unique_ptr<SigningKey> back;
     assert_status(loadPem(pem, &back), Status::Ok);
@@ -157,7 +170,8 @@ void test_signer_from_pem_pkcs1_and_sec1(void** state) {
   // `openssl ecparam -genkey` output: an EC PARAMETERS block before the key.
   std::string params =
       "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n";
-  std::string sec1 = traditionalPem(static_cast<EVP_PKEY*>(cachedKey(KeyType::EcP256, 0).evpPkey()));
+  std::string sec1 =
+      traditionalPem(static_cast<EVP_PKEY*>(cachedKey(KeyType::EcP256, 0).evpPkey()));
   assert_status(loadPem(params + sec1), Status::Ok);
 }
 
@@ -236,9 +250,9 @@ void test_signer_rfc8037_thumbprint_and_jwk(void** state) {
 void test_signer_rfc8037_eddsa_signature(void** state) {
   std::unique_ptr<SigningKey> k = rfc8037Key();
   std::string token;
-  assert_status(signJwt(*k, Alg::EdDSA, "{\"alg\":\"EdDSA\"}", "Example of Ed25519 signing",
-                        &token),
-                Status::Ok);
+  assert_status(
+      signJwt(*k, Alg::EdDSA, "{\"alg\":\"EdDSA\"}", "Example of Ed25519 signing", &token),
+      Status::Ok);
   assert_str(token, kRfc8037Jws);
 }
 
@@ -296,7 +310,9 @@ void test_signer_public_jwk_members(void** state) {
     assert_status(cachedKey(c.type, 0).publicJwk("my \"kid\"", &jwk), Status::Ok);
     JsonPtr j;
     assert_status(jsonParseObject(jwk, &j), Status::Ok);
-    auto str = [&](const char* name) { return std::string(jsonStringView(json_object_get(j.get(), name))); };
+    auto str = [&](const char* name) {
+      return std::string(jsonStringView(json_object_get(j.get(), name)));
+    };
     assert_str(str("kty"), c.kty);
     assert_str(str("kid"), "my \"kid\"");
     assert_str(str("use"), "sig");

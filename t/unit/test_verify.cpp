@@ -83,6 +83,7 @@ void test_verify_signature_bit_flip_sweep(void** state) {
       if (s != Status::TokenBadSignature) {
         fail_msg("%s: flipping byte %zu gave %s", algName(alg), i, statusName(s));
       }
+      assert_int_equal(ERR_peek_error(), 0);  // failures leave OpenSSL's error queue empty
     }
   }
 }
@@ -167,8 +168,8 @@ void test_verify_rs256_header_with_ps256_signature(void** state) {
 
 // An RS/PS token signed by OpenSSL directly, with an explicit PSS salt length (-1: PKCS#1 v1.5).
 std::string signWithSalt(Alg alg, const EVP_MD* md, int salt_len) {
-  std::string input = base64urlEncode(headerFor(alg)) + "." +
-                      base64urlEncode(defaultClaims().json());
+  std::string input =
+      base64urlEncode(headerFor(alg)) + "." + base64urlEncode(defaultClaims().json());
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_PKEY_CTX* pctx = nullptr;
   EVP_DigestSignInit(ctx, &pctx, md, nullptr, static_cast<EVP_PKEY*>(keyFor(alg).evpPkey()));
@@ -215,10 +216,10 @@ void test_verify_jwk_alg_must_match_token_alg(void** state) {
   VerifyOptions opts;
   opts.require_kid = true;
   opts.algorithms = algBit(Alg::RS256) | algBit(Alg::PS256);
-  std::string rs = signRaw(keyFor(Alg::RS256), Alg::RS256, headerFor(Alg::RS256, "k1"),
-                           defaultClaims().json());
-  std::string ps = signRaw(keyFor(Alg::RS256), Alg::PS256, headerFor(Alg::PS256, "k1"),
-                           defaultClaims().json());
+  std::string rs =
+      signRaw(keyFor(Alg::RS256), Alg::RS256, headerFor(Alg::RS256, "k1"), defaultClaims().json());
+  std::string ps =
+      signRaw(keyFor(Alg::RS256), Alg::PS256, headerFor(Alg::PS256, "k1"), defaultClaims().json());
   assert_status(verifyAt(rs, *ks, opts), Status::Ok);
   assert_status(verifyAt(ps, *ks, opts), Status::TokenAlgKeyMismatch);
 }
@@ -236,8 +237,8 @@ void test_verify_rejects_none_and_hs(void** state) {
                   Status::TokenAlgNotAllowed);
   }
   // alg missing or not a string.
-  for (const char* h : {"{\"typ\":\"JWT\"}", "{\"alg\":256}", "{\"alg\":null}",
-                        "{\"alg\":[\"RS256\"]}"}) {
+  for (const char* h :
+       {"{\"typ\":\"JWT\"}", "{\"alg\":256}", "{\"alg\":null}", "{\"alg\":[\"RS256\"]}"}) {
     assert_status(verifyAt(base64urlEncode(h) + "." + claims + ".c2ln", *ks, all),
                   Status::TokenAlgNotAllowed);
   }
@@ -269,9 +270,10 @@ void test_verify_rejects_crit(void** state) {
 void test_verify_ignores_jku_jwk_x5u_x5c_typ(void** state) {
   const SigningKey& attacker = otherKeyFor(Alg::ES256);
   std::string attacker_jwk = test::publicJwkOf(attacker, "evil");
-  std::string header = "{\"alg\":\"ES256\",\"typ\":\"at+jwt\",\"jku\":\"http://evil.example/j\","
-                       "\"x5u\":\"http://evil.example/c\",\"x5c\":[\"MIIB\"],\"jwk\":" +
-                       attacker_jwk + "}";
+  std::string header =
+      "{\"alg\":\"ES256\",\"typ\":\"at+jwt\",\"jku\":\"http://evil.example/j\","
+      "\"x5u\":\"http://evil.example/c\",\"x5c\":[\"MIIB\"],\"jwk\":" +
+      attacker_jwk + "}";
   // Signed by the configured key: the extra members change nothing.
   assert_status(verifyHeader(Alg::ES256, header), Status::Ok);
   // Signed by the key embedded in the header: still checked against the configured key.
@@ -309,9 +311,9 @@ void test_verify_header_not_object(void** state) {
 
 void test_verify_kid_in_public_key_mode_is_ignored(void** state) {
   VerifiedToken vt;
-  assert_status(verifyFor(Alg::ES384, makeToken(Alg::ES384, defaultClaims(), "whatever"), kNow,
-                          &vt),
-                Status::Ok);
+  assert_status(
+      verifyFor(Alg::ES384, makeToken(Alg::ES384, defaultClaims(), "whatever"), kNow, &vt),
+      Status::Ok);
   assert_str(vt.kid, "whatever");
   assert_status(verifyHeader(Alg::ES384, "{\"alg\":\"ES384\",\"kid\":42}"), Status::Ok);
 }
@@ -330,31 +332,31 @@ void test_verify_kid_in_jwks_mode(void** state) {
   VerifiedToken vt;
 
   // The kid selects the key, not the position in the set.
-  std::string t2 = signRaw(otherKeyFor(Alg::ES256), Alg::ES256, headerFor(Alg::ES256, "ec-2"),
-                           claims);
+  std::string t2 =
+      signRaw(otherKeyFor(Alg::ES256), Alg::ES256, headerFor(Alg::ES256, "ec-2"), claims);
   assert_status(verifyAt(t2, *ks, opts, kNow, &vt), Status::Ok);
   assert_str(vt.kid, "ec-2");
   assert_status(verifyAt(makeToken(Alg::EdDSA, defaultClaims(), "ed-1"), *ks, opts), Status::Ok);
   // Signed by ec-1's key but naming ec-2.
-  std::string wrong = signRaw(keyFor(Alg::ES256), Alg::ES256, headerFor(Alg::ES256, "ec-2"),
-                              claims);
+  std::string wrong =
+      signRaw(keyFor(Alg::ES256), Alg::ES256, headerFor(Alg::ES256, "ec-2"), claims);
   assert_status(verifyAt(wrong, *ks, opts), Status::TokenBadSignature);
   // A kid of another key type.
   assert_status(verifyAt(makeToken(Alg::EdDSA, defaultClaims(), "ec-1"), *ks, opts),
                 Status::TokenAlgKeyMismatch);
 
   assert_status(verifyAt(makeToken(Alg::ES256), *ks, opts), Status::TokenKidMissing);
-  assert_status(verifyAt(signRaw(keyFor(Alg::ES256), Alg::ES256,
-                                 "{\"alg\":\"ES256\",\"kid\":1}", claims),
-                         *ks, opts),
-                Status::TokenKidMissing);
-  assert_status(verifyAt(signRaw(keyFor(Alg::ES256), Alg::ES256,
-                                 "{\"alg\":\"ES256\",\"kid\":\"\"}", claims),
-                         *ks, opts),
-                Status::TokenKidMissing);
-  assert_status(verifyAt(makeToken(Alg::ES256, defaultClaims(), "rotated-away"), *ks, opts,
-                         kNow, &vt),
-                Status::TokenUnknownKid);
+  assert_status(
+      verifyAt(signRaw(keyFor(Alg::ES256), Alg::ES256, "{\"alg\":\"ES256\",\"kid\":1}", claims),
+               *ks, opts),
+      Status::TokenKidMissing);
+  assert_status(
+      verifyAt(signRaw(keyFor(Alg::ES256), Alg::ES256, "{\"alg\":\"ES256\",\"kid\":\"\"}", claims),
+               *ks, opts),
+      Status::TokenKidMissing);
+  assert_status(
+      verifyAt(makeToken(Alg::ES256, defaultClaims(), "rotated-away"), *ks, opts, kNow, &vt),
+      Status::TokenUnknownKid);
   assert_str(vt.kid, "rotated-away");
 }
 
@@ -393,12 +395,12 @@ void test_verify_rejects_padded_and_standard_alphabet_segments(void** state) {
   std::string token = makeToken(Alg::RS256);
   test::Segments s = test::split(token);
   for (const char* bad : {"=", "==", "+", "/", " ", "\t"}) {
-    assert_status(verifyAt(s.header + bad + "." + s.claims + "." + s.signature, *ks,
-                           VerifyOptions()),
-                  Status::TokenBadEncoding);
-    assert_status(verifyAt(s.header + "." + s.claims + bad + "." + s.signature, *ks,
-                           VerifyOptions()),
-                  Status::TokenBadEncoding);
+    assert_status(
+        verifyAt(s.header + bad + "." + s.claims + "." + s.signature, *ks, VerifyOptions()),
+        Status::TokenBadEncoding);
+    assert_status(
+        verifyAt(s.header + "." + s.claims + bad + "." + s.signature, *ks, VerifyOptions()),
+        Status::TokenBadEncoding);
     assert_status(verifyAt(token + bad, *ks, VerifyOptions()), Status::TokenBadEncoding);
   }
   // The same bytes in the standard alphabet: every '-' and '_' of the signature becomes + or /.
@@ -409,12 +411,12 @@ void test_verify_rejects_padded_and_standard_alphabet_segments(void** state) {
                   Status::TokenBadEncoding);
   }
   // A leading '+' or '/' replacing the first signature character.
-  assert_status(verifyAt(s.header + "." + s.claims + ".+" + s.signature.substr(1), *ks,
-                         VerifyOptions()),
-                Status::TokenBadEncoding);
-  assert_status(verifyAt(s.header + "." + s.claims + "./" + s.signature.substr(1), *ks,
-                         VerifyOptions()),
-                Status::TokenBadEncoding);
+  assert_status(
+      verifyAt(s.header + "." + s.claims + ".+" + s.signature.substr(1), *ks, VerifyOptions()),
+      Status::TokenBadEncoding);
+  assert_status(
+      verifyAt(s.header + "." + s.claims + "./" + s.signature.substr(1), *ks, VerifyOptions()),
+      Status::TokenBadEncoding);
 }
 
 void test_verify_token_size_8192_ok_8193_rejected(void** state) {
@@ -451,15 +453,14 @@ void test_verify_signature_checked_before_claims(void** state) {
   // signature failure wins, since unverified claims are never looked at.
   ClaimSet bad = defaultClaims();
   bad.set("exp", "1").set("iss", q("evil")).append("sub", q("dup"));
-  std::string token = signRaw(otherKeyFor(Alg::ES256), Alg::ES256, headerFor(Alg::ES256),
-                              bad.json());
+  std::string token =
+      signRaw(otherKeyFor(Alg::ES256), Alg::ES256, headerFor(Alg::ES256), bad.json());
   assert_status(verifyFor(Alg::ES256, token), Status::TokenBadSignature);
-  std::string not_json = signRaw(otherKeyFor(Alg::ES256), Alg::ES256, headerFor(Alg::ES256),
-                                 "{\"a\":");
+  std::string not_json =
+      signRaw(otherKeyFor(Alg::ES256), Alg::ES256, headerFor(Alg::ES256), "{\"a\":");
   assert_status(verifyFor(Alg::ES256, not_json), Status::TokenBadSignature);
   // With the right key each problem shows.
-  std::string good_sig = signRaw(keyFor(Alg::ES256), Alg::ES256, headerFor(Alg::ES256),
-                                 "{\"a\":");
+  std::string good_sig = signRaw(keyFor(Alg::ES256), Alg::ES256, headerFor(Alg::ES256), "{\"a\":");
   assert_status(verifyFor(Alg::ES256, good_sig), Status::TokenBadJson);
 }
 
@@ -503,12 +504,23 @@ void test_verify_claim_types(void** state) {
   const struct {
     const char* name;
     const char* raw;
-  } bad[] = {{"sub", "123"},        {"sub", "null"},      {"sub", "[\"a\"]"},
-             {"iss", "1"},          {"iss", "[\"tasker-core\"]"},
-             {"aud", "1"},          {"aud", "null"},      {"aud", "{\"a\":\"tasker-api\"}"},
-             {"exp", "\"1700003600\""}, {"exp", "null"},  {"exp", "true"},
-             {"exp", "[1700003600]"},  {"iat", "\"0\""},  {"iat", "{}"},
-             {"nbf", "\"0\""},      {"nbf", "null"},      {"nbf", "false"}};
+  } bad[] = {{"sub", "123"},
+             {"sub", "null"},
+             {"sub", "[\"a\"]"},
+             {"iss", "1"},
+             {"iss", "[\"tasker-core\"]"},
+             {"aud", "1"},
+             {"aud", "null"},
+             {"aud", "{\"a\":\"tasker-api\"}"},
+             {"exp", "\"1700003600\""},
+             {"exp", "null"},
+             {"exp", "true"},
+             {"exp", "[1700003600]"},
+             {"iat", "\"0\""},
+             {"iat", "{}"},
+             {"nbf", "\"0\""},
+             {"nbf", "null"},
+             {"nbf", "false"}};
   for (const auto& b : bad) {
     Status s = verifyClaims(defaultClaims().set(b.name, b.raw));
     if (s != Status::TokenBadClaimType) fail_msg("%s=%s: %s", b.name, b.raw, statusName(s));
@@ -535,9 +547,9 @@ void test_verify_issuer_exact(void** state) {
                 Status::TokenBadJson);
   VerifyOptions custom;
   custom.issuer = "https://idp.example";
-  assert_status(verifyClaims(defaultClaims().set("iss", q("https://idp.example")), kNow, nullptr,
-                             custom),
-                Status::Ok);
+  assert_status(
+      verifyClaims(defaultClaims().set("iss", q("https://idp.example")), kNow, nullptr, custom),
+      Status::Ok);
   assert_status(verifyClaims(defaultClaims(), kNow, nullptr, custom), Status::TokenBadIssuer);
 }
 
@@ -546,8 +558,7 @@ void test_verify_audience_string_and_array(void** state) {
   assert_status(verifyClaims(defaultClaims().set("aud", q("tasker-apix"))),
                 Status::TokenBadAudience);
   assert_status(verifyClaims(defaultClaims().set("aud", q("tasker"))), Status::TokenBadAudience);
-  assert_status(verifyClaims(defaultClaims().set("aud", "[\"other\",\"tasker-api\"]")),
-                Status::Ok);
+  assert_status(verifyClaims(defaultClaims().set("aud", "[\"other\",\"tasker-api\"]")), Status::Ok);
   assert_status(verifyClaims(defaultClaims().set("aud", "[\"tasker-api\"]")), Status::Ok);
   assert_status(verifyClaims(defaultClaims().set("aud", "[\"other\",\"more\"]")),
                 Status::TokenBadAudience);
@@ -566,8 +577,8 @@ void test_verify_audience_string_and_array(void** state) {
                 Status::Ok);
   VerifyOptions custom;
   custom.audience = "orchestration";
-  assert_status(verifyClaims(defaultClaims().set("aud", "[\"tasker-api\",\"orchestration\"]"),
-                             kNow, nullptr, custom),
+  assert_status(verifyClaims(defaultClaims().set("aud", "[\"tasker-api\",\"orchestration\"]"), kNow,
+                             nullptr, custom),
                 Status::Ok);
 }
 
@@ -575,7 +586,8 @@ void test_verify_audience_string_and_array(void** state) {
 
 void test_verify_exp_at_exactly_leeway(void** state) {
   const int64_t exp = kNow;
-  ClaimSet c = defaultClaims().set("exp", std::to_string(exp)).set("iat", std::to_string(exp - 600));
+  ClaimSet c =
+      defaultClaims().set("exp", std::to_string(exp)).set("iat", std::to_string(exp - 600));
   // Accepted iff now < exp + leeway.
   assert_status(verifyClaims(c, exp + 60 - 1), Status::Ok);
   assert_status(verifyClaims(c, exp + 60), Status::TokenExpired);
@@ -621,7 +633,8 @@ void test_verify_nbf_at_exactly_leeway(void** state) {
 
 void test_verify_iat_at_exactly_leeway(void** state) {
   const int64_t iat = kNow;
-  ClaimSet c = defaultClaims().set("iat", std::to_string(iat)).set("exp", std::to_string(iat + 3600));
+  ClaimSet c =
+      defaultClaims().set("iat", std::to_string(iat)).set("exp", std::to_string(iat + 3600));
   // Accepted iff now >= iat - leeway: a token "issued in the future" beyond the skew is refused.
   assert_status(verifyClaims(c, iat - 60), Status::Ok);
   assert_status(verifyClaims(c, iat - 61), Status::TokenNotYetValid);
@@ -663,15 +676,15 @@ void test_verify_check_order_expired_before_issuer(void** state) {
 
 void test_verify_permissions_claim_forms(void** state) {
   VerifiedToken vt;
-  assert_status(verifyClaims(defaultClaims().set("permissions", "[\"tasks:read\",\"dlq:stats\"]"),
-                             kNow, &vt),
-                Status::Ok);
+  assert_status(
+      verifyClaims(defaultClaims().set("permissions", "[\"tasks:read\",\"dlq:stats\"]"), kNow, &vt),
+      Status::Ok);
   assertStrings(vt.permissions, {"tasks:read", "dlq:stats"});
   assert_true(vt.grant.has(permissionIndex("dlq:stats")));
 
-  assert_status(verifyClaims(defaultClaims().set("permissions", q(" tasks:read  steps:read ")),
-                             kNow, &vt),
-                Status::Ok);
+  assert_status(
+      verifyClaims(defaultClaims().set("permissions", q(" tasks:read  steps:read ")), kNow, &vt),
+      Status::Ok);
   assertStrings(vt.permissions, {"tasks:read", "steps:read"});
 
   assert_status(verifyClaims(defaultClaims().set("permissions", q("")), kNow, &vt), Status::Ok);
@@ -711,8 +724,7 @@ void test_verify_permissions_cap(void** state) {
     str += (i ? " tasks:read" : "tasks:read");
   }
   VerifiedToken vt;
-  assert_status(verifyClaims(defaultClaims().set("permissions", arr + "]"), kNow, &vt),
-                Status::Ok);
+  assert_status(verifyClaims(defaultClaims().set("permissions", arr + "]"), kNow, &vt), Status::Ok);
   assert_int_equal(vt.permissions.size(), kMaxPermissionsPerCredential);
   assert_status(verifyClaims(defaultClaims().set("permissions", q(str))), Status::Ok);
   assert_status(verifyClaims(defaultClaims().set("permissions", arr + ",\"tasks:list\"]")),
@@ -740,8 +752,7 @@ void test_verify_strict_unknown_permission(void** state) {
   assert_false(vt.grant.has(permissionIndex("tasks:create")));
 
   // Wildcards are known strings.
-  assert_status(verifyClaims(defaultClaims().set("permissions", "[\"*\",\"tasks:*\"]"), kNow,
-                             &vt),
+  assert_status(verifyClaims(defaultClaims().set("permissions", "[\"*\",\"tasks:*\"]"), kNow, &vt),
                 Status::Ok);
   assert_int_equal(vt.grant.bits, (1u << kPermissionCount) - 1);
   // Unknown strings in the space-separated form too.
