@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "digest.h"
 #include "tasker_limits.h"
 
 namespace tasker {
@@ -18,18 +19,6 @@ using Digest = std::array<uint8_t, 32>;
 
 constexpr std::string_view kHashPrefix = "sha256:";  // exact, lower case
 constexpr size_t kHexDigestChars = 64;
-
-// SHA-256 of data into *out. False (and the OpenSSL error queue cleared) on a library failure.
-bool sha256(std::string_view data, Digest* out) noexcept {
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), out->data(), &len, EVP_sha256(), nullptr) != 1 ||
-      len != out->size()) {
-    ERR_clear_error();
-    OPENSSL_cleanse(out->data(), out->size());
-    return false;
-  }
-  return true;
-}
 
 int hexValue(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -59,9 +48,21 @@ std::string_view trimSpaces(std::string_view s) noexcept {
 }
 
 // Digest of a configured key: the hash given as "sha256:<hex>", or the hash of the plain key.
+bool hasPrefixIgnoringCase(std::string_view s, std::string_view prefix) noexcept {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != prefix[i]) return false;
+  }
+  return true;
+}
+
 Status configuredDigest(std::string_view key, Digest* out, std::string* detail) {
-  if (key.substr(0, kHashPrefix.size()) == kHashPrefix) {
-    if (!parseHexDigest(key.substr(kHashPrefix.size()), out)) {
+  // "SHA256:..." is refused too: taking it as a plain key would make a hash a working key.
+  if (hasPrefixIgnoringCase(key, kHashPrefix)) {
+    if (key.substr(0, kHashPrefix.size()) != kHashPrefix ||
+        !parseHexDigest(key.substr(kHashPrefix.size()), out)) {
       // The value is a (malformed) digest, not a secret, so it may appear in the message.
       if (detail) *detail = std::string(key);
       return Status::ConfigBadHash;

@@ -206,12 +206,17 @@ void test_api_keys_rejects_bad_hashes(void** state) {
 }
 
 void test_api_keys_hash_prefix_is_exact_lower_case(void** state) {
-  // Only "sha256:" introduces a digest; "SHA256:..." is an ordinary (plain) key.
+  // Only "sha256:" introduces a digest. "SHA256:<hex>" is refused rather than taken as a plain
+  // key: otherwise a mistyped prefix would turn a published hash into a working key.
   ApiKeyRegistry reg;
-  const std::string shouted = std::string("SHA256:") + (kAbcHash + 7);
-  addOk(&reg, shouted, {}, "plain");
-  assert_null(reg.lookup("abc"));
-  assert_non_null(reg.lookup(shouted));
+  std::string detail;
+  for (const char* prefix : {"SHA256:", "Sha256:", "sHA256:"}) {
+    const std::string shouted = std::string(prefix) + (kAbcHash + 7);
+    assert_int_equal(reg.add(shouted, {}, "plain", true, "a.conf:1", &detail),
+                     Status::ConfigBadHash);
+    assert_true(detail == shouted);
+  }
+  assert_int_equal(reg.size(), 0);
 }
 
 void test_api_keys_rejects_duplicates(void** state) {
