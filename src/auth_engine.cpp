@@ -3,6 +3,7 @@
 #include <chrono>
 #include <new>
 
+#include "digest.h"
 #include "tasker_limits.h"
 
 namespace tasker {
@@ -52,7 +53,7 @@ bool parseBearer(std::string_view authorization, std::string_view* token) noexce
 }
 
 void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_keys,
-                        Decision* out) const noexcept {
+                        Decision* out, TokenCache* cache) const noexcept {
   try {
     out->status = Status::Internal;
 
@@ -82,8 +83,22 @@ void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_
       VerifiedToken vt;
       out->jwt_attempted = true;
       uint64_t t0 = monotonicNs();
-      Status s = token.empty() ? Status::TokenMalformed
-                               : verifyToken(token, *keys, cfg_.verify, now, &vt);
+      Status s;
+      Sha256Digest digest;
+      bool cacheable = cache != nullptr && !token.empty() && token.size() <= kMaxTokenBytes &&
+                       sha256(token, &digest);
+      const VerifiedToken* hit =
+          cacheable ? cache->find(digest, this, keys->id(), cfg_.verify.leeway_seconds, now)
+                    : nullptr;
+      if (hit != nullptr) {
+        vt = *hit;
+        s = Status::Ok;
+        out->cache_hit = true;
+      } else {
+        s = token.empty() ? Status::TokenMalformed
+                          : verifyToken(token, *keys, cfg_.verify, now, &vt);
+        if (s == Status::Ok && cacheable) cache->insert(digest, this, keys->id(), vt);
+      }
       out->verify_ns = monotonicNs() - t0;
       out->kid = std::move(vt.kid);
       if (s == Status::TokenUnknownPermission) {

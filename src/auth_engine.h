@@ -21,6 +21,7 @@
 #include "keys.h"
 #include "permissions.h"
 #include "status.h"
+#include "token_cache.h"
 #include "verify.h"
 
 namespace tasker {
@@ -56,6 +57,7 @@ struct Decision {
   bool preflight = false;                 // passed as a CORS preflight, nothing inspected
   bool presented = false;                 // a credential was presented (error="invalid_token")
   bool jwt_attempted = false;             // a bearer verification ran (histogram observation)
+  bool cache_hit = false;                 // answered from the TokenCache
   uint64_t verify_ns = 0;                 // duration of that verification
   const char* missing_permission = nullptr;  // PermDenied: vocabulary name, static storage
   bool authenticated = false;             // identity below is valid (also for Perm* statuses)
@@ -72,8 +74,10 @@ class AuthPolicy {
 
   // SPEC 3 steps 2-6. jwks_keys is the current JWKS key set in JWKS mode (nullptr when none has
   // been loaded: a bearer token then gives KeysUnavailable); ignored otherwise. now: Unix seconds.
-  void decide(const RequestView& req, int64_t now, const KeySet* jwks_keys,
-              Decision* out) const noexcept;
+  // cache (optional, per worker) answers a token this policy verified before with the same key
+  // set, after re-checking its time claims at `now`.
+  void decide(const RequestView& req, int64_t now, const KeySet* jwks_keys, Decision* out,
+              TokenCache* cache = nullptr) const noexcept;
 
   const PolicyConfig& config() const noexcept { return cfg_; }
 

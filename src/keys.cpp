@@ -1,5 +1,6 @@
 #include "keys.h"
 
+#include <atomic>
 #include <cstdio>
 #include <new>
 
@@ -252,8 +253,7 @@ Status keyFromJwk(const json_t* jwk, std::unique_ptr<VerifyKey>* out, std::strin
   int bits = 0;
   s = classifyKey(pkey.get(), &type, &bits);
   if (s == Status::KeyTooSmall) {
-    *reason = "RSA key of " + std::to_string(bits) + " bits, under " +
-              std::to_string(kMinRsaBits);
+    *reason = "RSA key of " + std::to_string(bits) + " bits, under " + std::to_string(kMinRsaBits);
     return s;
   }
   if (s != Status::Ok) {
@@ -430,6 +430,11 @@ const VerifyKey* KeySet::find(std::string_view kid) const noexcept {
     if (k->kid() == kid) return k.get();
   }
   return nullptr;
+}
+
+uint64_t KeySet::nextId() noexcept {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace tasker

@@ -8,6 +8,7 @@
 //   const VerifyKey* k = ks->find("kid-1");             // nullptr when absent
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,8 +74,15 @@ class KeySet {
   const VerifyKey* first() const noexcept { return keys_.empty() ? nullptr : keys_[0].get(); }
   const std::vector<std::unique_ptr<VerifyKey>>& keys() const noexcept { return keys_; }
 
+  // Unique among all KeySets built in this process, never reused: a cache can tell a rotated
+  // set from its predecessor even if the new one lands at the old one's address.
+  uint64_t id() const noexcept { return id_; }
+
  private:
+  static uint64_t nextId() noexcept;
+
   std::vector<std::unique_ptr<VerifyKey>> keys_;
+  uint64_t id_ = nextId();
 };
 
 }  // namespace tasker

@@ -13,6 +13,8 @@ namespace tasker {
 
 namespace {
 
+Status checkTimeClaims(const json_t* claims, int64_t leeway_seconds, int64_t now);
+
 // Claims of a verified token, for $tasker_jwt_claim_<name> and tasker-ctl.
 class JsonClaims final : public Claims {
  public:
@@ -59,6 +61,10 @@ class JsonClaims final : public Claims {
       out->clear();
       return false;
     }
+  }
+
+  Status checkTimes(int64_t leeway_seconds, int64_t now) const noexcept override {
+    return checkTimeClaims(root_.get(), leeway_seconds, now);
   }
 
   std::string toJson() const override {
@@ -163,6 +169,26 @@ Status readPermissions(const json_t* claims, const std::string& name, VerifiedTo
   return Status::Ok;
 }
 
+// exp and iat (required) and nbf (optional): JSON types, then values at `now`.
+Status checkTimeClaims(const json_t* claims, int64_t leeway_seconds, int64_t now) {
+  JsonNumber exp, iat, nbf;
+  Status s = jsonGetNumber(claims, "exp", &exp);
+  if (s != Status::Ok) return s;
+  s = jsonGetNumber(claims, "iat", &iat);
+  if (s != Status::Ok) return s;
+  s = jsonGetNumber(claims, "nbf", &nbf);
+  bool has_nbf = s == Status::Ok;
+  if (s == Status::TokenBadClaimType) return s;
+
+  // Why a leeway: issuer and gateway clocks drift; a small symmetric allowance (default 60 s)
+  // avoids rejecting fresh tokens without meaningfully extending a stolen token's life.
+  int64_t leeway = leeway_seconds > 0 ? leeway_seconds : 0;
+  if (isExpired(exp, leeway, now)) return Status::TokenExpired;
+  if (has_nbf && isInFuture(nbf, leeway, now)) return Status::TokenNotYetValid;
+  if (isInFuture(iat, leeway, now)) return Status::TokenNotYetValid;
+  return Status::Ok;
+}
+
 // Registered claims: presence and JSON types first, then values.
 Status checkClaims(const json_t* claims, const VerifyOptions& opts, int64_t now,
                    VerifiedToken* out) {
@@ -175,21 +201,8 @@ Status checkClaims(const json_t* claims, const VerifyOptions& opts, int64_t now,
   const json_t* aud = jsonMember(claims, "aud");
   if (aud == nullptr) return Status::TokenMissingClaim;
   if (!json_is_string(aud) && !json_is_array(aud)) return Status::TokenBadClaimType;
-  JsonNumber exp, iat, nbf;
-  s = jsonGetNumber(claims, "exp", &exp);
+  s = checkTimeClaims(claims, opts.leeway_seconds, now);
   if (s != Status::Ok) return s;
-  s = jsonGetNumber(claims, "iat", &iat);
-  if (s != Status::Ok) return s;
-  s = jsonGetNumber(claims, "nbf", &nbf);
-  bool has_nbf = s == Status::Ok;
-  if (s == Status::TokenBadClaimType) return s;
-
-  // Why a leeway: issuer and gateway clocks drift; a small symmetric allowance (default 60 s)
-  // avoids rejecting fresh tokens without meaningfully extending a stolen token's life.
-  int64_t leeway = opts.leeway_seconds > 0 ? opts.leeway_seconds : 0;
-  if (isExpired(exp, leeway, now)) return Status::TokenExpired;
-  if (has_nbf && isInFuture(nbf, leeway, now)) return Status::TokenNotYetValid;
-  if (isInFuture(iat, leeway, now)) return Status::TokenNotYetValid;
 
   if (iss != opts.issuer) return Status::TokenBadIssuer;
   bool aud_ok = false;

@@ -39,6 +39,10 @@ class Claims {
   // The whole claims object as compact JSON, members in token order (for tasker-ctl). Empty
   // string only on allocation failure.
   virtual std::string toJson() const = 0;
+  // Re-applies the time checks of verifyToken (exp, nbf, iat with the leeway) at `now`, with the
+  // same boundaries and statuses (Ok, TokenExpired, TokenNotYetValid). Lets a cache of verified
+  // tokens stay exact: a cached token is only reused while it would still verify.
+  virtual Status checkTimes(int64_t leeway_seconds, int64_t now) const noexcept = 0;
 };
 using ClaimsConstPtr = std::shared_ptr<const Claims>;
 

@@ -1,0 +1,124 @@
+// Unit tests for src/token_cache.cpp: hits, exact expiry, scope and key set isolation.
+#include "token_cache.h"
+
+#include "test_helpers.h"
+
+using namespace tasker;
+using namespace tasker::test;
+
+namespace {
+
+struct Fixture {
+  std::string token;
+  Sha256Digest digest{};
+  KeySetConstPtr keys;
+  VerifiedToken vt;
+};
+
+Fixture verified(const ClaimSet& claims = defaultClaims()) {
+  Fixture f;
+  f.token = makeToken(Alg::RS256, claims);
+  f.keys = keySetFor(keyFor(Alg::RS256));
+  assert_int_equal(verifyToken(f.token, *f.keys, optsFor(Alg::RS256), kNow, &f.vt), Status::Ok);
+  assert_true(sha256(f.token, &f.digest));
+  return f;
+}
+
+const int kScope = 0;  // any address identifies a policy
+
+void test_token_cache_hit_after_insert(void** state) {
+  Fixture f = verified();
+  TokenCache cache(64);
+  assert_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow));
+  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
+  const VerifiedToken* hit = cache.find(f.digest, &kScope, f.keys->id(), 60, kNow);
+  assert_non_null(hit);
+  assert_string_equal(hit->subject.c_str(), "user-1");
+  assert_int_equal(hit->permissions.size(), 2);
+  assert_int_equal(cache.hits(), 1);
+  assert_int_equal(cache.misses(), 1);
+}
+
+void test_token_cache_expiry_is_exact(void** state) {
+  Fixture f = verified();  // exp = kNow + 3600
+  TokenCache cache(64);
+  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
+  // valid while now < exp + leeway, exactly as verifyToken decides
+  assert_non_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow + 3600 + 59));
+  assert_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow + 3600 + 60));
+  // and the stale entry is gone, not resurrected by an earlier clock
+  assert_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow));
+}
+
+void test_token_cache_not_yet_valid_misses(void** state) {
+  Fixture f = verified();  // iat = kNow - 10
+  TokenCache cache(64);
+  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
+  // a clock that jumped back past iat - leeway must not be served from the cache
+  assert_null(cache.find(f.digest, &kScope, f.keys->id(), 0, kNow - 11));
+}
+
+void test_token_cache_scope_and_keyset_are_part_of_the_key(void** state) {
+  Fixture f = verified();
+  int other_scope = 0;
+  TokenCache cache(64);
+  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
+  assert_null(cache.find(f.digest, &other_scope, f.keys->id(), 60, kNow));
+  KeySetConstPtr rotated = keySetFor(keyFor(Alg::RS256));
+  assert_true(rotated->id() != f.keys->id());
+  assert_null(cache.find(f.digest, &kScope, rotated->id(), 60, kNow));
+  assert_non_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow));
+}
+
+void test_token_cache_other_digest_misses(void** state) {
+  Fixture f = verified();
+  TokenCache cache(1);  // one slot: every digest maps to it
+  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
+  Sha256Digest other = f.digest;
+  other[31] ^= 1;
+  assert_null(cache.find(other, &kScope, f.keys->id(), 60, kNow));
+}
+
+void test_token_cache_collision_replaces_slot(void** state) {
+  Fixture a = verified();
+  Fixture b = verified(defaultClaims().set("sub", q("user-2")));
+  TokenCache cache(1);
+  cache.insert(a.digest, &kScope, a.keys->id(), a.vt);
+  cache.insert(b.digest, &kScope, b.keys->id(), b.vt);
+  assert_null(cache.find(a.digest, &kScope, a.keys->id(), 60, kNow));
+  const VerifiedToken* hit = cache.find(b.digest, &kScope, b.keys->id(), 60, kNow);
+  assert_non_null(hit);
+  assert_string_equal(hit->subject.c_str(), "user-2");
+}
+
+void test_token_cache_zero_slots_disables(void** state) {
+  Fixture f = verified();
+  TokenCache cache(0);
+  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
+  assert_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow));
+  assert_int_equal(cache.slots(), 0);
+}
+
+void test_token_cache_clear_drops_entries(void** state) {
+  Fixture f = verified();
+  TokenCache cache(8);
+  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
+  cache.clear();
+  assert_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow));
+}
+
+}  // namespace
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_token_cache_hit_after_insert),
+      cmocka_unit_test(test_token_cache_expiry_is_exact),
+      cmocka_unit_test(test_token_cache_not_yet_valid_misses),
+      cmocka_unit_test(test_token_cache_scope_and_keyset_are_part_of_the_key),
+      cmocka_unit_test(test_token_cache_other_digest_misses),
+      cmocka_unit_test(test_token_cache_collision_replaces_slot),
+      cmocka_unit_test(test_token_cache_zero_slots_disables),
+      cmocka_unit_test(test_token_cache_clear_drops_entries),
+  };
+  return cmocka_run_group_tests_name("token_cache", tests, nullptr, nullptr);
+}
