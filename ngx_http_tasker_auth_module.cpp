@@ -113,6 +113,7 @@ typedef struct {
     ngx_http_tasker_auth_store_t     *store;
     ngx_array_t                       jwks;          /* jwks_conf_t */
     ngx_str_t                         jwks_ca_file;
+    ngx_int_t                         jwt_cache_size;
     ngx_shm_zone_t                   *metrics_zone;
     tasker::MetricsBlock             *metrics;
     ngx_shm_zone_t                   *jwks_zone;
@@ -133,6 +134,10 @@ static std::vector<ngx_http_tasker_auth_jwks_local_t>
 static ngx_event_t                    ngx_http_tasker_auth_jwks_timer;
 static ngx_http_tasker_auth_main_conf_t
                                      *ngx_http_tasker_auth_jwks_mcf;
+
+/* per worker: verified tokens, valid for the cycle they were verified in */
+static tasker::TokenCache            *ngx_http_tasker_auth_cache;
+static ngx_cycle_t                   *ngx_http_tasker_auth_cache_cycle;
 
 
 typedef struct {
@@ -178,6 +183,9 @@ static ngx_int_t ngx_http_tasker_auth_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_tasker_auth_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_tasker_auth_init(ngx_conf_t *cf);
 static void *ngx_http_tasker_auth_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_tasker_auth_init_main_conf(ngx_conf_t *cf, void *conf);
+static char *ngx_http_tasker_auth_cache_size(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static void *ngx_http_tasker_auth_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_tasker_auth_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -188,8 +196,8 @@ static char *ngx_http_tasker_auth_public_key_path(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_tasker_auth_public_key(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
-static char *ngx_http_tasker_auth_method(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
+static char *ngx_http_tasker_auth_enum_slot(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_tasker_auth_sec_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_tasker_auth_jwks_url(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -200,8 +208,6 @@ static char *ngx_http_tasker_auth_api_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_tasker_auth_config(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_tasker_auth_log_level(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
 static char *ngx_http_tasker_auth_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_tasker_auth_init_module(ngx_cycle_t *cycle);
@@ -212,6 +218,16 @@ static void ngx_http_tasker_auth_exit_process(ngx_cycle_t *cycle);
 static ngx_conf_enum_t  ngx_http_tasker_auth_methods[] = {
     { ngx_string("public_key"), NGX_HTTP_TASKER_AUTH_PUBLIC_KEY },
     { ngx_string("jwks"), NGX_HTTP_TASKER_AUTH_JWKS },
+    { ngx_null_string, 0 }
+};
+
+
+/* 0 is "off": no success line at all */
+static ngx_conf_enum_t  ngx_http_tasker_auth_log_levels[] = {
+    { ngx_string("off"), 0 },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("debug"), NGX_LOG_DEBUG },
     { ngx_null_string, 0 }
 };
 
@@ -266,7 +282,7 @@ static ngx_command_t  ngx_http_tasker_auth_commands[] = {
 
     { ngx_string("tasker_jwt_verification_method"),
       NGX_HTTP_TASKER_AUTH_CONF|NGX_CONF_TAKE1,
-      ngx_http_tasker_auth_method,
+      ngx_http_tasker_auth_enum_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_tasker_auth_loc_conf_t, verification_method),
       &ngx_http_tasker_auth_methods },
@@ -357,16 +373,23 @@ static ngx_command_t  ngx_http_tasker_auth_commands[] = {
 
     { ngx_string("tasker_auth_success_log_level"),
       NGX_HTTP_TASKER_AUTH_CONF|NGX_CONF_TAKE1,
-      ngx_http_tasker_auth_log_level,
+      ngx_http_tasker_auth_enum_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_tasker_auth_loc_conf_t, success_log_level),
-      NULL },
+      &ngx_http_tasker_auth_log_levels },
 
     { ngx_string("tasker_auth_metrics"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_tasker_auth_metrics,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("tasker_jwt_cache_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_tasker_auth_cache_size,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_tasker_auth_main_conf_t, jwt_cache_size),
       NULL },
 
     { ngx_string("tasker_jwks_ca_file"),
@@ -385,7 +408,7 @@ static ngx_http_module_t  ngx_http_tasker_auth_module_ctx = {
     ngx_http_tasker_auth_init,             /* postconfiguration */
 
     ngx_http_tasker_auth_create_main_conf, /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_tasker_auth_init_main_conf,   /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -481,6 +504,37 @@ ngx_http_tasker_auth_log_safe(ngx_pool_t *pool, std::string_view s)
     out.len = n;
     out.data = p;
     return out;
+}
+
+
+/*
+ * Variable values end up in upstream request headers (proxy_set_header,
+ * grpc_set_header), which nginx does not escape. A claim is signed, but a
+ * CR or LF in it must still never split a header: control bytes become '?'.
+ */
+static void
+ngx_http_tasker_auth_header_safe(ngx_str_t *s)
+{
+    size_t  i;
+
+    for (i = 0; i < s->len; i++) {
+        if ((s->data[i] < 0x20 && s->data[i] != '\t') || s->data[i] == 0x7f) {
+            s->data[i] = '?';
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_tasker_auth_var_copy(ngx_pool_t *pool, std::string_view src,
+    ngx_str_t *dst)
+{
+    if (ngx_http_tasker_auth_pstr(pool, src, dst) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_tasker_auth_header_safe(dst);
+    return NGX_OK;
 }
 
 
@@ -743,34 +797,49 @@ ngx_http_tasker_auth_sec_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* ngx_conf_set_enum_slot's message would not name the directive */
+/*
+ * Like ngx_conf_set_enum_slot (cmd->post is the ngx_conf_enum_t table), but
+ * its message names the directive and the value, and lists the choices.
+ */
 static char *
-ngx_http_tasker_auth_method(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_tasker_auth_enum_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_tasker_auth_loc_conf_t *lcf =
-        static_cast<ngx_http_tasker_auth_loc_conf_t *>(conf);
-
+    u_char           *p, *last, buf[256];
     ngx_str_t        *value;
+    ngx_uint_t       *field, n, i;
     ngx_conf_enum_t  *e;
 
-    if (lcf->verification_method != NGX_CONF_UNSET_UINT) {
+    field = reinterpret_cast<ngx_uint_t *>(static_cast<char *>(conf)
+                                           + cmd->offset);
+    if (*field != NGX_CONF_UNSET_UINT) {
         return const_cast<char *>("is duplicate");
     }
 
     value = static_cast<ngx_str_t *>(cf->args->elts);
+    e = static_cast<ngx_conf_enum_t *>(cmd->post);
 
-    for (e = ngx_http_tasker_auth_methods; e->name.len; e++) {
-        if (e->name.len == value[1].len
-            && ngx_strncmp(e->name.data, value[1].data, value[1].len) == 0)
+    for (n = 0; e[n].name.len; n++) {
+        if (e[n].name.len == value[1].len
+            && ngx_strncmp(e[n].name.data, value[1].data, value[1].len) == 0)
         {
-            lcf->verification_method = e->value;
+            *field = e[n].value;
             return NGX_CONF_OK;
         }
     }
 
+    p = buf;
+    last = buf + sizeof(buf);
+
+    for (i = 0; i < n; i++) {
+        if (i > 0) {
+            p = ngx_slprintf(p, last, i + 1 == n ? " or " : ", ");
+        }
+        p = ngx_slprintf(p, last, "%V", &e[i].name);
+    }
+
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "tasker_auth: tasker_jwt_verification_method \"%V\" "
-                       "must be public_key or jwks", &value[1]);
+                       "tasker_auth: %V \"%V\" must be %*s", &cmd->name,
+                       &value[1], (size_t) (p - buf), buf);
     return static_cast<char *>(NGX_CONF_ERROR);
 }
 
@@ -963,48 +1032,6 @@ ngx_http_tasker_auth_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static char *
-ngx_http_tasker_auth_log_level(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_tasker_auth_loc_conf_t *lcf =
-        static_cast<ngx_http_tasker_auth_loc_conf_t *>(conf);
-
-    static const struct {
-        ngx_str_t   name;
-        ngx_uint_t  level;
-    } levels[] = {
-        { ngx_string("off"), 0 },
-        { ngx_string("notice"), NGX_LOG_NOTICE },
-        { ngx_string("info"), NGX_LOG_INFO },
-        { ngx_string("debug"), NGX_LOG_DEBUG },
-    };
-
-    ngx_str_t   *value;
-    ngx_uint_t   i;
-
-    if (lcf->success_log_level != NGX_CONF_UNSET_UINT) {
-        return const_cast<char *>("is duplicate");
-    }
-
-    value = static_cast<ngx_str_t *>(cf->args->elts);
-
-    for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
-        if (value[1].len == levels[i].name.len
-            && ngx_strncmp(value[1].data, levels[i].name.data,
-                           value[1].len) == 0)
-        {
-            lcf->success_log_level = levels[i].level;
-            return NGX_CONF_OK;
-        }
-    }
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "tasker_auth: tasker_auth_success_log_level \"%V\" "
-                       "must be off, notice, info or debug", &value[1]);
-    return static_cast<char *>(NGX_CONF_ERROR);
-}
-
-
 /* ---- configuration ---------------------------------------------------- */
 
 static void
@@ -1046,6 +1073,8 @@ ngx_http_tasker_auth_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    mcf->jwt_cache_size = NGX_CONF_UNSET;
+
     /*
      * set by ngx_pcalloc():
      *
@@ -1056,6 +1085,47 @@ ngx_http_tasker_auth_create_main_conf(ngx_conf_t *cf)
      */
 
     return mcf;
+}
+
+
+static char *
+ngx_http_tasker_auth_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_tasker_auth_main_conf_t *mcf =
+        static_cast<ngx_http_tasker_auth_main_conf_t *>(conf);
+
+    ngx_conf_init_value(mcf->jwt_cache_size, 1024);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_tasker_auth_cache_size(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_tasker_auth_main_conf_t *mcf =
+        static_cast<ngx_http_tasker_auth_main_conf_t *>(conf);
+
+    ngx_str_t  *value;
+    ngx_int_t   n;
+
+    if (mcf->jwt_cache_size != NGX_CONF_UNSET) {
+        return const_cast<char *>("is duplicate");
+    }
+
+    value = static_cast<ngx_str_t *>(cf->args->elts);
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n == NGX_ERROR || n > 1048576) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "tasker_auth: tasker_jwt_cache_size \"%V\" must be "
+                           "a number of entries from 0 (off) to 1048576",
+                           &value[1]);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    mcf->jwt_cache_size = n;
+    return NGX_CONF_OK;
 }
 
 
@@ -2380,6 +2450,9 @@ ngx_http_tasker_auth_exit_process(ngx_cycle_t *cycle)
     /* cancels transfers and drops key sets before the process exits */
     delete ngx_http_tasker_auth_jwks_locals;
     ngx_http_tasker_auth_jwks_locals = NULL;
+
+    delete ngx_http_tasker_auth_cache;
+    ngx_http_tasker_auth_cache = NULL;
 }
 
 
@@ -2618,7 +2691,18 @@ ngx_http_tasker_auth_handle(ngx_http_request_t *r,
         }
     }
 
-    lcf->policy->decide(view, now, keys, &d);
+    if (ngx_http_tasker_auth_cache_cycle != ngx_cycle) {
+        /* a new cycle has new policies: never reuse entries across it */
+        delete ngx_http_tasker_auth_cache;
+        ngx_http_tasker_auth_cache =
+            mcf->jwt_cache_size > 0
+                ? new tasker::TokenCache(
+                      static_cast<size_t>(mcf->jwt_cache_size))
+                : NULL;
+        ngx_http_tasker_auth_cache_cycle = (ngx_cycle_t *) ngx_cycle;
+    }
+
+    lcf->policy->decide(view, now, keys, &d, ngx_http_tasker_auth_cache);
 
     if (d.preflight) {
         return NGX_DECLINED;
@@ -2662,13 +2746,15 @@ ngx_http_tasker_auth_handle(ngx_http_request_t *r,
     if (d.authenticated) {
         ctx->method = tasker::authMethodName(d.method);
 
-        if (ngx_http_tasker_auth_pstr(r->pool, d.subject, &ctx->subject)
+        if (ngx_http_tasker_auth_var_copy(r->pool, d.subject, &ctx->subject)
             != NGX_OK
             || ngx_http_tasker_auth_join(r->pool, d.permissions,
                                          &ctx->permissions) != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        ngx_http_tasker_auth_header_safe(&ctx->permissions);
 
         if (d.claims) {
             ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(
@@ -2886,7 +2972,7 @@ ngx_http_tasker_auth_claim_variable(ngx_http_request_t *r,
             return NGX_OK;
         }
 
-        if (ngx_http_tasker_auth_pstr(r->pool, out, &value) != NGX_OK) {
+        if (ngx_http_tasker_auth_var_copy(r->pool, out, &value) != NGX_OK) {
             return NGX_ERROR;
         }
 

@@ -6,6 +6,7 @@ our %tok = tasker_tokens(
     full => { claims => { sub => 'svc-reporting', permissions => ['tasks:read', 'dlq:*', 'tasks:list'],
                           tenant => 'acme', level => 3, admin => JSON::PP::true, ratio => 0.5,
                           groups => ['a', 'b'], mixed => ['a', 1], obj => { k => 'v' } } },
+    crlf => { claims => { sub => "eve\r\nX-Evil: 1", note => "a\r\nX-Evil: 2" } },
 );
 
 add_block_preprocessor(\&tasker_defaults);
@@ -73,3 +74,25 @@ GET /t
 --- error_code: 200
 --- response_body
 backend GET subject= method= permissions=
+
+
+
+=== TEST 4: CR and LF in a claim cannot split an upstream header
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_set_header X-Claims "$tasker_auth_subject|$tasker_jwt_claim_note";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_claims;
+    }
+    location = /_claims {
+        tasker_auth off;
+        return 200 "$http_x_claims|$http_x_evil\n";
+    }
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{crlf}"
+--- error_code: 200
+--- response_body
+eve??X-Evil: 1|a??X-Evil: 2|
