@@ -114,6 +114,7 @@ typedef struct {
     ngx_array_t                       jwks;          /* jwks_conf_t */
     ngx_str_t                         jwks_ca_file;
     ngx_int_t                         jwt_cache_size;
+    ngx_flag_t                        jwks_follow_redirects;
     ngx_shm_zone_t                   *metrics_zone;
     tasker::MetricsBlock             *metrics;
     ngx_shm_zone_t                   *jwks_zone;
@@ -390,6 +391,13 @@ static ngx_command_t  ngx_http_tasker_auth_commands[] = {
       ngx_http_tasker_auth_cache_size,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_tasker_auth_main_conf_t, jwt_cache_size),
+      NULL },
+
+    { ngx_string("tasker_jwks_follow_redirects"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_tasker_auth_main_conf_t, jwks_follow_redirects),
       NULL },
 
     { ngx_string("tasker_jwks_ca_file"),
@@ -1074,6 +1082,7 @@ ngx_http_tasker_auth_create_main_conf(ngx_conf_t *cf)
     }
 
     mcf->jwt_cache_size = NGX_CONF_UNSET;
+    mcf->jwks_follow_redirects = NGX_CONF_UNSET;
 
     /*
      * set by ngx_pcalloc():
@@ -1095,6 +1104,7 @@ ngx_http_tasker_auth_init_main_conf(ngx_conf_t *cf, void *conf)
         static_cast<ngx_http_tasker_auth_main_conf_t *>(conf);
 
     ngx_conf_init_value(mcf->jwt_cache_size, 1024);
+    ngx_conf_init_value(mcf->jwks_follow_redirects, 0);
 
     return NGX_CONF_OK;
 }
@@ -2321,6 +2331,7 @@ ngx_http_tasker_auth_jwks_start(ngx_http_tasker_auth_main_conf_t *mcf,
 
     tasker::FetchOptions  opts;
 
+    opts.follow_redirects = mcf->jwks_follow_redirects != 0;
     opts.log_sink = ngx_http_tasker_auth_fetch_log;
     opts.log_ctx = log;
     if (mcf->jwks_ca_file.len) {

@@ -439,3 +439,49 @@ GET /t
 --- error_code eval
 [200, 204, 401, 200, 200, 401]
 --- timeout: 5
+
+
+
+
+=== TEST 15: redirects are not followed by default (a 3xx is a failed refresh)
+--- log_level: info
+--- config
+    location = /jwks.json { tasker_auth off; alias $TEST_NGINX_KEYS/jwks.json; }
+    location = /moved.json { tasker_auth off; return 302 http://127.0.0.1:$server_port/jwks.json; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/moved.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- init
+::pause(1.2);
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{rsa}"
+--- error_code: 503
+--- error_log
+HTTP 302 (redirects are not followed); no key set loaded yet
+
+
+
+=== TEST 16: tasker_jwks_follow_redirects on follows them
+--- http_config
+    tasker_jwks_follow_redirects on;
+--- config
+    location = /jwks.json { tasker_auth off; alias $TEST_NGINX_KEYS/jwks.json; }
+    location = /moved.json { tasker_auth off; return 302 http://127.0.0.1:$server_port/jwks.json; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/moved.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- init
+::pause(1.2);
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{rsa}"
+--- error_code: 200

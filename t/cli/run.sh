@@ -651,6 +651,7 @@ if [ -f "$MODULE" ]; then
     chmod o+x "$TMP" "$TMP/mod"  # nginx workers (nobody) serve the file; keys stay 0600
     chmod -R o+rX "$TMP/mod/www"
     MOD_CONF="load_module $MODULE;
+error_log $TMP/mod/error.log info;
 events { worker_connections 64; }
 http {
     access_log off; $HTTP_TEMP
@@ -678,6 +679,20 @@ http {
         run env -i "PATH=$PATH" "HOME=$TMP" TASKER_AUTH_TOKEN="$(tamper "${TOKEN[rsa]}")" "$CLI" task list --url "$MURL"
         check "module: a tampered token gets 401 with the module's message" \
             all 'rc_is 1' 'err_has "authentication failed (401): Invalid or expired token"'
+        # the module and validate-token reject a bad token for the same reason (one core)
+        for case in tampered expired; do
+            if [ "$case" = tampered ]; then
+                BAD=$(tamper "${TOKEN[rsa]}")
+            else
+                BAD=$(mint "$K/rsa/jwt-private-key.pem" RS256 '{"sub":"old","iss":"tasker-core","aud":"tasker-api","iat":now-7200,"exp":now-3600,"permissions":["tasks:list"]}')
+            fi
+            : >"$TMP/mod/error.log"
+            run env -i "PATH=$PATH" "HOME=$TMP" TASKER_AUTH_TOKEN="$BAD" "$CLI" task list --url "$MURL"
+            MODULE_REASON=$(sed -n 's/.*tasker_auth: authentication failed .* status=\([a-z_]*\).*/\1/p' "$TMP/mod/error.log" | head -1)
+            run "$CLI" auth validate-token --token "$BAD" --public-key "$K/rsa/jwt-public-key.pem"
+            check "module and validate-token reject the $case token for the same reason ($MODULE_REASON)" \
+                all 'rc_is 1' '[ -n "$MODULE_REASON" ]' 'err_has "invalid: $MODULE_REASON"'
+        done
     else
         check "module: start nginx with the module" false
     fi
