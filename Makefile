@@ -2,6 +2,7 @@
 #   make            module (build/ngx_http_tasker_auth_module.so) and build/tasker-ctl
 #   make test       unit tests (cmocka), integration tests (t/*.t), gRPC and CLI tests
 #   make asan       unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      core micro-benchmarks (token verification, API key lookup)
 #   make demo       nginx on localhost with conf-examples/, keys and tokens; shows 401/403/200
 #   make deps       installs the Debian packages the project needs (idempotent)
 #   NGINX_SRC=/path builds against an upstream nginx tree instead of Debian's nginx-dev.
@@ -32,7 +33,7 @@ MODULE_SO  := $(BUILD)/ngx_http_tasker_auth_module.so
 CLI        := $(BUILD)/tasker-ctl
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps module cli unit test integration asan demo clean check-deps
+.PHONY: all deps module cli unit test integration asan bench demo clean check-deps
 
 all: module cli
 
@@ -108,6 +109,16 @@ SUITES := t/cli/run.sh t/grpc/run.sh t/system/run.sh
 
 test: all unit integration
 	@for s in $(SUITES); do echo "== $$s"; $(TEST_ENV) $$s || exit 1; done
+
+# ---- benchmarks (not tests: numbers for the README's Performance section) -----------------------
+BENCH_SRCS := $(wildcard bench/bench_*.cpp)
+BENCH_BINS := $(BENCH_SRCS:bench/%.cpp=$(BUILD)/bench/%)
+$(BUILD)/bench/%: bench/%.cpp $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_CORE) $< $(CORE_LIB) $(CORE_LIBS) -o $@
+
+bench: $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
 
 # ---- sanitizers ---------------------------------------------------------------------------------
 asan:
