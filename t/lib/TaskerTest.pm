@@ -52,6 +52,8 @@ sub tasker_tokens {
 # Protected locations proxy_pass to it, since the access phase runs after `return`.
 sub tasker_defaults {
     my ($block) = @_;
+    # a block without --- config keeps the previous block's nginx running (both runners)
+    return unless defined $block->config;
     if (!defined $block->main_config) {
         $block->set_value('main_config', "load_module $ENV{TEST_NGINX_MODULE};\n");
     }
