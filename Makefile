@@ -82,9 +82,10 @@ $(NGX_BUILD)/.configured: config | $(DEPS_STAMP)
 	    || { tail -20 configure.log; exit 1; }
 	@touch $@
 
-$(MODULE_SO): ngx_http_tasker_auth_module.cpp $(CORE_LIB) $(NGX_BUILD)/.configured $(wildcard src/*.h)
-	@rm -f $(NGX_BUILD)/objs/ngx_http_tasker_auth_module.so \
-	    $(NGX_BUILD)/objs/addon/*/ngx_http_tasker_auth_module.o
+ADAPTER_SRCS := ngx_http_tasker_auth_module.cpp $(wildcard src/ngx_*.cpp)
+$(MODULE_SO): $(ADAPTER_SRCS) $(CORE_LIB) $(NGX_BUILD)/.configured $(wildcard src/*.h)
+	@rm -f $(NGX_BUILD)/objs/ngx_http_tasker_auth_module.so
+	@find $(NGX_BUILD)/objs/addon -name '*.o' -delete 2>/dev/null || true
 	$(MAKE) --no-print-directory -C $(NGX_BUILD) -f objs/Makefile modules
 	cp $(NGX_BUILD)/objs/ngx_http_tasker_auth_module.so $@
 

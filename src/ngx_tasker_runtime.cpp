@@ -1,0 +1,616 @@
+/*
+ * ngx_http_tasker_auth_module, runtime half: the shared memory zones (metrics,
+ * JWKS documents), the per-worker JWKS timer that drives libcurl off the
+ * request path, process hooks, the per-worker token cache and the Prometheus
+ * endpoint. Directives, configuration and the access handler are in
+ * ngx_http_tasker_auth_module.cpp.
+ */
+
+#include "ngx_tasker_auth.h"
+
+#include <new>
+#include <string>
+#include <vector>
+
+
+std::vector<ngx_http_tasker_auth_jwks_local_t>
+                                     *ngx_http_tasker_auth_jwks_locals;
+
+static ngx_event_t                    ngx_http_tasker_auth_jwks_timer;
+static ngx_http_tasker_auth_main_conf_t
+                                     *ngx_http_tasker_auth_jwks_mcf;
+
+/* per worker: verified tokens, valid for the cycle they were verified in */
+static tasker::TokenCache            *ngx_http_tasker_auth_cache;
+static ngx_cycle_t                   *ngx_http_tasker_auth_cache_cycle;
+
+
+/* ---- shared memory: metrics and JWKS ---------------------------------- */
+
+static ngx_int_t
+ngx_http_tasker_auth_init_metrics_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_uint_t                          i;
+    ngx_slab_pool_t                    *shpool;
+    tasker::MetricsBlock               *block;
+    ngx_http_tasker_auth_jwks_conf_t   *j;
+    ngx_http_tasker_auth_main_conf_t   *mcf, *omcf;
+
+    mcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(shm_zone->data);
+    omcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(data);
+    shpool = reinterpret_cast<ngx_slab_pool_t *>(shm_zone->shm.addr);
+
+    block = NULL;
+
+    /* a reload keeps the counters when the layout is the same */
+    if (omcf != NULL && tasker::metricsCompatible(omcf->metrics)) {
+        block = omcf->metrics;
+
+    } else if (shm_zone->shm.exists && shpool->data != NULL) {
+        block = static_cast<tasker::MetricsBlock *>(shpool->data);
+    }
+
+    if (block == NULL || !tasker::metricsCompatible(block)) {
+        block = static_cast<tasker::MetricsBlock *>(
+                    ngx_slab_calloc(shpool, sizeof(tasker::MetricsBlock)));
+        if (block == NULL) {
+            return NGX_ERROR;
+        }
+
+        tasker::metricsInit(block);
+        shpool->data = block;
+    }
+
+    mcf->metrics = block;
+
+    j = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts);
+    for (i = 0; i < mcf->jwks.nelts; i++) {
+        j[i].metrics_slot = tasker::metricsRegisterUrl(
+                                block, ngx_http_tasker_auth_sv(&j[i].url));
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_tasker_auth_init_jwks_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    size_t                              size;
+    ngx_uint_t                          i;
+    ngx_slab_pool_t                    *shpool;
+    ngx_http_tasker_auth_jwks_shm_t    *sh;
+    ngx_http_tasker_auth_jwks_slot_t   *slot;
+    ngx_http_tasker_auth_jwks_conf_t   *j;
+    ngx_http_tasker_auth_main_conf_t   *mcf, *omcf;
+
+    mcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(shm_zone->data);
+    omcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(data);
+    shpool = reinterpret_cast<ngx_slab_pool_t *>(shm_zone->shm.addr);
+
+    sh = NULL;
+
+    if (omcf != NULL && omcf->jwks_shm != NULL
+        && omcf->jwks_shm->nslots == mcf->jwks.nelts)
+    {
+        sh = omcf->jwks_shm;
+
+    } else if (shm_zone->shm.exists && shpool->data != NULL) {
+        sh = static_cast<ngx_http_tasker_auth_jwks_shm_t *>(shpool->data);
+    }
+
+    if (sh == NULL) {
+        size = sizeof(ngx_http_tasker_auth_jwks_shm_t)
+               + (mcf->jwks.nelts - 1) * sizeof(ngx_http_tasker_auth_jwks_slot_t);
+
+        sh = static_cast<ngx_http_tasker_auth_jwks_shm_t *>(
+                 ngx_slab_calloc(shpool, size));
+        if (sh == NULL) {
+            return NGX_ERROR;
+        }
+
+        sh->nslots = mcf->jwks.nelts;
+        shpool->data = sh;
+    }
+
+    /*
+     * A reload keeps a URL's document (no 503 window, no refetch) when the
+     * URL sits in the same slot; a slot whose URL changed starts over.
+     */
+    j = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts);
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (i = 0; i < mcf->jwks.nelts; i++) {
+        slot = &sh->slots[i];
+
+        if (slot->url_len != j[i].url.len
+            || ngx_strncmp(slot->url, j[i].url.data, j[i].url.len) != 0)
+        {
+            ngx_memzero(slot, offsetof(ngx_http_tasker_auth_jwks_slot_t, body));
+            ngx_memcpy(slot->url, j[i].url.data, j[i].url.len);
+            slot->url_len = j[i].url.len;
+
+        } else {
+            /* let the new workers refresh on their own schedule */
+            slot->fetching_pid = 0;
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    mcf->jwks_pool = shpool;
+    mcf->jwks_shm = sh;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_tasker_auth_add_zones(ngx_conf_t *cf,
+    ngx_http_tasker_auth_main_conf_t *mcf)
+{
+    size_t      size;
+    ngx_str_t   name;
+
+    ngx_str_set(&name, "tasker_auth_metrics");
+    size = 8 * ngx_pagesize + sizeof(tasker::MetricsBlock);
+
+    mcf->metrics_zone = ngx_shared_memory_add(cf, &name, size,
+                                              &ngx_http_tasker_auth_module);
+    if (mcf->metrics_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    mcf->metrics_zone->init = ngx_http_tasker_auth_init_metrics_zone;
+    mcf->metrics_zone->data = mcf;
+
+    if (mcf->jwks.nelts == 0) {
+        return NGX_OK;
+    }
+
+    /* the size depends on the URL count: a changed count starts afresh */
+    ngx_str_set(&name, "tasker_auth_jwks");
+    size = 8 * ngx_pagesize + sizeof(ngx_http_tasker_auth_jwks_shm_t)
+           + mcf->jwks.nelts * sizeof(ngx_http_tasker_auth_jwks_slot_t);
+
+    mcf->jwks_zone = ngx_shared_memory_add(cf, &name, size,
+                                           &ngx_http_tasker_auth_module);
+    if (mcf->jwks_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    mcf->jwks_zone->init = ngx_http_tasker_auth_init_jwks_zone;
+    mcf->jwks_zone->data = mcf;
+
+    return NGX_OK;
+}
+
+
+/* ---- JWKS refresh (per worker, off the request path) ------------------ */
+
+#define NGX_HTTP_TASKER_AUTH_JWKS_IDLE_MS   250
+#define NGX_HTTP_TASKER_AUTH_JWKS_MAX_BACKOFF  300
+
+
+static void
+ngx_http_tasker_auth_fetch_log(void *ctx, tasker::FetchLogLevel level,
+    const char *msg)
+{
+    ngx_log_t  *log = static_cast<ngx_log_t *>(ctx);
+
+    if (level == tasker::FetchLogLevel::Debug) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0, "tasker_auth: %s", msg);
+        return;
+    }
+
+    ngx_uint_t  lvl = (level == tasker::FetchLogLevel::Info) ? NGX_LOG_INFO
+                                                             : NGX_LOG_WARN;
+
+    ngx_log_error(lvl, log, 0, "tasker_auth: %s", msg);
+}
+
+
+/* Rebuilds this worker's KeySet when the zone holds a newer document. */
+static void
+ngx_http_tasker_auth_jwks_sync(ngx_http_tasker_auth_main_conf_t *mcf,
+    ngx_uint_t i, ngx_log_t *log)
+{
+    uint64_t                             version;
+    std::string                          body;
+    tasker::Status                       s;
+    tasker::KeySetConstPtr               ks;
+    ngx_http_tasker_auth_jwks_slot_t    *slot;
+    ngx_http_tasker_auth_jwks_local_t   &local =
+                                     (*ngx_http_tasker_auth_jwks_locals)[i];
+
+    slot = &mcf->jwks_shm->slots[i];
+
+    if (slot->version == local.version) {
+        return;
+    }
+
+    ngx_shmtx_lock(&mcf->jwks_pool->mutex);
+    version = slot->version;
+    body.assign(reinterpret_cast<char *>(slot->body), slot->body_len);
+    ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
+
+    s = tasker::KeySet::fromJwks(body, &ks, NULL);
+
+    if (s != tasker::Status::Ok) {
+        /* the publisher validated it; keep what we have */
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "tasker_auth: JWKS document version %uL unusable: %s",
+                      version, tasker::statusName(s));
+        local.version = version;
+        return;
+    }
+
+    local.keys = std::move(ks);
+    local.version = version;
+}
+
+
+static void
+ngx_http_tasker_auth_jwks_publish(ngx_http_tasker_auth_main_conf_t *mcf,
+    ngx_uint_t i, ngx_log_t *log)
+{
+    time_t                               now, delay;
+    size_t                               nkeys;
+    tasker::Status                       s;
+    std::string                          body, cause;
+    std::vector<std::string>             skipped;
+    tasker::KeySetConstPtr               ks;
+    ngx_http_tasker_auth_jwks_conf_t    *j;
+    ngx_http_tasker_auth_jwks_slot_t    *slot;
+    ngx_http_tasker_auth_jwks_local_t   &local =
+                                     (*ngx_http_tasker_auth_jwks_locals)[i];
+
+    j = &static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts)[i];
+    slot = &mcf->jwks_shm->slots[i];
+    now = ngx_time();
+
+    s = local.fetch.result();
+
+    if (s == tasker::Status::Ok) {
+        body = local.fetch.takeBody();
+        s = tasker::KeySet::fromJwks(body, &ks, &skipped);
+        if (s != tasker::Status::Ok) {
+            cause = tasker::statusName(s);
+        }
+
+    } else {
+        cause = local.fetch.error();
+    }
+
+    for (const std::string &why : skipped) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "tasker_auth: JWKS url=%s: skipped a key: %s",
+                      j->shown->c_str(), why.c_str());
+    }
+
+    nkeys = ks ? ks->size() : 0;
+
+    ngx_shmtx_lock(&mcf->jwks_pool->mutex);
+
+    if (s == tasker::Status::Ok && body.size() <= sizeof(slot->body)) {
+        ngx_memcpy(slot->body, body.data(), body.size());
+        slot->body_len = body.size();
+        slot->version++;
+        slot->last_success = now;
+        slot->failures = 0;
+        slot->next_fetch = now + j->refresh_interval;
+
+        local.keys = ks;
+        local.version = slot->version;
+
+    } else {
+        slot->failures++;
+        /* back off: 5s, 10s, 20s ... at most 300s or the refresh interval */
+        delay = 5 << ngx_min(slot->failures - 1, 6);
+        delay = ngx_min(delay, NGX_HTTP_TASKER_AUTH_JWKS_MAX_BACKOFF);
+        delay = ngx_min(delay, j->refresh_interval);
+        slot->next_fetch = now + delay;
+    }
+
+    slot->fetching_pid = 0;
+
+    uint64_t version = slot->version;
+    time_t last_success = slot->last_success;
+    ngx_uint_t failures = slot->failures;
+
+    ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
+
+    tasker::metricsCountJwksRefresh(mcf->metrics,
+                                    static_cast<int>(j->metrics_slot),
+                                    s == tasker::Status::Ok);
+
+    if (s == tasker::Status::Ok) {
+        tasker::metricsSetJwksKeys(mcf->metrics,
+                                   static_cast<int>(j->metrics_slot), nkeys);
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "tasker_auth: JWKS refreshed url=%s keys=%uz "
+                      "version=%uL", j->shown->c_str(), nkeys, version);
+        return;
+    }
+
+    if (version == 0) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "tasker_auth: JWKS fetch failed url=%s: %s; no key set "
+                      "loaded yet, JWT requests get 503 (failure %ui)",
+                      j->shown->c_str(), cause.c_str(), failures);
+    } else {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "tasker_auth: JWKS fetch failed url=%s: %s; serving the "
+                      "key set loaded %T s ago (failure %ui)",
+                      j->shown->c_str(), cause.c_str(), now - last_success,
+                      failures);
+    }
+}
+
+
+static void
+ngx_http_tasker_auth_jwks_start(ngx_http_tasker_auth_main_conf_t *mcf,
+    ngx_uint_t i, ngx_log_t *log)
+{
+    bool                                 due;
+    time_t                               now;
+    ngx_http_tasker_auth_jwks_conf_t    *j;
+    ngx_http_tasker_auth_jwks_slot_t    *slot;
+    ngx_http_tasker_auth_jwks_local_t   &local =
+                                     (*ngx_http_tasker_auth_jwks_locals)[i];
+
+    j = &static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts)[i];
+    slot = &mcf->jwks_shm->slots[i];
+    now = ngx_time();
+
+    /* one worker fetches for everybody; a dead claimant loses its claim */
+    ngx_shmtx_lock(&mcf->jwks_pool->mutex);
+
+    due = (slot->fetching_pid == 0
+           || now - slot->claimed_at
+              > tasker::kJwksTotalTimeoutMs / 1000 + 5)
+          && (now >= slot->next_fetch
+              || (slot->early_refresh
+                  && now - slot->last_fetch
+                     >= tasker::kJwksEarlyRefreshSeconds));
+
+    if (due) {
+        slot->fetching_pid = ngx_pid;
+        slot->claimed_at = now;
+        slot->last_fetch = now;
+        slot->early_refresh = 0;
+    }
+
+    ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
+
+    if (!due) {
+        return;
+    }
+
+    tasker::FetchOptions  opts;
+
+    opts.follow_redirects = mcf->jwks_follow_redirects != 0;
+    opts.log_sink = ngx_http_tasker_auth_fetch_log;
+    opts.log_ctx = log;
+    if (mcf->jwks_ca_file.len) {
+        opts.ca_file.assign(reinterpret_cast<char *>(mcf->jwks_ca_file.data),
+                            mcf->jwks_ca_file.len);
+    }
+
+    std::string url(reinterpret_cast<char *>(j->url.data), j->url.len);
+
+    if (local.fetch.start(url, opts) != tasker::Status::Ok) {
+        ngx_http_tasker_auth_jwks_publish(mcf, i, log);
+    }
+}
+
+
+static void
+ngx_http_tasker_auth_jwks_tick(ngx_event_t *ev)
+{
+    bool                               done;
+    long                               delay;
+    ngx_uint_t                         i;
+    ngx_http_tasker_auth_main_conf_t  *mcf = ngx_http_tasker_auth_jwks_mcf;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    delay = NGX_HTTP_TASKER_AUTH_JWKS_IDLE_MS;
+
+    try {
+        for (i = 0; i < mcf->jwks.nelts; i++) {
+            ngx_http_tasker_auth_jwks_local_t &local =
+                (*ngx_http_tasker_auth_jwks_locals)[i];
+
+            if (local.fetch.running()) {
+                local.fetch.step(&done);
+                if (done) {
+                    ngx_http_tasker_auth_jwks_publish(mcf, i, ev->log);
+                }
+
+            } else {
+                ngx_http_tasker_auth_jwks_start(mcf, i, ev->log);
+            }
+
+            if (local.fetch.running()) {
+                delay = ngx_min(delay, local.fetch.suggestedDelayMs());
+            }
+
+            ngx_http_tasker_auth_jwks_sync(mcf, i, ev->log);
+        }
+
+    } catch (...) {
+        ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
+                      "tasker_auth: internal error in the JWKS timer");
+    }
+
+    ngx_add_timer(ev, static_cast<ngx_msec_t>(delay));
+}
+
+
+ngx_int_t
+ngx_http_tasker_auth_init_module(ngx_cycle_t *cycle)
+{
+    if (tasker::fetcherGlobalInit() != tasker::Status::Ok) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "tasker_auth: libcurl initialisation failed");
+        return NGX_ERROR;
+    }
+
+    if (!tasker::fetcherHasAsyncDns()) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "tasker_auth: %s resolves names synchronously; a JWKS "
+                      "URL with a host name may stall a worker during DNS",
+                      tasker::fetcherCurlVersion());
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_tasker_auth_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_tasker_auth_main_conf_t  *mcf;
+
+    if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
+        return NGX_OK;
+    }
+
+    mcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(
+              ngx_http_cycle_get_module_main_conf(cycle,
+                                                  ngx_http_tasker_auth_module));
+
+    if (mcf == NULL || mcf->jwks.nelts == 0 || mcf->jwks_shm == NULL) {
+        return NGX_OK;
+    }
+
+    try {
+        delete ngx_http_tasker_auth_jwks_locals;
+        ngx_http_tasker_auth_jwks_locals =
+            new std::vector<ngx_http_tasker_auth_jwks_local_t>(mcf->jwks.nelts);
+
+    } catch (...) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "tasker_auth: out of memory");
+        return NGX_ERROR;
+    }
+
+    ngx_http_tasker_auth_jwks_mcf = mcf;
+
+    ngx_memzero(&ngx_http_tasker_auth_jwks_timer, sizeof(ngx_event_t));
+    ngx_http_tasker_auth_jwks_timer.handler = ngx_http_tasker_auth_jwks_tick;
+    ngx_http_tasker_auth_jwks_timer.log = cycle->log;
+    ngx_http_tasker_auth_jwks_timer.data = mcf;
+    ngx_http_tasker_auth_jwks_timer.cancelable = 1;
+
+    /* the first tick loads a document a previous cycle left, or fetches */
+    ngx_add_timer(&ngx_http_tasker_auth_jwks_timer, 1);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_tasker_auth_exit_process(ngx_cycle_t *cycle)
+{
+    /* cancels transfers and drops key sets before the process exits */
+    delete ngx_http_tasker_auth_jwks_locals;
+    ngx_http_tasker_auth_jwks_locals = NULL;
+
+    delete ngx_http_tasker_auth_cache;
+    ngx_http_tasker_auth_cache = NULL;
+}
+
+
+/* ---- metrics endpoint ------------------------------------------------- */
+
+ngx_int_t
+ngx_http_tasker_auth_metrics_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                          rc;
+    ngx_buf_t                         *b;
+    ngx_chain_t                        out;
+    ngx_http_tasker_auth_main_conf_t  *mcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    mcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(
+              ngx_http_get_module_main_conf(r, ngx_http_tasker_auth_module));
+
+    if (mcf->metrics == NULL) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    try {
+        std::string page;
+
+        if (tasker::writePrometheus(*mcf->metrics, &page)
+            != tasker::Status::Ok)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        b = ngx_create_temp_buf(r->pool, page.size());
+        if (b == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        b->last = ngx_cpymem(b->last, page.data(), page.size());
+
+    } catch (...) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "tasker_auth: internal error rendering metrics");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+    r->headers_out.content_type.data = (u_char *) tasker::kPrometheusContentType;
+    r->headers_out.content_type.len = ngx_strlen(tasker::kPrometheusContentType);
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * The worker's token cache for the current cycle. A new cycle (a reload in
+ * single-process mode) has new policies, so entries never cross it.
+ */
+tasker::TokenCache *
+ngx_http_tasker_auth_worker_cache(ngx_http_tasker_auth_main_conf_t *mcf)
+{
+    if (ngx_http_tasker_auth_cache_cycle != ngx_cycle) {
+        delete ngx_http_tasker_auth_cache;
+        ngx_http_tasker_auth_cache =
+            mcf->jwt_cache_size > 0
+                ? new tasker::TokenCache(
+                      static_cast<size_t>(mcf->jwt_cache_size))
+                : NULL;
+        ngx_http_tasker_auth_cache_cycle = (ngx_cycle_t *) ngx_cycle;
+    }
+
+    return ngx_http_tasker_auth_cache;
+}
