@@ -36,19 +36,27 @@ our %tok = tasker_tokens(
     big          => { claims => { filler => 'x' x 9000 } },
 );
 
-add_block_preprocessor(\&tasker_defaults);
+# Blocks without --- config get the plain protected location below: an RS256 public key and no
+# permission rules, proxying to the /_backend echo.
+our $protected = <<'NGX';
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+NGX
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value('config', $::protected) unless defined $block->config;
+    tasker_defaults($block);
+});
 no_shuffle();
 run_tests();
 
 __DATA__
 
 === TEST 1: valid RS256 token from PyJWT reaches the backend
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -60,12 +68,6 @@ backend GET subject= method= permissions=
 
 
 === TEST 2: no credentials gives 401 with a bare challenge
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- error_code: 401
@@ -78,12 +80,6 @@ Content-Type: application/json
 
 
 === TEST 3: Basic scheme counts as no bearer token
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers
@@ -97,12 +93,6 @@ WWW-Authenticate: Bearer realm="tasker"
 
 
 === TEST 4: Bearer without a space is another scheme, so absent
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -114,12 +104,6 @@ GET /t
 
 
 === TEST 5: Bearer with an empty token is an invalid token
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers
@@ -133,12 +117,6 @@ WWW-Authenticate: Bearer realm="tasker", error="invalid_token"
 
 
 === TEST 6: the scheme is case-insensitive
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -149,12 +127,6 @@ GET /t
 
 === TEST 7: expired token is rejected and the reason logged, not the token
 --- log_level: info
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -172,12 +144,6 @@ tasker_auth: authentication failed method=jwt reason=expired status=token_expire
 
 
 === TEST 8: expiry within the leeway is accepted
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -204,12 +170,6 @@ GET /t
 
 === TEST 10: nbf in the future is rejected
 --- log_level: info
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -221,12 +181,6 @@ reason=not_yet_valid
 
 
 === TEST 11: iat in the future is rejected
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -237,12 +191,6 @@ GET /t
 
 === TEST 12: wrong issuer is rejected
 --- log_level: info
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -271,12 +219,6 @@ GET /t
 
 === TEST 14: wrong audience is rejected
 --- log_level: info
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -288,12 +230,6 @@ status=token_bad_audience
 
 
 === TEST 15: an audience array containing ours is accepted
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -304,12 +240,6 @@ GET /t
 
 === TEST 16: missing sub is rejected
 --- log_level: info
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -321,12 +251,6 @@ reason=invalid_claims status=token_missing_claim
 
 
 === TEST 17: missing exp is rejected
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -337,12 +261,6 @@ GET /t
 
 === TEST 18: a numeric sub is a wrongly typed claim
 --- log_level: info
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -355,12 +273,6 @@ status=token_bad_claim_type
 
 === TEST 19: a tampered signature is rejected
 --- log_level: info
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -372,12 +284,6 @@ reason=invalid_signature status=token_bad_signature
 
 
 === TEST 20: a token signed by another key is rejected
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -388,12 +294,6 @@ GET /t
 
 === TEST 21: alg none never verifies
 --- log_level: info
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -406,12 +306,6 @@ status=token_alg_not_allowed
 
 === TEST 22: HS256 never verifies (no key confusion with the public key)
 --- log_level: info
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -423,12 +317,6 @@ status=token_alg_not_allowed
 
 
 === TEST 23: PS256 is refused by default
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -502,12 +390,6 @@ GET /t
 
 === TEST 27: a crit header is rejected
 --- log_level: info
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -519,12 +401,6 @@ status=token_crit_unsupported
 
 
 === TEST 28: jku and kid in the header are ignored in public-key mode
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -535,12 +411,6 @@ GET /t
 
 === TEST 29: duplicate claims are rejected
 --- log_level: info
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -552,12 +422,6 @@ status=token_duplicate_member
 
 
 === TEST 30: duplicate header members are rejected
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -568,12 +432,6 @@ GET /t
 
 === TEST 31: JSON nested deeper than 16 is rejected
 --- log_level: info
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -586,12 +444,6 @@ reason=malformed
 
 === TEST 32: permissions null is rejected
 --- log_level: info
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -603,12 +455,6 @@ status=token_bad_permissions_claim
 
 
 === TEST 33: permissions as a number is rejected
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -618,12 +464,6 @@ GET /t
 
 
 === TEST 34: a permissions array holding a non-string is rejected
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -634,12 +474,6 @@ GET /t
 
 === TEST 35: strict validation rejects an unknown permission and logs it
 --- log_level: info
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -670,12 +504,6 @@ GET /t
 
 === TEST 37: two segments are malformed
 --- log_level: info
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -687,12 +515,6 @@ reason=malformed
 
 
 === TEST 38: padded base64url is rejected
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -705,12 +527,6 @@ GET /t
 --- log_level: info
 --- http_config
     large_client_header_buffers 4 32k;
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
@@ -723,12 +539,6 @@ status=token_too_large
 
 === TEST 40: success is logged at info with subject and method, without the token
 --- log_level: info
---- config
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
-    }
 --- request
 GET /t
 --- more_headers eval
