@@ -1,0 +1,58 @@
+// Unit tests for src/digest.cpp: SHA-256 against FIPS 180-2 vectors.
+#include "digest.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cstdio>
+#include <string>
+
+extern "C" {
+#include <cmocka.h>
+}
+
+namespace {
+
+std::string hex(const tasker::Sha256Digest& d) {
+  std::string out;
+  char buf[3];
+  for (uint8_t b : d) {
+    std::snprintf(buf, sizeof(buf), "%02x", b);
+    out += buf;
+  }
+  return out;
+}
+
+void test_digest_known_vectors(void** state) {
+  tasker::Sha256Digest d;
+  assert_true(tasker::sha256("abc", &d));
+  assert_string_equal(hex(d).c_str(),
+                      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  assert_true(tasker::sha256("", &d));
+  assert_string_equal(hex(d).c_str(),
+                      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  assert_true(
+      tasker::sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", &d));
+  assert_string_equal(hex(d).c_str(),
+                      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+void test_digest_binary_input(void** state) {
+  const std::string with_nul("a\0b", 3);
+  tasker::Sha256Digest a, b;
+  assert_true(tasker::sha256(with_nul, &a));
+  assert_true(tasker::sha256("a", &b));
+  assert_true(a != b);  // the length, not a C string, decides what is hashed
+}
+
+}  // namespace
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_digest_known_vectors),
+      cmocka_unit_test(test_digest_binary_input),
+  };
+  return cmocka_run_group_tests_name("digest", tests, nullptr, nullptr);
+}
