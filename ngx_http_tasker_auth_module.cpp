@@ -1255,10 +1255,14 @@ ngx_http_tasker_auth_build_keys(ngx_conf_t *cf,
             return NULL;
 
         default:
+            /* detail says which limit (empty key, too long, too many
+             * permissions); the registry never puts the key in it */
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "tasker_auth: tasker_api_key \"%V\" is invalid "
                           "(%s) in %s", &d[i].description,
-                          tasker::statusName(s), source.c_str());
+                          detail.empty() ? tasker::statusName(s)
+                                         : detail.c_str(),
+                          source.c_str());
             return NULL;
         }
     }

@@ -355,3 +355,17 @@ tasker_api_key "ci-pipeline" holds unknown permission "tasks:destroy"
 --- must_die
 --- error_log
 "tasker_auth on" needs a JWT key
+
+
+
+=== TEST 19: an empty key fails nginx -t and says why
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key "" "tasks:read" "blank";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_api_key "blank" is invalid \(empty key\) in \S+nginx\.conf:\d+/
