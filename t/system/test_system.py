@@ -260,6 +260,22 @@ http {{
         self.assertIn("tasker_api_key is configured but tasker_api_keys_enabled is off", r.stdout)
         self.assertNotIn("some-key-1234567890", r.stdout)
 
+    def test_nginx_t_warns_about_unknown_toml_keys(self):
+        toml = os.path.join(self.tmp, "auth-unknown.toml")
+        with open(toml, "w") as f:
+            f.write('[auth]\nenabled = true\njwt_public_key_path = "%s/rsa-public.pem"\n'
+                    'jwt_isuer = "typo"\n' % self.keys)
+        n, port = self.make("tomlwarn", """
+        location = /t {
+            tasker_auth_config %s;
+            proxy_pass http://127.0.0.1:PORT/_backend;
+        }
+""" % toml)
+        r = n.cmd("-t")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertRegex(r.stdout, r'\[warn\].*tasker_auth_config: .*auth-unknown\.toml:4: '
+                                   r'unknown key "jwt_isuer"')
+
     def test_conf_examples_pass_nginx_t(self):
         examples = os.path.join(REPO, "conf-examples")
         confs = sorted(f for f in os.listdir(examples) if f.endswith(".conf"))
