@@ -10,6 +10,7 @@
 #include <utility>
 
 #include <curl/curl.h>
+#include <openssl/err.h>
 
 #include "status.h"
 #include "tasker_limits.h"
@@ -287,7 +288,20 @@ struct JwksFetch::Impl {
 };
 
 JwksFetch::JwksFetch() noexcept = default;
-JwksFetch::~JwksFetch() = default;  // Impl's destructor frees the handles
+// libcurl's OpenSSL backend leaves entries on the calling thread's OpenSSL error queue (a failed
+// certificate check, a TLS shutdown). In an nginx worker that queue is shared with nginx's own
+// SSL code, which then reports "ignoring stale global SSL error": clear it on the way out of every
+// entry point that runs libcurl.
+namespace {
+struct ClearOpenSslErrors {
+  ~ClearOpenSslErrors() { ERR_clear_error(); }
+};
+}  // namespace
+
+JwksFetch::~JwksFetch() {
+  ClearOpenSslErrors clear;
+  impl_.reset();  // Impl's destructor frees the handles
+}
 JwksFetch::JwksFetch(JwksFetch&& other) noexcept = default;
 JwksFetch& JwksFetch::operator=(JwksFetch&& other) noexcept = default;
 
@@ -357,6 +371,7 @@ void JwksFetch::finishFromCurl(int curl_code) noexcept {
 }
 
 Status JwksFetch::start(const std::string& url, const FetchOptions& opts) noexcept {
+  ClearOpenSslErrors clear;
   impl_.reset();  // cancels a running transfer silently
   result_ = Status::Internal;
   http_status_ = 0;
@@ -481,6 +496,7 @@ Status JwksFetch::start(const std::string& url, const FetchOptions& opts) noexce
 }
 
 Status JwksFetch::step(bool* done) noexcept {
+  ClearOpenSslErrors clear;
   if (!done) return Status::Internal;
   if (!impl_) {
     *done = true;
@@ -525,6 +541,7 @@ Status JwksFetch::step(bool* done) noexcept {
 }
 
 void JwksFetch::cancel() noexcept {
+  ClearOpenSslErrors clear;
   if (!impl_) return;
   http_status_ = 0;
   try {

@@ -1,0 +1,86 @@
+# JWKS over https (issue 4): certificate verification is always on; tasker_jwks_ca_file names
+# the CA bundle. A self-signed certificate for 127.0.0.1 is generated at test time.
+use Test::Nginx::Socket 'no_plan';
+use TaskerTest;
+
+our %tok = tasker_tokens(rsa => { header => { kid => 'kid-rsa' } });
+my $keys = $ENV{TEST_NGINX_KEYS};
+if (!-f "$keys/tls-cert.pem") {
+    open my $stderr, '>&', \*STDERR;
+    open STDERR, '>', '/dev/null';
+    my $ok = system('openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650',
+           '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+           '-keyout', "$keys/tls-key.pem", '-out', "$keys/tls-cert.pem")
+        == 0;
+    open STDERR, '>&', $stderr;
+    $ok or die "openssl req failed\n";
+    chmod 0644, "$keys/tls-key.pem";  # nginx workers run as an unprivileged user
+}
+$ENV{TEST_NGINX_TLS_PORT} ||= ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 1;
+
+sub pause { select(undef, undef, undef, $_[0]) }
+
+add_block_preprocessor(\&tasker_defaults);
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: a certificate the system CAs do not know fails the fetch (503, logged)
+--- log_level: info
+--- http_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        ssl_certificate $TEST_NGINX_KEYS/tls-cert.pem;
+        ssl_certificate_key $TEST_NGINX_KEYS/tls-key.pem;
+        location = /jwks.json { alias $TEST_NGINX_KEYS/jwks.json; }
+    }
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url https://127.0.0.1:$TEST_NGINX_TLS_PORT/jwks.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- init
+::pause(1.0);
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{rsa}"
+--- error_code: 503
+--- error_log eval
+qr/tasker_auth: JWKS fetch failed url=https:\/\/127\.0\.0\.1:\d+\/jwks\.json: .*(certificate|SSL)/
+--- no_error_log
+stale global SSL error
+
+
+
+=== TEST 2: tasker_jwks_ca_file trusts the operator's CA
+--- log_level: info
+--- http_config
+    tasker_jwks_ca_file $TEST_NGINX_KEYS/tls-cert.pem;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        ssl_certificate $TEST_NGINX_KEYS/tls-cert.pem;
+        ssl_certificate_key $TEST_NGINX_KEYS/tls-key.pem;
+        location = /jwks.json { alias $TEST_NGINX_KEYS/jwks.json; }
+    }
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url https://127.0.0.1:$TEST_NGINX_TLS_PORT/jwks.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- init
+::pause(1.0);
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{rsa}"
+--- error_code: 200
+--- error_log eval
+qr/tasker_auth: JWKS refreshed url=https:\/\/127\.0\.0\.1:\d+\/jwks\.json keys=3/
+--- no_error_log
+stale global SSL error
