@@ -1172,8 +1172,22 @@ ngx_http_tasker_auth_apply_file(ngx_conf_t *cf,
                 return static_cast<char *>(NGX_CONF_ERROR);
             }
 
+            /*
+             * The entry is stored like a tasker_api_key line (a comma list),
+             * so a comma inside one array element would silently make two
+             * strings of it; no permission has a comma, so refuse it.
+             */
             std::string perms;
             for (const std::string &p : k.permissions) {
+                if (p.find(',') != std::string::npos) {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "tasker_auth: tasker_auth_config "
+                                       "\"%*s\": %*s:%d: api key permission "
+                                       "\"%s\" contains a comma",
+                                       fname_len, fname, fname_len, fname,
+                                       k.line, p.c_str());
+                    return static_cast<char *>(NGX_CONF_ERROR);
+                }
                 if (!perms.empty()) {
                     perms += ',';
                 }

@@ -218,3 +218,25 @@ enabled = true
 --- must_die
 --- error_log eval
 qr/tasker_auth_config "\.\.\/html\/auth\.toml": .*auth\.toml:1/
+
+
+
+=== TEST 11: a permission array element with a comma fails instead of becoming two strings
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+api_keys_enabled = true
+
+[[auth.api_keys]]
+key = "ci-key-1234567890"
+permissions = ["tasks:read,tasks:list"]
+description = "ci"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/auth\.toml:5: api key permission "tasks:read,tasks:list" contains a comma/
