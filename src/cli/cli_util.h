@@ -34,9 +34,6 @@ std::string trim(std::string_view s);
 // Splits on commas, trims each item and drops empty items.
 std::vector<std::string> splitCommaList(std::string_view csv);
 
-// Unpadded base64url encoding (RFC 7515 section 2).
-std::string base64UrlEncode(const unsigned char* data, size_t len);
-
 // Lenient base64url decoding (padding tolerated) for display only; the verifier decodes
 // strictly on its own. False on characters outside the alphabet.
 bool base64UrlDecode(std::string_view in, std::string* out);

@@ -9,12 +9,18 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "base64url.h"
 #include "cli/cli_util.h"
 
 namespace tasker {
 namespace cli {
 
 namespace {
+
+// Raw bytes as the string_view the core's base64urlEncode takes.
+std::string_view bytesOf(const unsigned char* data, size_t len) {
+  return std::string_view(reinterpret_cast<const char*>(data), len);
+}
 
 struct BnFree {
   void operator()(BIGNUM* b) const noexcept { BN_free(b); }
@@ -30,7 +36,7 @@ bool bnParam(const EVP_PKEY* pkey, const char* name, int width, std::string* out
   if (len <= 0 || BN_num_bytes(bn.get()) > len) return false;
   std::vector<unsigned char> buf(static_cast<size_t>(len));
   if (BN_bn2binpad(bn.get(), buf.data(), len) != len) return false;
-  *out = base64UrlEncode(buf.data(), buf.size());
+  *out = base64urlEncode(bytesOf(buf.data(), buf.size()));
   return true;
 }
 
@@ -60,7 +66,7 @@ bool exportParams(const EVP_PKEY* pkey, KeyType type, PublicJwk* jwk) {
       jwk->crv = "Ed25519";
       jwk->alg = Alg::EdDSA;
       if (EVP_PKEY_get_raw_public_key(pkey, pub, &len) != 1 || len != sizeof pub) return false;
-      jwk->x = base64UrlEncode(pub, len);
+      jwk->x = base64urlEncode(bytesOf(pub, len));
       return true;
     }
   }
@@ -104,7 +110,7 @@ std::string jwkThumbprint(const PublicJwk& jwk) {
     ERR_clear_error();
     return std::string();
   }
-  return base64UrlEncode(digest, len);
+  return base64urlEncode(bytesOf(digest, len));
 }
 
 std::string jwksDocument(const PublicJwk& jwk, const std::string& kid) {
