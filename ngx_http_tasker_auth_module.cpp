@@ -674,21 +674,32 @@ ngx_http_tasker_auth_enum_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * The one check of a JWKS URL, where it is set (directive or TOML file), so
+ * the error points at that line: what the fetcher accepts (http or https, a
+ * host; tasker::validateFetchUrl) and short enough for a metrics label.
+ */
 static ngx_int_t
-ngx_http_tasker_auth_check_url(ngx_str_t *url)
+ngx_http_tasker_auth_check_url(ngx_str_t *url, std::string *why)
 {
-    if (url->len > 7 && ngx_strncasecmp(url->data, (u_char *) "http://", 7) == 0)
-    {
-        return NGX_OK;
-    }
+    try {
+        std::string u(reinterpret_cast<char *>(url->data), url->len);
 
-    if (url->len > 8
-        && ngx_strncasecmp(url->data, (u_char *) "https://", 8) == 0)
-    {
-        return NGX_OK;
-    }
+        if (tasker::validateFetchUrl(u, why) != tasker::Status::Ok) {
+            return NGX_ERROR;
+        }
 
-    return NGX_ERROR;
+        if (u.size() >= tasker::kMetricsUrlBytes) {
+            *why = "longer than " + std::to_string(tasker::kMetricsUrlBytes - 1)
+                   + " bytes";
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+
+    } catch (...) {
+        return NGX_ERROR;
+    }
 }
 
 
@@ -706,10 +717,13 @@ ngx_http_tasker_auth_jwks_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = static_cast<ngx_str_t *>(cf->args->elts);
 
-    if (ngx_http_tasker_auth_check_url(&value[1]) != NGX_OK) {
+    std::string  why;
+
+    if (ngx_http_tasker_auth_check_url(&value[1], &why) != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "tasker_auth: tasker_jwks_url \"%V\" must be an "
-                           "http:// or https:// URL", &value[1]);
+                           "http:// or https:// URL (%s)", &value[1],
+                           why.c_str());
         return static_cast<char *>(NGX_CONF_ERROR);
     }
 
@@ -1064,12 +1078,14 @@ ngx_http_tasker_auth_apply_file(ngx_conf_t *cf,
             return static_cast<char *>(NGX_CONF_ERROR);
         }
 
-        if (ngx_http_tasker_auth_check_url(&conf->jwks_url) != NGX_OK) {
+        std::string  why;
+
+        if (ngx_http_tasker_auth_check_url(&conf->jwks_url, &why) != NGX_OK) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "tasker_auth: tasker_auth_config \"%*s\": "
                                "jwks_url \"%V\" must be an http:// or "
-                               "https:// URL", fname_len, fname,
-                               &conf->jwks_url);
+                               "https:// URL (%s)", fname_len, fname,
+                               &conf->jwks_url, why.c_str());
             return static_cast<char *>(NGX_CONF_ERROR);
         }
     }
@@ -1335,7 +1351,6 @@ ngx_http_tasker_auth_register_jwks(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *conf)
 {
     ngx_uint_t                          i;
-    std::string                         err;
     ngx_http_tasker_auth_jwks_conf_t   *j;
     ngx_http_tasker_auth_main_conf_t   *mcf;
 
@@ -1358,18 +1373,9 @@ ngx_http_tasker_auth_register_jwks(ngx_conf_t *cf,
         }
     }
 
+    /* the URL was checked where it was set (ngx_http_tasker_auth_check_url) */
     std::string url(reinterpret_cast<char *>(conf->jwks_url.data),
                     conf->jwks_url.len);
-
-    if (tasker::validateFetchUrl(url, &err) != tasker::Status::Ok
-        || url.size() >= tasker::kMetricsUrlBytes)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "tasker_auth: tasker_jwks_url \"%V\" is invalid: %s",
-                           &conf->jwks_url,
-                           err.empty() ? "too long" : err.c_str());
-        return NGX_ERROR;
-    }
 
     if (mcf->jwks.nelts >= static_cast<ngx_uint_t>(tasker::kMaxJwksUrls)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -277,3 +277,17 @@ tasker_auth_success_log_level "loud" must be off, notice, info or debug
 --- must_die
 --- error_log
 tasker_jwt_leeway "soon" is not a time
+
+
+
+=== TEST 21: a JWKS URL without a host
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http:///jwks.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_jwks_url "http:\/\/\/jwks\.json" must be an http:\/\/ or https:\/\/ URL \(.+\) in \S+nginx\.conf:\d+/
