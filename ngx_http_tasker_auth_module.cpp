@@ -2047,7 +2047,20 @@ ngx_http_tasker_auth_handle(ngx_http_request_t *r,
         }
     }
 
-    subject = ngx_http_tasker_auth_log_safe(r->pool, d.subject);
+    /*
+     * The log-safe subject is built only when a line is written:
+     * ngx_log_error evaluates its arguments after the level check, so a
+     * quiet success costs no copy.
+     */
+    ngx_str_null(&subject);
+    bool  subject_ready = false;
+    auto  safe_subject = [&]() -> ngx_str_t * {
+        if (!subject_ready) {
+            subject = ngx_http_tasker_auth_log_safe(r->pool, d.subject);
+            subject_ready = true;
+        }
+        return &subject;
+    };
 
     if (lcf->log_unknown && !d.unknown_permissions.empty()
         && d.method == tasker::AuthMethod::Jwt)
@@ -2064,7 +2077,7 @@ ngx_http_tasker_auth_handle(ngx_http_request_t *r,
                                              ngx_http_tasker_auth_sv(&list));
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "tasker_auth: unknown permissions subject=\"%V\" "
-                      "permissions=\"%V\"", &subject, &list);
+                      "permissions=\"%V\"", safe_subject(), &list);
     }
 
     verdict = tasker::verdictFor(d.status);
@@ -2075,7 +2088,7 @@ ngx_http_tasker_auth_handle(ngx_http_request_t *r,
         if (lcf->success_log_level) {
             ngx_log_error(lcf->success_log_level, r->connection->log, 0,
                           "tasker_auth: authenticated subject=\"%V\" "
-                          "method=%s", &subject,
+                          "method=%s", safe_subject(),
                           tasker::authMethodName(d.method));
         }
         return NGX_OK;
@@ -2084,7 +2097,7 @@ ngx_http_tasker_auth_handle(ngx_http_request_t *r,
         if (d.status == tasker::Status::PermDenied) {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "tasker_auth: permission denied subject=\"%V\" "
-                          "method=%s required=%s", &subject,
+                          "method=%s required=%s", safe_subject(),
                           tasker::authMethodName(d.method),
                           d.missing_permission);
 
@@ -2101,7 +2114,7 @@ ngx_http_tasker_auth_handle(ngx_http_request_t *r,
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "tasker_auth: permission denied subject=\"%V\" "
                           "method=%s: no permission rule allows method %V",
-                          &subject, tasker::authMethodName(d.method),
+                          safe_subject(), tasker::authMethodName(d.method),
                           &r->method_name);
 
             /* nginx only accepts [A-Z_] method names, safe in JSON */
@@ -2120,6 +2133,7 @@ ngx_http_tasker_auth_handle(ngx_http_request_t *r,
     case tasker::Verdict::Unauthenticated:
     case tasker::Verdict::Unavailable:
         reason = tasker::failureReason(d.status);
+        safe_subject();  /* read below, in an unspecified argument order */
 
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "tasker_auth: authentication failed method=%s "
