@@ -15,7 +15,7 @@ namespace tasker {
 
 namespace {
 
-using Digest = std::array<uint8_t, 32>;
+using Digest = Sha256Digest;  // digest.h
 
 constexpr std::string_view kHashPrefix = "sha256:";  // exact, lower case
 constexpr size_t kHexDigestChars = 64;
