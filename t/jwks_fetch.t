@@ -27,6 +27,18 @@ sub as_locations {
     return $out;
 }
 
+# A JWKS document under /doc/ that --- init can replace (WebDAV), refreshed every second.
+our $doc_config = <<'NGX';
+    location /doc/ { tasker_auth off; root html; dav_methods PUT DELETE; create_full_put_path on; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_refresh_interval 1s;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/doc/jwks.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+NGX
+
 # For --- init: runs after nginx has started and before the block's requests, so a block can
 # wait for the JWKS timer or swap the served document (WebDAV) without a multi-request block
 # (whose log checks run after every request).
@@ -288,15 +300,7 @@ skipped a key
 === TEST 11: invalid JSON keeps the last good keys
 --- log_level: info
 --- config eval
-"    location /doc/ { tasker_auth off; root html; dav_methods PUT DELETE; create_full_put_path on; }
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_verification_method jwks;
-        tasker_jwks_refresh_interval 1s;
-        tasker_jwks_url http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/doc/jwks.json;
-        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/_backend;
-    }
-"
+$::doc_config
 --- init
 ::http(PUT => '/doc/jwks.json', $::jwks); ::pause(2.2); ::http(PUT => '/doc/jwks.json', 'not json'); ::pause(2.2);
 --- request
@@ -313,15 +317,7 @@ qr/jwks_bad_json; serving the key set loaded \d+ s ago/
 === TEST 11b: an empty set keeps the last good keys
 --- log_level: info
 --- config eval
-"    location /doc/ { tasker_auth off; root html; dav_methods PUT DELETE; create_full_put_path on; }
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_verification_method jwks;
-        tasker_jwks_refresh_interval 1s;
-        tasker_jwks_url http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/doc/jwks.json;
-        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/_backend;
-    }
-"
+$::doc_config
 --- init
 ::http(PUT => '/doc/jwks.json', $::jwks); ::pause(2.2); ::http(PUT => '/doc/jwks.json', '{"keys":[]}'); ::pause(2.2);
 --- request
@@ -338,15 +334,7 @@ qr/jwks_no_usable_keys; serving the key set loaded \d+ s ago/
 === TEST 11c: a non-2xx answer keeps the last good keys
 --- log_level: info
 --- config eval
-"    location /doc/ { tasker_auth off; root html; dav_methods PUT DELETE; create_full_put_path on; }
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_verification_method jwks;
-        tasker_jwks_refresh_interval 1s;
-        tasker_jwks_url http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/doc/jwks.json;
-        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/_backend;
-    }
-"
+$::doc_config
 --- init
 ::http(PUT => '/doc/jwks.json', $::jwks); ::pause(2.2); ::http(DELETE => '/doc/jwks.json'); ::pause(2.2);
 --- request
