@@ -71,12 +71,12 @@ cleanup() {
     if [ "$INTERRUPTED" = 1 ]; then rc=0; fi
     exit "$rc"
 }
+INTERRUPTED=0
 trap cleanup EXIT
 # Ctrl-C is how the demo is meant to end: clean up (the EXIT trap) and exit 0, so that `make demo`
 # does not report "Error 130". SIGTERM is not a user's Ctrl-C: it keeps the conventional 143.
 trap 'INTERRUPTED=1; printf "\n"; exit 0' INT
 trap 'exit 143' TERM
-INTERRUPTED=0
 
 # ---- preconditions ----------------------------------------------------------------------------
 [ -f "$MODULE_SO" ] || die "$(show_path "$MODULE_SO") not found: run \`make\` first"
