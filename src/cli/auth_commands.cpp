@@ -557,8 +557,8 @@ int runHashApiKey(const Args& args) {
               "(with -, only one trailing newline is removed)");
   }
   if (key.front() == ' ' || key.front() == '\t' || key.back() == ' ' || key.back() == '\t') {
-    warning("the API key starts or ends with a space or tab; nginx strips those from header "
-            "values, so no request can present this exact key");
+    warning("the API key starts or ends with a space or tab; HTTP header values exclude "
+            "surrounding whitespace (RFC 9110), so a request cannot reliably present this key");
   }
   if (key.size() > kMaxApiKeyBytes) {
     cleanse(&key);
