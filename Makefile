@@ -106,7 +106,7 @@ TEST_ENV = TEST_NGINX_BINARY=$(NGINX_BIN) \
 integration: $(MODULE_SO) $(CLI)
 	$(TEST_ENV) prove -It/lib -r t/ $(PROVE_ARGS)
 
-SUITES := t/cli/run.sh t/grpc/run.sh t/system/run.sh
+SUITES := t/cli/run.sh t/grpc/run.sh t/system/run.sh t/docs/quickstart.py t/docs/examples.py t/docs/secrets.py
 
 test: all unit integration
 	@for s in $(SUITES); do echo "== $$s"; $(TEST_ENV) $$s || exit 1; done

@@ -9,10 +9,11 @@
 # command first. Then it keeps serving until Ctrl-C, and stops what it started. The other
 # examples (api-keys.conf, jwks.conf) are checked with `nginx -t` only.
 #
-#   scripts/demo.sh              interactive: serve until Ctrl-C
+#   scripts/demo.sh              interactive: serve until Ctrl-C (which exits 0 after cleaning up)
 #   scripts/demo.sh --once       exit after the showcase (also DEMO_NONINTERACTIVE=1)
 #
-# Exit status: 0 when every response had the expected status, 1 otherwise, 2 on usage errors.
+# Exit status: 0 when every response had the expected status (or on Ctrl-C), 1 otherwise, 2 on
+# usage errors.
 # Environment: NGINX_BIN (default /usr/sbin/nginx).
 set -euo pipefail
 
@@ -34,7 +35,7 @@ case ${DEMO_NONINTERACTIVE:-0} in 0|"") ;; *) ONCE=1 ;; esac
 for arg in "$@"; do
     case $arg in
         --once) ONCE=1 ;;
-        -h|--help) sed -n '3,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h|--help) sed -n '3,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "demo.sh: unknown argument: $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -67,10 +68,14 @@ cleanup() {
         if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
     done
     if [ ${#NGINX_PIDS[@]} -gt 0 ] || [ -n "$BACKEND_PID" ]; then say "demo: stopped nginx and the backend"; fi
+    if [ "$INTERRUPTED" = 1 ]; then rc=0; fi
     exit "$rc"
 }
+INTERRUPTED=0
 trap cleanup EXIT
-trap 'exit 130' INT
+# Ctrl-C is how the demo is meant to end: clean up (the EXIT trap) and exit 0, so that `make demo`
+# does not report "Error 130". SIGTERM is not a user's Ctrl-C: it keeps the conventional 143.
+trap 'INTERRUPTED=1; printf "\n"; exit 0' INT
 trap 'exit 143' TERM
 
 # ---- preconditions ----------------------------------------------------------------------------
@@ -173,6 +178,12 @@ for c in api-keys jwks; do
 done
 
 step "starting nginx"
+# The error logs grow across runs; remember where this run starts, to show only its lines.
+declare -A LOG_START
+for c in "${CONFS[@]}"; do
+    log=$PREFIX/logs/$c-error.log
+    LOG_START[$c]=$(stat -c %s "$log" 2>/dev/null || echo 0)
+done
 for c in "${CONFS[@]}"; do
     pidfile=$PREFIX/logs/$c.pid
     rm -f "$pidfile"            # stale or left empty by nginx -t; its ports were free, so nothing runs
@@ -224,9 +235,10 @@ check 200 "public worker health check on :8081" \
 FILTER='_bucket\{| 0$' check 200 "the module's Prometheus metrics (histogram buckets and zero-valued series omitted here)" \
     'curl -sS -i http://localhost:8080/metrics'
 
-step "tasker_auth lines in $(show_path "$PREFIX/logs/orchestration-error.log")"
-grep -h 'tasker_auth:' "$PREFIX/logs/orchestration-error.log" 2>/dev/null | tail -n 5 | sed 's/^/    /' \
-    || say "    (none)"
+step "this run's tasker_auth lines in $(show_path "$PREFIX/logs/orchestration-error.log") (the last 5)"
+this_run=$(tail -c +"$((LOG_START[orchestration] + 1))" "$PREFIX/logs/orchestration-error.log" 2>/dev/null \
+    | grep -h 'tasker_auth:' | tail -n 5 || true)
+if [ -n "$this_run" ]; then printf '%s\n' "$this_run" | sed 's/^/    /'; else say "    (none)"; fi
 
 if [ ${#FAILURES[@]} -gt 0 ]; then
     printf '\n%sDEMO FAILED:%s\n' "$R" "$N" >&2
@@ -245,5 +257,7 @@ printf 'try:  %s\n      curl -H "Authorization: Bearer $FULL_TOKEN" http://local
     "$(printf '%s' "$TOKEN_VARS" | head -n 1 | sed 's/ *#.*//')"
 printf 'logs: %s\n' "$(show_path "$PREFIX/logs")"
 wait "$BACKEND_PID" || true
+# Ctrl-C reaches the backend too (same process group); the INT trap then ends the script with 0.
+# Getting here otherwise means the backend died on its own.
 BACKEND_PID=
 die "the backend exited unexpectedly; see $(show_path "$PREFIX/logs/demo-backend.log")"

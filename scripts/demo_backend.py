@@ -7,7 +7,12 @@ X-Tasker-* identity headers the gateway added, so the demo shows what reaches th
     /usr/bin/python3 scripts/demo_backend.py [PORT ...]     (default: 18080 18081)
 
 Port 18080 plays the orchestration service and 18081 the worker service. Listens on 127.0.0.1
-only. Stops on SIGINT or SIGTERM.
+only. Stops on SIGINT or SIGTERM. Used by `make demo` (scripts/demo.sh), the README's Quick Start
+and the headers of conf-examples/*.conf, e.g.
+
+    /usr/bin/python3 scripts/demo_backend.py 18080 &
+    curl -s http://127.0.0.1:18080/v1/tasks -H 'X-Tasker-Subject: me'
+    {"method": "GET", "path": "/v1/tasks", "service": "orchestration", "x_tasker": {"X-Tasker-Subject": "me"}}
 """
 
 import json
@@ -54,10 +59,13 @@ class EchoHandler(BaseHTTPRequestHandler):
 
 
 def main(argv):
+    if any(a in ("-h", "--help") for a in argv[1:]):
+        sys.stdout.write(__doc__.lstrip())
+        return 0
     try:
         ports = [int(p) for p in argv[1:]] or [18080, 18081]
     except ValueError:
-        sys.stderr.write("usage: demo_backend.py [PORT ...]\n")
+        sys.stderr.write("demo_backend: usage: demo_backend.py [PORT ...] (see --help)\n")
         return 2
     servers = []
     for port in ports:

@@ -514,7 +514,9 @@ int runValidateToken(const Args& args) {
   VerifiedToken vt;
   Status s = verifyToken(token, *keys, opts, now, &vt);
   if (s != Status::Ok) {
-    std::cerr << "invalid: " << statusName(s) << "\n" << explain(s, token, opts, vt, now) << "\n";
+    // One line, as every error: the status name (as the module logs it), then why.
+    std::cerr << "invalid: " << statusName(s) << ": " << oneLine(explain(s, token, opts, vt, now))
+              << "\n";
     return kExitFailure;
   }
 
@@ -546,9 +548,18 @@ int runHashApiKey(const Args& args) {
   std::string key = args.positional()[0];
   if (key == "-") {
     if (!readStdin(kMaxStdinKeyBytes, &key)) args.fail("cannot read the key from stdin");
-    key = stripTrailingNewlines(std::move(key));
+    key = stripTrailingNewline(std::move(key));  // exactly one: what `echo` or `<<<` adds
   }
   if (key.empty()) args.fail("the API key is empty");
+  if (key.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+    cleanse(&key);
+    args.fail("the API key contains a line break or a NUL byte, which no HTTP header can carry "
+              "(with -, only one trailing newline is removed)");
+  }
+  if (key.front() == ' ' || key.front() == '\t' || key.back() == ' ' || key.back() == '\t') {
+    warning("the API key starts or ends with a space or tab; HTTP header values exclude "
+            "surrounding whitespace (RFC 9110), so a request cannot reliably present this key");
+  }
   if (key.size() > kMaxApiKeyBytes) {
     cleanse(&key);
     args.fail("the API key is longer than " + std::to_string(kMaxApiKeyBytes) +
@@ -636,16 +647,25 @@ const char kValidateTokenUsage[] =
     "  --no-strict               keep unknown permissions instead of rejecting the token\n"
     "  --permissions-claim NAME  claim holding the permissions (default permissions)\n"
     "\n"
-    "Valid (exit 0): the claims as JSON on stdout, then iat/nbf/exp in RFC 3339 UTC.\n"
-    "Invalid (exit 1): \"invalid: <reason>\" and an explanation on stderr.\n";
+    "Valid (exit 0): the claims as JSON on stdout, then iat/nbf/exp in RFC 3339 UTC, and\n"
+    "\"valid: <alg> token for subject ...\" on stderr.\n"
+    "Invalid (exit 1): one line on stderr, \"invalid: <reason>: <explanation>\"; <reason> is\n"
+    "the status name the module logs (token_expired, token_bad_signature, ...).\n";
 
 const char kHashApiKeyUsage[] =
-    "Usage: tasker-ctl auth hash-api-key KEY|-\n"
+    "Usage: tasker-ctl auth hash-api-key -       (reads the key from stdin; preferred)\n"
+    "       tasker-ctl auth hash-api-key KEY\n"
     "\n"
-    "Prints sha256:<hex> of KEY, for a line like\n"
+    "Prints sha256:<hex> of the key, for a line like\n"
     "    tasker_api_key sha256:<hex> \"tasks:read\" \"my client\";\n"
-    "With -, the key is read from stdin (trailing newline removed), keeping it out of the\n"
-    "shell history.\n";
+    "\n"
+    "  -     read the key from stdin and strip one trailing newline (\"\\n\" or \"\\r\\n\"), so\n"
+    "        both `printf %s \"$KEY\" |` and `echo \"$KEY\" |` give the digest of the key itself.\n"
+    "        Nothing else is stripped. This keeps the key out of `ps` and the shell history.\n"
+    "  KEY   the key as an argument: visible to other users in `ps` while this runs.\n"
+    "\n"
+    "The digest is that of `printf %s \"$KEY\" | sha256sum`. A key holding a line break or\n"
+    "a NUL byte is refused (exit 2): no HTTP header can carry it.\n";
 
 const char kJwksUsage[] =
     "Usage: tasker-ctl auth jwks --public-key FILE [--kid K]\n"

@@ -68,9 +68,21 @@ bool readStdin(size_t max_bytes, std::string* out) {
   return true;
 }
 
-std::string stripTrailingNewlines(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+std::string stripTrailingNewline(std::string s) {
+  if (!s.empty() && s.back() == '\n') {
+    s.pop_back();
+    if (!s.empty() && s.back() == '\r') s.pop_back();
+  }
   return s;
+}
+
+std::string oneLine(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) c = ' ';
+  }
+  return out;
 }
 
 std::string trim(std::string_view s) {

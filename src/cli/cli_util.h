@@ -25,8 +25,12 @@ bool readFile(const std::string& path, size_t max_bytes, std::string* out, std::
 // Reads all of stdin, at most max_bytes; false when larger or unreadable.
 bool readStdin(size_t max_bytes, std::string* out);
 
-// Removes trailing '\n' and '\r' characters.
-std::string stripTrailingNewlines(std::string s);
+// Removes one trailing newline ("\n" or "\r\n"), as `echo` and here-strings add; nothing else.
+std::string stripTrailingNewline(std::string s);
+
+// s with every control character (line breaks included) replaced by a space, so that a message
+// built from file names, library errors or server text stays one line on stderr.
+std::string oneLine(std::string_view s);
 
 // Removes leading and trailing ASCII whitespace.
 std::string trim(std::string_view s);

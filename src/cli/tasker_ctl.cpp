@@ -2,7 +2,8 @@
 // `tasker-ctl <group> <command> [options]` to the command table in commands.h.
 //
 // Exit statuses: 0 success, 1 failure of the checked thing, 2 usage error. Every error is one
-// line on stderr. No exception leaves main().
+// line on stderr ("tasker-ctl: ..."; oneLine() keeps it so whatever the message quotes), and so
+// is every warning ("tasker-ctl: warning: ..."). No exception leaves main().
 
 #include <cstdio>
 #include <exception>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "cli/args.h"
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 
 namespace tasker {
@@ -109,12 +111,12 @@ int run(const std::vector<std::string>& argv) {
 }  // namespace
 
 int failure(const std::string& message) {
-  std::cerr << "tasker-ctl: " << message << "\n";
+  std::cerr << "tasker-ctl: " << oneLine(message) << "\n";
   return kExitFailure;
 }
 
 void warning(const std::string& message) {
-  std::cerr << "tasker-ctl: warning: " << message << "\n";
+  std::cerr << "tasker-ctl: warning: " << oneLine(message) << "\n";
 }
 
 }  // namespace cli
@@ -125,12 +127,12 @@ int main(int argc, char** argv) {
   try {
     return run(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const UsageError& e) {
-    std::cerr << "tasker-ctl: " << e.what() << "\n";
+    std::cerr << "tasker-ctl: " << oneLine(e.what()) << "\n";
     return kExitUsage;
   } catch (const std::bad_alloc&) {
     std::cerr << "tasker-ctl: out of memory\n";
   } catch (const std::exception& e) {
-    std::cerr << "tasker-ctl: unexpected error: " << e.what() << "\n";
+    std::cerr << "tasker-ctl: unexpected error: " << oneLine(e.what()) << "\n";
   } catch (...) {
     std::cerr << "tasker-ctl: unexpected error\n";
   }

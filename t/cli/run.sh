@@ -159,6 +159,15 @@ for c in "auth generate-keys" "auth generate-token" "auth show-permissions" "aut
 done
 run "$CLI" auth generate-token --bogus --help
 check "--help wins over a bad option" rc_is 0
+# Every command the top-level help lists has its own --help (new commands included).
+run "$CLI" --help
+LISTED=$(sed -n 's/^  \([a-z]\+ [a-z-]\+\)  .*/\1/p' <<<"$OUT")
+check "tasker-ctl --help lists at least the 7 commands" [ "$(wc -l <<<"$LISTED")" -ge 7 ]
+while read -r c; do
+    # shellcheck disable=SC2086
+    run "$CLI" $c -h
+    check "tasker-ctl $c -h (listed by --help) prints its usage" all 'rc_is 0' "out_has 'Usage: tasker-ctl $c'" err_empty
+done <<<"$LISTED"
 
 run "$CLI"
 check "no command: usage error (exit 2, one line)" usage_error
@@ -392,6 +401,17 @@ run "$CLI" auth validate-token --public-key "$K/rsa/jwt-public-key.pem"
 check "validate-token without --token: usage error" usage_error
 run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/missing.pem"
 check "validate-token with a missing key file: exit 1" all 'rc_is 1' err_one_line
+run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/no"$'\n'"such.pem"
+check "an error quoting a file name with a line break is still one line" all 'rc_is 1' err_one_line
+# An invalid token is an error like any other: one line, "invalid: <reason>: <explanation>".
+for args in "--issuer someone-else" "--audience other-api" "--leeway 0 --algorithms ES256"; do
+    # shellcheck disable=SC2086
+    run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/rsa/jwt-public-key.pem" $args
+    check "validate-token $args: exit 1 with one stderr line 'invalid: <reason>: <why>'" \
+        all 'rc_is 1' err_one_line 'grep -qE "^invalid: token_[a-z_]+: .+" <<<"$ERR"'
+done
+run "$CLI" auth validate-token --token "$(tamper "${TOKEN[rsa]}")" --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token with a tampered token: one stderr line" all 'rc_is 1' err_one_line
 
 # ---- jwks ---------------------------------------------------------------------------------------
 
@@ -462,6 +482,19 @@ run_in "" "$CLI" auth hash-api-key -
 check "hash-api-key - with empty stdin: usage error" usage_error
 run "$CLI" auth hash-api-key a b
 check "hash-api-key with two keys: usage error" usage_error
+run_in "$KEY"$'\r\n' "$CLI" auth hash-api-key -
+check "hash-api-key - strips a trailing CRLF as one newline" all 'rc_is 0' 'out_is "$EXPECTED"'
+run_in "$KEY"$'\n\n' "$CLI" auth hash-api-key -
+check "hash-api-key - strips only one trailing newline: a second one is refused (exit 2, one line)" \
+    all usage_error 'err_has "line break"' '[ -z "$OUT" ]'
+run "$CLI" auth hash-api-key "$KEY"$'\n'
+check "hash-api-key KEY with a line break in the argument: usage error, key not echoed" \
+    all usage_error '! grep -qF "$KEY" <<<"$ERR"'
+run "$CLI" auth hash-api-key " $KEY"
+check "hash-api-key with a leading space: digest of the exact bytes, plus a one-line warning" \
+    all 'rc_is 0' 'out_is "sha256:$(printf %s " $KEY" | sha256sum | cut -d" " -f1)"' 'err_has warning' err_one_line
+run "$CLI" auth hash-api-key --help
+check "hash-api-key --help says - strips one trailing newline" all 'rc_is 0' 'out_has "strip one trailing newline"'
 
 # ---- show-permissions ---------------------------------------------------------------------------
 
