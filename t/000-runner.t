@@ -8,8 +8,8 @@ our $token = 'tok-123';
 repeat_each(2);
 
 # Every block has a status-code test (or one must_die test) plus at least one
-# more; the 15 extra tests are listed in the block titles as "(+N)".
-plan tests => repeat_each() * (2 * blocks() + 15);
+# more; the 18 extra tests are listed in the block titles as "(+N)".
+plan tests => repeat_each() * (2 * blocks() + 18);
 
 # Blocks without a "--- request" section get this one.
 add_block_preprocessor(sub {
@@ -285,3 +285,36 @@ never
 --- wait: 0.1
 --- response_body
 ok
+
+
+
+=== TEST 20: --- http2: curl over cleartext HTTP/2, with headers and a body (+1)
+--- http2
+--- config
+    location = /h2 {
+        add_header X-Proto $server_protocol;
+        return 200 "$server_protocol $request_method $http_x_a $content_length\n";
+    }
+--- request
+POST /h2
+hello
+--- more_headers
+X-A: 1
+--- response_headers
+X-Proto: HTTP/2.0
+--- response_body
+HTTP/2.0 POST 1 5
+
+
+
+=== TEST 21: --- pipelined_requests: one keep-alive connection, per-response expectations (+2)
+--- config
+    location = /p {
+        return 200 "$request_method $connection_requests\n";
+    }
+--- pipelined_requests eval
+["POST /p\n" . ("x" x 5000), "GET /p"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+["POST 1\n", "GET 2\n"]

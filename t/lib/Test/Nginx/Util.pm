@@ -22,7 +22,7 @@ our @EXPORT = qw(
     add_block_preprocessor add_cleanup_handler server_port
     server_port_for_client server_addr server_name server_root html_dir
     timeout worker_connections config_preamble check_accum_error_log
-    no_nginx_manager use_hup bail_out is_str
+    no_nginx_manager use_hup bail_out is_str use_http2
 );
 
 our @EXPORT_OK = qw(
@@ -100,6 +100,18 @@ sub server_root ()             { $ServRoot }
 sub html_dir ()                { $HtmlDir }
 sub add_block_preprocessor (&) { unshift @BlockPreprocessors, shift }
 sub add_cleanup_handler ($)    { unshift @CleanupHandlers, shift }
+# "--- http2": the request goes through curl --http2-prior-knowledge and the
+# server listens with "http2" (cleartext HTTP/2 only), as in the real one.  The
+# real one's TEST_NGINX_USE_HTTP2 mode (every block over HTTP/2) is not supported.
+sub use_http2 ($) {
+    my $block = shift;
+    return undef unless defined $block->http2;
+    bail_out("cannot use --- http2 with --- raw_request") if defined $block->raw_request;
+    bail_out("cannot use --- http2 with --- pipelined_requests")
+        if defined $block->pipelined_requests;
+    return 1;
+}
+
 sub no_nginx_manager ()        { bail_out("no_nginx_manager() is not supported by the t/lib runner") }
 sub use_hup ()                 { warn "use_hup() is ignored by the t/lib runner\n" }
 
@@ -243,6 +255,7 @@ sub write_config_file ($$$$) {
     my $http_config = expand_env_in_text($block->http_config, $name, $rand_ports) // '';
     my $post_main   = expand_env_in_text($block->post_main_config, $name, $rand_ports) // '';
     my $err_log     = $block->error_log_file || $ErrLogFile;
+    my $listen_opts = use_http2($block) ? ' http2' : '';
     my $server_name = $block->server_name // $ServerName;
     $config //= '';
 
@@ -286,7 +299,7 @@ http {
 $http_config
 
     server {
-        listen          $ServerPort;
+        listen          $ServerPort$listen_opts;
         server_name     '$server_name';
 
         client_max_body_size 30M;
