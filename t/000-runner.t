@@ -290,10 +290,17 @@ ok
 
 === TEST 20: --- http2: curl over cleartext HTTP/2, with headers and a body (+1)
 --- http2
+--- http_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        location / {
+            return 200 "$request_method $http_x_a $content_length\n";
+        }
+    }
 --- config
     location = /h2 {
         add_header X-Proto $server_protocol;
-        return 200 "$server_protocol $request_method $http_x_a $content_length\n";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1;
     }
 --- request
 POST /h2
@@ -303,7 +310,7 @@ X-A: 1
 --- response_headers
 X-Proto: HTTP/2.0
 --- response_body
-HTTP/2.0 POST 1 5
+POST 1 5
 
 
 

@@ -285,7 +285,7 @@ Content-Type: application/json
 >>> h2/data.txt
 secret
 --- request eval
-["GET /h2/data.txt", "POST /h2/data.txt\nbody"]
+["GET /h2/data.txt", "POST /h2/data.txt"]
 --- more_headers eval
 ["Authorization: Bearer $::tok{reader}", "Authorization: Bearer $::tok{reader}"]
 --- error_code eval

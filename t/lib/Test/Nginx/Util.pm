@@ -187,8 +187,12 @@ sub expand_env_in_text ($$$) {
     $text =~ s{\$(TEST_NGINX_[_A-Z0-9]+)}{
         my $var = $1;
         if ($var =~ /^TEST_NGINX_RAND_PORT_[0-9]+$/) {
-            $rand_ports->{$var} //= gen_rand_port({ $ServerPort => 1, map { $_ => 1 } values %$rand_ports })
-                // bail_out("$name - Cannot find an available listening port number for $var.\n");
+            if (!defined $rand_ports->{$var}) {
+                my %used = ($ServerPort => 1, map { $_ => 1 } values %$rand_ports);
+                $rand_ports->{$var} = gen_rand_port(\%used)
+                    // bail_out("$name - Cannot find an available listening port number for $var.\n");
+            }
+            $rand_ports->{$var};
         } else {
             bail_out("$name - No environment $var defined.\n") unless defined $ENV{$var};
             $ENV{$var};
