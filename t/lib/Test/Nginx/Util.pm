@@ -35,6 +35,9 @@ our @EXPORT_OK = qw(
     access_log_data cleanup
 );
 
+# Lets a .t file tell this runner from the real one (which does not set it).
+our $TLibRunner = 1;
+
 # ---- settings: same environment variables and defaults as the real one ----
 
 our $Verbose              = $ENV{TEST_NGINX_VERBOSE};
@@ -259,7 +262,15 @@ sub write_config_file ($$$$) {
     my $http_config = expand_env_in_text($block->http_config, $name, $rand_ports) // '';
     my $post_main   = expand_env_in_text($block->post_main_config, $name, $rand_ports) // '';
     my $err_log     = $block->error_log_file || $ErrLogFile;
-    my $listen_opts = use_http2($block) ? ' http2' : '';
+    # --- http2: "http2 on;" where nginx has it (1.25.1+), else "listen ... http2"
+    my ($listen_opts, $http2_directive) = ('', '');
+    if (use_http2($block)) {
+        if (nginx_version() >= 1.025001) {
+            $http2_directive = ' http2 on;';
+        } else {
+            $listen_opts = ' http2';
+        }
+    }
     my $server_name = $block->server_name // $ServerName;
     $config //= '';
 
@@ -303,7 +314,7 @@ http {
 $http_config
 
     server {
-        listen          $ServerPort$listen_opts;
+        listen          $ServerPort$listen_opts;$http2_directive
         server_name     '$server_name';
 
         client_max_body_size 30M;
