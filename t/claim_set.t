@@ -23,7 +23,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: an upper-case claim name is looked up exactly; the prefix variable lower-cases it
+=== TEST 1: an upper-case claim name is looked up exactly; the prefix variable lower-cases it (twice: the second is a verified-token cache hit)
 --- http_config
     tasker_jwt_claim_set $tenant tenantId;
 --- config
@@ -37,12 +37,12 @@ __DATA__
         tasker_auth off;
         return 200 "$http_x_claims\n";
     }
---- request
-GET /t
+--- request eval
+["GET /t", "GET /t"]
 --- more_headers eval
 "Authorization: Bearer $::tok{rich}"
---- response_body
-acme|lower-case twin
+--- response_body eval
+["acme|lower-case twin\n", "acme|lower-case twin\n"]
 
 
 
