@@ -17,8 +17,8 @@ std::string segmentsOf(std::string_view text) {
   ClaimPath p;
   const char* why = nullptr;
   Status s = ClaimPath::parse(text, &p, &why);
-  if (s != Status::Ok) fail_msg("parse \"%s\": %s (%s)", std::string(text).c_str(),
-                                statusName(s), why ? why : "-");
+  if (s != Status::Ok)
+    fail_msg("parse \"%s\": %s (%s)", std::string(text).c_str(), statusName(s), why ? why : "-");
   std::string out;
   for (const std::string& seg : p.segments()) {
     if (!out.empty()) out += "|";
@@ -101,13 +101,12 @@ void test_claim_path_failed_parse_keeps_previous_value(void** state) {
 // The claims of the lookup and render tests.
 JsonPtr sampleClaims() {
   JsonPtr root;
-  assert_status(jsonParseObject(
-                    "{\"tenantId\":\"acme\",\"tenantid\":\"lower\","
-                    "\"realm_access\":{\"roles\":[\"admin\",\"user\"],\"level\":3,"
-                    "\"deep\":{\"flag\":true,\"none\":null,\"mixed\":[\"a\",1]}},"
-                    "\"https://example.com/tenant\":\"ns\",\"list\":[{\"a\":1}],"
-                    "\"ratio\":0.5,\"empty\":[]}",
-                    &root),
+  assert_status(jsonParseObject("{\"tenantId\":\"acme\",\"tenantid\":\"lower\","
+                                "\"realm_access\":{\"roles\":[\"admin\",\"user\"],\"level\":3,"
+                                "\"deep\":{\"flag\":true,\"none\":null,\"mixed\":[\"a\",1]}},"
+                                "\"https://example.com/tenant\":\"ns\",\"list\":[{\"a\":1}],"
+                                "\"ratio\":0.5,\"empty\":[]}",
+                                &root),
                 Status::Ok);
   return root;
 }
@@ -145,7 +144,7 @@ void test_claim_path_lookup_absent(void** state) {
   const json_t* r = root.get();
   assert_str(at(r, "missing"), "<absent>");
   assert_str(at(r, "realm_access.missing"), "<absent>");
-  assert_str(at(r, "tenantId.x"), "<absent>");           // through a string
+  assert_str(at(r, "tenantId.x"), "<absent>");            // through a string
   assert_str(at(r, "realm_access.roles.0"), "<absent>");  // arrays are not indexed
   assert_str(at(r, "list.a"), "<absent>");
   assert_str(at(r, "https://example.com/tenant"), "<absent>");  // unescaped: three levels
