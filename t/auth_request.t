@@ -174,3 +174,31 @@ GET /api/other
 --- error_code: 200
 --- response_body
 backend GET subject=alice@example.com method=jwt permissions=tasks:read
+
+
+
+=== TEST 8: mirror: the mirror subrequest to a tasker_auth location is not checked either
+--- config
+    location = /t {
+        tasker_auth off;
+        mirror /_mirror;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+    location = /_mirror {
+        internal;
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_mirrored;
+    }
+    location = /_mirrored {
+        tasker_auth off;
+        return 200 "mirrored\n";
+    }
+--- request
+GET /t
+--- error_code: 200
+--- wait: 0.2
+--- access_log
+"GET /_mirrored HTTP/1.0" 200
+--- no_error_log
+tasker_auth:
