@@ -1892,6 +1892,19 @@ ngx_http_tasker_auth_claim_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
         }
 
+        /* an exact variable would silently shadow one of the prefix family */
+        if (name.len >= sizeof("tasker_jwt_claim_") - 1
+            && ngx_strncasecmp(name.data, (u_char *) "tasker_jwt_claim_",
+                               sizeof("tasker_jwt_claim_") - 1) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "tasker_auth: tasker_jwt_claim_set \"%V\": "
+                               "names starting with $tasker_jwt_claim_ belong "
+                               "to the claim variables, choose another name",
+                               &value[1]);
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
         /* name the directive in the error that ngx_http_add_variable gives */
         cmcf = static_cast<ngx_http_core_main_conf_t *>(
                    ngx_http_conf_get_module_main_conf(cf,

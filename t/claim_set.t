@@ -297,3 +297,13 @@ tasker_jwt_claim_set $x "a\b": the claim path has a backslash that escapes neith
 --- must_die
 --- error_log
 the claim path has more than 16 levels
+
+
+
+=== TEST 17: a name of the $tasker_jwt_claim_ family would shadow a claim variable
+--- http_config
+    tasker_jwt_claim_set $tasker_jwt_claim_tenantId tenantId;
+--- config
+--- must_die
+--- error_log
+tasker_jwt_claim_set "$tasker_jwt_claim_tenantId": names starting with $tasker_jwt_claim_ belong to the claim variables, choose another name
