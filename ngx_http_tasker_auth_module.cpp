@@ -47,6 +47,10 @@ static char *ngx_http_tasker_auth_config(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_tasker_auth_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_tasker_auth_claim_set(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_tasker_auth_claim_set_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_conf_enum_t  ngx_http_tasker_auth_methods[] = {
@@ -238,6 +242,13 @@ static ngx_command_t  ngx_http_tasker_auth_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_tasker_auth_main_conf_t, jwks_ca_file),
+      NULL },
+
+    { ngx_string("tasker_jwt_claim_set"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_tasker_auth_claim_set,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
       ngx_null_command
@@ -1825,6 +1836,137 @@ ngx_http_tasker_auth_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+static void
+ngx_http_tasker_auth_claim_path_cleanup(void *data)
+{
+    static_cast<tasker::ClaimPath *>(data)->~ClaimPath();
+}
+
+
+/*
+ * tasker_jwt_claim_set $variable CLAIM;  (http level, like map)
+ *
+ * Adds $variable with a getter that renders CLAIM, an exact claim name or a
+ * dotted path (src/claim_path.h), from the request's verified token. The
+ * variable is not changeable: set, map or another tasker_jwt_claim_set
+ * cannot redefine it, so the identity it carries cannot be overwritten.
+ */
+static char *
+ngx_http_tasker_auth_claim_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    try {
+        u_char                     *p;
+        ngx_str_t                  *value, name;
+        ngx_uint_t                  i;
+        ngx_hash_key_t             *key;
+        const char                 *why;
+        tasker::Status              s;
+        tasker::ClaimPath          *path;
+        ngx_pool_cleanup_t         *cln;
+        ngx_http_variable_t        *v;
+        ngx_http_core_main_conf_t  *cmcf;
+
+        value = static_cast<ngx_str_t *>(cf->args->elts);
+
+        name = value[1];
+        if (name.len < 2 || name.data[0] != '$') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "tasker_auth: tasker_jwt_claim_set \"%V\": "
+                               "the first argument must be a variable name "
+                               "starting with '$'", &value[1]);
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
+        name.len--;
+        name.data++;
+
+        for (p = name.data; p < name.data + name.len; p++) {
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+                  || (*p >= '0' && *p <= '9') || *p == '_'))
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "tasker_auth: tasker_jwt_claim_set \"%V\": "
+                                   "a variable name has only letters, digits "
+                                   "and '_'", &value[1]);
+                return static_cast<char *>(NGX_CONF_ERROR);
+            }
+        }
+
+        /* an exact variable would silently shadow one of the prefix family */
+        if (name.len >= sizeof("tasker_jwt_claim_") - 1
+            && ngx_strncasecmp(name.data, (u_char *) "tasker_jwt_claim_",
+                               sizeof("tasker_jwt_claim_") - 1) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "tasker_auth: tasker_jwt_claim_set \"%V\": "
+                               "names starting with $tasker_jwt_claim_ belong "
+                               "to the claim variables, choose another name",
+                               &value[1]);
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
+        /* name the directive in the error that ngx_http_add_variable gives */
+        cmcf = static_cast<ngx_http_core_main_conf_t *>(
+                   ngx_http_conf_get_module_main_conf(cf,
+                                                      ngx_http_core_module));
+        key = static_cast<ngx_hash_key_t *>(
+                  cmcf->variables_keys->keys.elts);
+
+        for (i = 0; i < cmcf->variables_keys->keys.nelts; i++) {
+            if (key[i].key.len == name.len
+                && ngx_strncasecmp(key[i].key.data, name.data, name.len) == 0)
+            {
+                v = static_cast<ngx_http_variable_t *>(key[i].value);
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "tasker_auth: tasker_jwt_claim_set \"%V\": "
+                                   "%s", &value[1],
+                                   v->get_handler
+                                   == ngx_http_tasker_auth_claim_set_variable
+                                   ? "duplicate variable, already set by "
+                                     "tasker_jwt_claim_set"
+                                   : "the variable is already defined "
+                                     "elsewhere (set, map, a module)");
+                return static_cast<char *>(NGX_CONF_ERROR);
+            }
+        }
+
+        cln = ngx_pool_cleanup_add(cf->pool, sizeof(tasker::ClaimPath));
+        if (cln == NULL) {
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
+        path = new (cln->data) tasker::ClaimPath();
+        cln->handler = ngx_http_tasker_auth_claim_path_cleanup;
+
+        why = NULL;
+        s = tasker::ClaimPath::parse(ngx_http_tasker_auth_sv(&value[2]), path,
+                                     &why);
+        if (s != tasker::Status::Ok) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "tasker_auth: tasker_jwt_claim_set %V \"%V\": "
+                               "the claim path %s", &value[1], &value[2],
+                               why ? why : tasker::statusName(s));
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
+        v = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+        if (v == NULL) {
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
+        v->get_handler = ngx_http_tasker_auth_claim_set_variable;
+        v->data = reinterpret_cast<uintptr_t>(path);
+
+        return NGX_CONF_OK;
+
+    } catch (...) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, 0,
+                           "tasker_auth: tasker_jwt_claim_set: internal error");
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+}
+
+
 /* ---- access handler --------------------------------------------------- */
 
 static ngx_table_elt_t *
@@ -2260,6 +2402,57 @@ ngx_http_tasker_auth_claim_variable(ngx_http_request_t *r,
                                name->len - prefix);
 
         if (!(*ctx->claims)->render(claim, &out)) {
+            return NGX_OK;
+        }
+
+        if (ngx_http_tasker_auth_var_copy(r->pool, out, &value) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        v->len = value.len;
+        v->data = value.data ? value.data : (u_char *) "";
+        return NGX_OK;
+
+    } catch (...) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "tasker_auth: internal error rendering a claim");
+        return NGX_ERROR;
+    }
+}
+
+
+/*
+ * A tasker_jwt_claim_set variable: data is its tasker::ClaimPath (cf->pool).
+ * Empty, as the prefix variables, when the claim is absent or the request was
+ * not authenticated by a token.
+ */
+static ngx_int_t
+ngx_http_tasker_auth_claim_set_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const tasker::ClaimPath     *path;
+    ngx_str_t                    value;
+    ngx_http_tasker_auth_ctx_t  *ctx;
+
+    path = reinterpret_cast<const tasker::ClaimPath *>(data);
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->len = 0;
+    v->data = (u_char *) "";
+
+    ctx = static_cast<ngx_http_tasker_auth_ctx_t *>(
+              ngx_http_get_module_ctx(r, ngx_http_tasker_auth_module));
+
+    if (ctx == NULL || ctx->claims == NULL) {
+        return NGX_OK;
+    }
+
+    try {
+        std::string  out;
+
+        if (!(*ctx->claims)->renderPath(*path, &out)) {
             return NGX_OK;
         }
 

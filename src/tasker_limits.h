@@ -9,6 +9,8 @@ namespace tasker {
 constexpr size_t kMaxTokenBytes = 8192;          // a bearer token longer than this is rejected
 constexpr size_t kMaxJsonDepth = 16;             // nesting of objects/arrays in header and claims
 constexpr size_t kMaxClaims = 256;               // members in the claims object
+constexpr size_t kMaxClaimPathBytes = 256;       // tasker_jwt_claim_set CLAIM text
+constexpr size_t kMaxClaimPathDepth = kMaxJsonDepth;  // member names in one claim path
 constexpr size_t kMaxPermissionsPerCredential = 256;
 constexpr size_t kMaxJwksBytes = 256 * 1024;     // JWKS document body
 constexpr size_t kMaxJwksKeys = 64;              // keys considered in one JWKS document

@@ -4,6 +4,7 @@
 
 #include <openssl/err.h>
 
+#include "claim_path_internal.h"
 #include "json.h"
 #include "jwt.h"
 #include "tasker_limits.h"
@@ -21,46 +22,13 @@ class JsonClaims final : public Claims {
   explicit JsonClaims(JsonPtr root) : root_(std::move(root)) {}
 
   bool render(std::string_view name, std::string* out) const override {
-    try {
-      const json_t* v = jsonMember(root_.get(), name);
-      if (v == nullptr) return false;
-      out->clear();
-      switch (json_typeof(v)) {
-        case JSON_STRING:
-          out->assign(jsonStringView(v));
-          return true;
-        case JSON_INTEGER:
-          *out = std::to_string(static_cast<long long>(json_integer_value(v)));
-          return true;
-        case JSON_TRUE:
-          *out = "true";
-          return true;
-        case JSON_FALSE:
-          *out = "false";
-          return true;
-        case JSON_NULL:
-          return true;
-        case JSON_ARRAY: {
-          bool all_strings = true;
-          for (size_t i = 0; i < json_array_size(v) && all_strings; ++i) {
-            all_strings = json_is_string(json_array_get(v, i));
-          }
-          if (!all_strings) break;
-          for (size_t i = 0; i < json_array_size(v); ++i) {
-            if (i > 0) out->push_back(',');
-            out->append(jsonStringView(json_array_get(v, i)));
-          }
-          return true;
-        }
-        default:  // objects and reals
-          break;
-      }
-      *out = jsonCompact(v);
-      return true;
-    } catch (const std::bad_alloc&) {
-      out->clear();
-      return false;
-    }
+    const json_t* v = jsonMember(root_.get(), name);
+    return v != nullptr && renderClaimValue(v, out);
+  }
+
+  bool renderPath(const ClaimPath& path, std::string* out) const override {
+    const json_t* v = claimPathLookup(root_.get(), path);
+    return v != nullptr && renderClaimValue(v, out);
   }
 
   Status checkTimes(int64_t leeway_seconds, int64_t now) const noexcept override {

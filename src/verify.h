@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "algorithms.h"
+#include "claim_path.h"
 #include "keys.h"
 #include "permissions.h"
 #include "status.h"
@@ -36,6 +37,10 @@ class Claims {
   // Reals use the shortest text that reads back to the same double (1.5, 0.1); an empty array
   // counts as an array of strings and renders as "".
   virtual bool render(std::string_view name, std::string* out) const = 0;
+  // Renders the claim at `path` (claim_path.h) the same way, following nested objects
+  // (tasker_jwt_claim_set). Returns false when a member on the way is absent or an intermediate
+  // value is not an object (or, without throwing, when memory runs out).
+  virtual bool renderPath(const ClaimPath& path, std::string* out) const = 0;
   // The whole claims object as compact JSON, members in token order (for tasker-ctl). Empty
   // string only on allocation failure.
   virtual std::string toJson() const = 0;

@@ -8,14 +8,22 @@ our $token = 'tok-123';
 repeat_each(2);
 
 # Every block has a status-code test (or one must_die test) plus at least one
-# more; the 15 extra tests are listed in the block titles as "(+N)".
-plan tests => repeat_each() * (2 * blocks() + 15);
+# more; the 18 extra tests are listed in the block titles as "(+N)".
+plan tests => repeat_each() * (2 * blocks() + 18);
 
 # Blocks without a "--- request" section get this one.
 add_block_preprocessor(sub {
     my $block = shift;
     $block->set_value(request => "GET /t\n") unless defined $block->request;
 });
+
+# TEST 20 (--- http2) under the real runner: it writes "http2 on;" for nginx 1.19.9 and later,
+# a directive nginx has only since 1.25.1, so there it is skipped on 1.19.9 to 1.25.0.
+sub h2_unavailable {
+    no warnings 'once';
+    my $v = $Test::Nginx::Util::NginxVersion // 0;
+    return !$Test::Nginx::Util::TLibRunner && $v >= 1.019009 && $v < 1.025001;
+}
 
 no_shuffle();    # TEST 2 reuses the nginx started by TEST 1
 run_tests();
@@ -285,3 +293,44 @@ never
 --- wait: 0.1
 --- response_body
 ok
+
+
+
+=== TEST 20: --- http2: curl over cleartext HTTP/2, with headers and a body (+1)
+--- http2
+--- skip_eval: 3: main::h2_unavailable()
+--- http_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+        location / {
+            return 200 "$request_method $http_x_a $content_length\n";
+        }
+    }
+--- config
+    location = /h2 {
+        add_header X-Proto $server_protocol;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1;
+    }
+--- request
+POST /h2
+hello
+--- more_headers
+X-A: 1
+--- response_headers
+X-Proto: HTTP/2.0
+--- response_body
+POST 1 5
+
+
+
+=== TEST 21: --- pipelined_requests: one keep-alive connection, per-response expectations (+2)
+--- config
+    location = /p {
+        return 200 "$request_method $connection_requests\n";
+    }
+--- pipelined_requests eval
+["POST /p\n" . ("x" x 5000), "GET /p"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+["POST 1\n", "GET 2\n"]

@@ -219,10 +219,11 @@ our @EXPORT = (@TestMore, @Test::Nginx::Util::EXPORT,
 
 # Sections of the real Test::Nginx::Socket that this runner does not implement;
 # a block using one fails loudly instead of passing for the wrong reason.
-my @Unsupported = qw(raw_request pipelined_requests request_eval response_body_eval
-    http2 http3 stap stap_out stap_out_like tcp_listen udp_listen shutdown_error_log
+my @Unsupported = qw(raw_request request_eval response_body_eval
+    http3 stap stap_out stap_out_like tcp_listen udp_listen shutdown_error_log
     no_shutdown_error_log response_body_filters skip_nginx2 skip_openssl skip_slave
-    todo todo_nginx curl raw_request_middle_delay http09 env);
+    todo todo_nginx curl curl_protocol curl_options curl_error raw_request_middle_delay
+    http09 env);
 
 our @ResponseBodyChecks;
 our $PrevConfig;
@@ -265,6 +266,8 @@ sub blocks {
 }
 
 sub run_tests () {
+    bail_out("TEST_NGINX_USE_HTTP2 is not supported by the t/lib runner (use --- http2 per block)")
+        if $ENV{TEST_NGINX_USE_HTTP2};
     nginx_version();
     $ENV{TEST_NGINX_SERVER_PORT} //= $ServerPort;
     my @blocks = blocks();
@@ -385,25 +388,71 @@ sub run_must_die {
 sub run_test_helper {
     my ($block, $server_up, $rep) = @_;
     my $name    = $block->name;
-    my $reqs    = build_requests($block);
     my $timeout = parse_time($block->timeout) // $Timeout;
+
+    return run_pipelined($block, $server_up, $rep, $timeout)
+        if defined $block->pipelined_requests;
+
+    my $reqs    = build_requests($block);
     my $need_array = @$reqs > 1;
+    my $http2   = use_http2($block);
 
     for my $idx (0 .. $#$reqs) {
-        my ($raw, $head) = $server_up ? send_request($block, $reqs->[$idx], $timeout) : ('', 0);
+        my ($raw, $head) = !$server_up ? ('', 0)
+                         : $http2      ? send_http2_request($block, $reqs->[$idx], $timeout)
+                         :               send_request($block, $reqs->[$idx], $timeout);
         if (!defined $block->ignore_response) {
             my ($res, $raw_headers, $left) = parse_response($name, $raw, $head);
             if (defined $left && length $left) {
                 $left =~ s/([\0-\037\200-\377])/sprintf('\x{%02x}', ord $1)/eg;
                 warn "WARNING: $name - unexpected extra bytes after last chunk in response: \"$left\"\n";
             }
-            my @args = ($block, $res, $idx, $need_array);
-            check_error_code(@args);
-            check_raw_response_headers($block, $raw_headers, $idx, $need_array);
-            check_response_headers(@args, $raw_headers);
-            check_response_body(@args, $rep);
+            check_response($block, $res, $raw_headers, $idx, $need_array, $rep);
         }
         if ($idx < $#$reqs) {    # between requests of a multi-request block
+            sleep $block->wait if $block->wait;
+            check_error_log($block, $rep);
+            check_access_log($block, $rep) unless defined $block->ignore_response;
+        }
+    }
+    sleep $block->wait if $block->wait;
+    check_error_log($block, $rep);
+    check_access_log($block, $rep) unless defined $block->ignore_response;
+}
+
+sub check_response {
+    my ($block, $res, $raw_headers, $idx, $need_array, $rep) = @_;
+    my @args = ($block, $res, $idx, $need_array);
+    check_error_code(@args);
+    check_raw_response_headers($block, $raw_headers, $idx, $need_array);
+    check_response_headers(@args, $raw_headers);
+    check_response_body(@args, $rep);
+}
+
+# "--- pipelined_requests eval [...]": all requests written at once on one
+# connection (Connection: keep-alive on all but the last, which has close), then
+# the responses parsed one after the other; expectations are arrays, and the log
+# checks run after each response, as in the real one.
+sub run_pipelined {
+    my ($block, $server_up, $rep, $timeout) = @_;
+    my $name = $block->name;
+    my $reqs = $block->pipelined_requests;
+    bail_out("$name - invalid entries in --- pipelined_requests") unless ref $reqs eq 'ARRAY';
+    my $more = $block->more_headers || '';
+    my $all  = '';
+    for my $i (0 .. $#$reqs) {
+        my $hdrs = ref $more eq 'ARRAY' ? $more->[$i] : $more;
+        bail_out("--- more_headers lacks data for the $i pipelined request") unless defined $hdrs;
+        $all .= build_request($name, $reqs->[$i], $hdrs, $i < $#$reqs ? 'keep-alive' : 'close');
+    }
+    my ($raw, $head) = $server_up ? send_request($block, $all, $timeout) : ('', 0);
+    for my $idx (0 .. $#$reqs) {
+        if (!defined $block->ignore_response) {
+            my ($res, $raw_headers, $left) = parse_response($name, $raw // '', $head);
+            check_response($block, $res, $raw_headers, $idx, 1, $rep);
+            $raw = $left;
+        }
+        if ($idx < $#$reqs) {
             sleep $block->wait if $block->wait;
             check_error_log($block, $rep);
             check_access_log($block, $rep) unless defined $block->ignore_response;
@@ -451,7 +500,8 @@ sub build_requests {
 # Adds Host, Connection: close, the more_headers and Content-Length (the body is
 # then trimmed of leading and trailing whitespace), like the real one.
 sub build_request {
-    my ($name, $req, $more_headers) = @_;
+    my ($name, $req, $more_headers, $conn) = @_;
+    $conn //= 'close';
     my ($hdrs, $chunked) = ('', 0);
     for my $line (split /\n+/, $more_headers) {
         next if $line =~ /^\s*\#/;
@@ -474,7 +524,7 @@ sub build_request {
     }
     my $head = '';
     $head .= "Host: $ServerName\r\n" if $hdrs !~ /(?:^|\n)Host:/msi;
-    $head .= "Connection: close\r\n" if $hdrs !~ /(?:^|\n)Connection/msi;
+    $head .= "Connection: $conn\r\n" if $hdrs !~ /(?:^|\n)Connection/msi;
     return "$meth $url $ver\r\n$head$hdrs$len\r\n$content";
 }
 
@@ -530,6 +580,72 @@ sub send_request {
     }
     close $sock;
     return ($resp, $head);
+}
+
+# "--- http2": the request (as built above) is sent by curl over cleartext
+# HTTP/2 with prior knowledge, with the options the real one uses; curl -i
+# prints the response as "HTTP/2 200" plus headers and body, parsed as usual.
+sub send_http2_request {
+    my ($block, $req, $timeout) = @_;
+    my $name = $block->name;
+    my $head = $req =~ /^\s*HEAD\s+/ ? 1 : 0;
+
+    my ($meth, $uri, $ver) = $req =~ m{^\s*(\w+)\s+(\S+)\s+HTTP/(\S+)\r?\n}
+        or bail_out("$name - cannot parse the status line in the request: $req");
+    my ($hdrs, $body) = $req =~ m{\A[^\n]*\n(.*?)\r?\n\r?\n(.*)\z}s
+        or bail_out("$name - cannot parse the header entries in the request: $req");
+
+    my @args = ('curl', '-i', '-H', 'User-Agent:', '-H', 'Accept:', '-H', 'Host:', '-sS',
+                '--http2', '--http2-prior-knowledge');
+    push @args, $meth eq 'HEAD' ? ('-I') : ('-X', $meth);
+    push @args, '-0' if $ver ne '1.1';
+    my @headers = grep { !/^Connection\s*:/i } split /\r\n/, $hdrs;
+    push @args, '-H', $_ for @headers;
+    if (length $body) {
+        push @args, '-H', 'Content-Type: ' unless grep { /^\s*Content-Type\s*:/i } @headers;
+        my $file = "$Test::Nginx::Util::HtmlDir/curl.data.bin";
+        open my $fh, '>', $file or bail_out("$name - cannot write $file: $!");
+        binmode $fh;
+        print $fh $body;
+        close $fh;
+        push @args, '--data-binary', "\@$file";
+    }
+    my $addr = $block->server_addr_for_client // $ServerAddr;
+    push @args, '--connect-timeout', $timeout, '--max-time', $timeout,
+                "http://$addr:$ServerPortForClient$uri";
+
+    my ($out, $err) = _run_capture(@args);
+    if (!defined $out) {
+        fail("$name - failed to run curl: $err");
+        return ('', $head);
+    }
+    if ($out eq '') {
+        fail("$name - command \"@args\" generates " . ($err ne '' ? "stderr output: $err" : 'no stdout output'));
+        return ('', $head);
+    }
+    warn "WARNING: $name - command \"@args\" generates stderr output: $err" if $err ne '';
+    return ($out, $head);
+}
+
+# Runs a command; returns its stdout and stderr (undef stdout if it cannot run).
+sub _run_capture {
+    my @cmd = @_;
+    require File::Temp;
+    my $errfh = File::Temp->new;
+    my $pid = open(my $from, '-|') // return (undef, "fork failed: $!");
+    if ($pid == 0) {
+        open STDERR, '>&', $errfh or POSIX::_exit(127);
+        open STDIN, '<', '/dev/null';
+        exec { $cmd[0] } @cmd or POSIX::_exit(127);
+    }
+    binmode $from;
+    my $out = do { local $/; <$from> } // '';
+    close $from;
+    my $status = $?;
+    seek $errfh, 0, 0;
+    my $err = do { local $/; <$errfh> } // '';
+    return (undef, "exit status " . ($status >> 8) . ": $err") if ($status >> 8) == 127 && $out eq '';
+    return ($out, $err);
 }
 
 # ---- responses ----

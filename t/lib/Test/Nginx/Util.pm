@@ -22,7 +22,7 @@ our @EXPORT = qw(
     add_block_preprocessor add_cleanup_handler server_port
     server_port_for_client server_addr server_name server_root html_dir
     timeout worker_connections config_preamble check_accum_error_log
-    no_nginx_manager use_hup bail_out is_str
+    no_nginx_manager use_hup bail_out is_str use_http2
 );
 
 our @EXPORT_OK = qw(
@@ -34,6 +34,9 @@ our @EXPORT_OK = qw(
     write_config_file nginx_version start_nginx stop_nginx error_log_data
     access_log_data cleanup
 );
+
+# Lets a .t file tell this runner from the real one (which does not set it).
+our $TLibRunner = 1;
 
 # ---- settings: same environment variables and defaults as the real one ----
 
@@ -100,6 +103,18 @@ sub server_root ()             { $ServRoot }
 sub html_dir ()                { $HtmlDir }
 sub add_block_preprocessor (&) { unshift @BlockPreprocessors, shift }
 sub add_cleanup_handler ($)    { unshift @CleanupHandlers, shift }
+# "--- http2": the request goes through curl --http2-prior-knowledge and the
+# server listens with "http2" (cleartext HTTP/2 only), as in the real one.  The
+# real one's TEST_NGINX_USE_HTTP2 mode (every block over HTTP/2) is not supported.
+sub use_http2 ($) {
+    my $block = shift;
+    return undef unless defined $block->http2;
+    bail_out("cannot use --- http2 with --- raw_request") if defined $block->raw_request;
+    bail_out("cannot use --- http2 with --- pipelined_requests")
+        if defined $block->pipelined_requests;
+    return 1;
+}
+
 sub no_nginx_manager ()        { bail_out("no_nginx_manager() is not supported by the t/lib runner") }
 sub use_hup ()                 { warn "use_hup() is ignored by the t/lib runner\n" }
 
@@ -175,8 +190,12 @@ sub expand_env_in_text ($$$) {
     $text =~ s{\$(TEST_NGINX_[_A-Z0-9]+)}{
         my $var = $1;
         if ($var =~ /^TEST_NGINX_RAND_PORT_[0-9]+$/) {
-            $rand_ports->{$var} //= gen_rand_port({ $ServerPort => 1, map { $_ => 1 } values %$rand_ports })
-                // bail_out("$name - Cannot find an available listening port number for $var.\n");
+            if (!defined $rand_ports->{$var}) {
+                my %used = ($ServerPort => 1, map { $_ => 1 } values %$rand_ports);
+                $rand_ports->{$var} = gen_rand_port(\%used)
+                    // bail_out("$name - Cannot find an available listening port number for $var.\n");
+            }
+            $rand_ports->{$var};
         } else {
             bail_out("$name - No environment $var defined.\n") unless defined $ENV{$var};
             $ENV{$var};
@@ -243,6 +262,15 @@ sub write_config_file ($$$$) {
     my $http_config = expand_env_in_text($block->http_config, $name, $rand_ports) // '';
     my $post_main   = expand_env_in_text($block->post_main_config, $name, $rand_ports) // '';
     my $err_log     = $block->error_log_file || $ErrLogFile;
+    # --- http2: "http2 on;" where nginx has it (1.25.1+), else "listen ... http2"
+    my ($listen_opts, $http2_directive) = ('', '');
+    if (use_http2($block)) {
+        if (nginx_version() >= 1.025001) {
+            $http2_directive = ' http2 on;';
+        } else {
+            $listen_opts = ' http2';
+        }
+    }
     my $server_name = $block->server_name // $ServerName;
     $config //= '';
 
@@ -286,7 +314,7 @@ http {
 $http_config
 
     server {
-        listen          $ServerPort;
+        listen          $ServerPort$listen_opts;$http2_directive
         server_name     '$server_name';
 
         client_max_body_size 30M;
