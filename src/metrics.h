@@ -145,6 +145,12 @@ int metricsMethodIndex(std::string_view method) noexcept;
 // counters in other processes are safe (see MetricsJwksSlot::url_len).
 int metricsRegisterUrl(MetricsBlock* block, std::string_view url) noexcept;
 
+// Unregisters a slot whose URL the configuration no longer names (a reload removed it): its
+// series leave the page, and its counters restart at zero if the slot is registered again.
+// Same threading rule as metricsRegisterUrl; a page rendered at that instant may still show the
+// slot. No-op for nullptr or a slot out of range.
+void metricsUnregisterUrl(MetricsBlock* block, int slot) noexcept;
+
 // The writers below are lock-free (one relaxed atomic RMW or store each), callable from any
 // process or thread at any time. Each is a no-op when block is nullptr (metrics disabled) or an
 // index is out of range; the JWKS ones also ignore a slot that is not registered.

@@ -38,6 +38,40 @@ static ngx_cycle_t                   *ngx_http_tasker_auth_cache_cycle;
 
 /* ---- shared memory: metrics and JWKS ---------------------------------- */
 
+/* A URL that a reload removed stops being exported. */
+static void
+ngx_http_tasker_auth_forget_urls(ngx_http_tasker_auth_main_conf_t *mcf,
+    tasker::MetricsBlock *block)
+{
+    int                                 slot;
+    uint64_t                            len;
+    ngx_uint_t                          i;
+    ngx_http_tasker_auth_jwks_conf_t   *j;
+
+    j = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts);
+
+    for (slot = 0; slot < tasker::kMaxJwksUrls; slot++) {
+        len = block->jwks[slot].url_len.load(std::memory_order_acquire);
+        if (len == 0) {
+            continue;
+        }
+
+        for (i = 0; i < mcf->jwks.nelts; i++) {
+            if (j[i].shown->size() == len
+                && ngx_memcmp(j[i].shown->data(), block->jwks[slot].url, len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == mcf->jwks.nelts) {
+            tasker::metricsUnregisterUrl(block, slot);
+        }
+    }
+}
+
+
 static ngx_int_t
 ngx_http_tasker_auth_init_metrics_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
@@ -73,6 +107,8 @@ ngx_http_tasker_auth_init_metrics_zone(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     mcf->metrics = block;
+
+    ngx_http_tasker_auth_forget_urls(mcf, block);
 
     j = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts);
     for (i = 0; i < mcf->jwks.nelts; i++) {
