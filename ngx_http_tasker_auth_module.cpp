@@ -349,8 +349,7 @@ ngx_http_tasker_auth_create_loc_conf(ngx_conf_t *cf)
      *     conf->jwks.index = 0;
      *     conf->api_keys.header = { 0, NULL };
      *     conf->api_keys.keys = NULL;
-     *     conf->file = NULL;
-     *     conf->file_name = { 0, NULL };
+     *     conf->toml = NULL;
      *     conf->policy = NULL;
      */
 
@@ -408,7 +407,7 @@ ngx_http_tasker_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     auto  *prev = static_cast<ngx_http_tasker_auth_loc_conf_t *>(parent);
     auto  *conf = static_cast<ngx_http_tasker_auth_loc_conf_t *>(child);
 
-    if (conf->file != NULL
+    if (conf->toml != NULL
         && ngx_http_tasker_auth_apply_settings(cf, conf) != NGX_CONF_OK)
     {
         return NGX_HTTP_TASKER_CONF_ERROR;
@@ -587,8 +586,8 @@ ngx_http_tasker_auth_count(tasker::MetricsBlock *m, const tasker::Decision &d)
     }
 
     if (d.status == tasker::Status::PermDenied) {
-        tasker::metricsCountDenial(m,
-                                   tasker::permissionIndex(d.missing_permission));
+        tasker::metricsCountDenial(
+            m, tasker::permissionIndex(d.missing_permission));
 
     } else if (!d.authenticated) {
         tasker::metricsCountFailure(m, tasker::failureReasonIndex(

@@ -76,7 +76,7 @@ typedef struct {
 /* One JWKS URL: the refresh settings every location using it agreed on. */
 typedef struct {
     ngx_str_t                         url;
-    std::string                      *shown;         /* redacted: logs, metrics */
+    std::string                      *shown;         /* redacted */
     time_t                            refresh_interval;
     ngx_int_t                         metrics_slot;
 } ngx_http_tasker_auth_jwks_conf_t;
@@ -167,8 +167,7 @@ typedef struct {
     ngx_http_tasker_auth_jwks_loc_conf_t  jwks;
     ngx_http_tasker_auth_api_keys_conf_t  api_keys;
     ngx_http_tasker_auth_log_conf_t       log;
-    const tasker::Settings               *file;      /* tasker_auth_config */
-    ngx_str_t                             file_name; /* as written */
+    const tasker::Settings               *toml;      /* tasker_auth_config */
     const tasker::AuthPolicy             *policy;    /* NULL: not enforced */
 } ngx_http_tasker_auth_loc_conf_t;
 
@@ -177,7 +176,7 @@ typedef struct {
     ngx_str_t                         subject;
     ngx_str_t                         permissions;
     const char                       *method;
-    tasker::ClaimsConstPtr           *claims;        /* placement-new in r->pool */
+    tasker::ClaimsConstPtr           *claims;        /* placement-new */
 } ngx_http_tasker_auth_ctx_t;
 
 

@@ -27,7 +27,7 @@ ngx_http_tasker_auth_conf_alert(ngx_conf_t *cf, ngx_command_t *cmd)
 
 
 static ngx_http_tasker_auth_store_t *
-ngx_http_tasker_auth_store(ngx_conf_t *cf)
+ngx_http_tasker_auth_cycle_store(ngx_conf_t *cf)
 {
     ngx_http_tasker_auth_main_conf_t  *mcf;
 
@@ -154,9 +154,13 @@ ngx_http_tasker_auth_read_key_file(const std::string &path, std::string *text,
 static const char *
 ngx_http_tasker_auth_key_problem(tasker::Status s, const std::string &pem)
 {
+    static u_char  too_small[64];
+
     switch (s) {
     case tasker::Status::KeyTooSmall:
-        return "is an RSA key under 2048 bits";
+        ngx_snprintf(too_small, sizeof(too_small) - 1,
+                     "is an RSA key under %d bits%Z", tasker::kMinRsaBits);
+        return (const char *) too_small;
     case tasker::Status::KeyUnsupported:
         return "is of an unsupported key type or curve";
     default:
@@ -188,7 +192,7 @@ ngx_http_tasker_auth_load_key(ngx_conf_t *cf, const char *directive,
     tasker::KeySetConstPtr         ks;
     ngx_http_tasker_auth_store_t  *store;
 
-    store = ngx_http_tasker_auth_store(cf);
+    store = ngx_http_tasker_auth_cycle_store(cf);
 
     std::string cache_key = (path ? "path:" + *path : "pem:" + source);
     auto it = store->key_cache.find(cache_key);
@@ -266,7 +270,9 @@ ngx_http_tasker_auth_permission(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (lcf->rules == NULL) {
             /* the first rule of this block replaces the inherited list */
-            ngx_http_tasker_auth_store_t *store = ngx_http_tasker_auth_store(cf);
+            ngx_http_tasker_auth_store_t  *store;
+
+            store = ngx_http_tasker_auth_cycle_store(cf);
             store->rules.push_back(std::make_shared<tasker::RuleSet>());
             lcf->rules = &store->rules.back();
         }
@@ -470,7 +476,7 @@ ngx_http_tasker_auth_new_keys(ngx_conf_t *cf)
         return NULL;
     }
 
-    store = ngx_http_tasker_auth_store(cf);
+    store = ngx_http_tasker_auth_cycle_store(cf);
     store->key_specs.emplace_back();
     keys->specs = &store->key_specs.back();
 
@@ -539,7 +545,7 @@ ngx_http_tasker_auth_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         tasker::Status              s;
         tasker::Settings            settings;
 
-        if (lcf->file != NULL) {
+        if (lcf->toml != NULL) {
             return (char *) "is duplicate";
         }
 
@@ -554,8 +560,9 @@ ngx_http_tasker_auth_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             table = ngx_http_tasker_auth_sv(&value[2]);
         }
 
-        s = tasker::loadAuthSettings(std::string(ngx_http_tasker_auth_sv(&path)),
-                                     table, &settings, &warnings, &error);
+        s = tasker::loadAuthSettings(
+                std::string(ngx_http_tasker_auth_sv(&path)), table, &settings,
+                &warnings, &error);
 
         for (const std::string &w : warnings) {
             ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
@@ -570,10 +577,11 @@ ngx_http_tasker_auth_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_HTTP_TASKER_CONF_ERROR;
         }
 
-        ngx_http_tasker_auth_store_t *store = ngx_http_tasker_auth_store(cf);
+        ngx_http_tasker_auth_store_t  *store;
+
+        store = ngx_http_tasker_auth_cycle_store(cf);
         store->settings.push_back(std::move(settings));
-        lcf->file = &store->settings.back();
-        lcf->file_name = value[1];
+        lcf->toml = &store->settings.back();
 
         return NGX_CONF_OK;
 
@@ -800,7 +808,7 @@ char *
 ngx_http_tasker_auth_apply_settings(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *conf)
 {
-    const tasker::Settings  &f = *conf->file;
+    const tasker::Settings  &f = *conf->toml;
 
     ngx_http_tasker_auth_overlay<ngx_flag_t>(&conf->enable, NGX_CONF_UNSET,
                                              f.enabled);
@@ -931,7 +939,7 @@ ngx_http_tasker_auth_build_keys(ngx_conf_t *cf,
         }
     }
 
-    ngx_http_tasker_auth_store_t *store = ngx_http_tasker_auth_store(cf);
+    ngx_http_tasker_auth_store_t *store = ngx_http_tasker_auth_cycle_store(cf);
     store->registries.push_back(std::move(reg));
     keys->built[strict] = &store->registries.back();
     return keys->built[strict];
@@ -1014,10 +1022,11 @@ ngx_http_tasker_auth_register_jwks(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    ngx_http_tasker_auth_store_t *store = ngx_http_tasker_auth_store(cf);
+    ngx_http_tasker_auth_store_t *store = ngx_http_tasker_auth_cycle_store(cf);
     store->strings.emplace_back();
-    tasker::redactFetchUrl(std::string(ngx_http_tasker_auth_sv(&conf->jwks.url)),
-                           &store->strings.back());
+    tasker::redactFetchUrl(
+        std::string(ngx_http_tasker_auth_sv(&conf->jwks.url)),
+        &store->strings.back());
 
     j->url = conf->jwks.url;
     j->shown = &store->strings.back();
@@ -1135,7 +1144,7 @@ ngx_http_tasker_auth_build_policy(ngx_conf_t *cf,
         pc.rules = *conf->rules;
     }
 
-    ngx_http_tasker_auth_store_t *store = ngx_http_tasker_auth_store(cf);
+    ngx_http_tasker_auth_store_t *store = ngx_http_tasker_auth_cycle_store(cf);
     store->policies.emplace_back(std::move(pc));
     conf->policy = &store->policies.back();
 
