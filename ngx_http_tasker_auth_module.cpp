@@ -467,15 +467,7 @@ ngx_http_tasker_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_OK;
     }
 
-    try {
-        return ngx_http_tasker_auth_build_policy(cf, conf);
-
-    } catch (...) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "tasker_auth: out of memory or internal error "
-                           "while merging");
-        return NGX_HTTP_TASKER_CONF_ERROR;
-    }
+    return ngx_http_tasker_auth_build_policy(cf, conf);
 }
 
 

@@ -804,8 +804,8 @@ ngx_http_tasker_auth_overlay_key(ngx_conf_t *cf,
  * below the explicit directives of that block. So they fill every field the
  * block left unset, before the usual merge with the parent.
  */
-char *
-ngx_http_tasker_auth_apply_settings(ngx_conf_t *cf,
+static char *
+ngx_http_tasker_auth_overlay_settings(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *conf)
 {
     const tasker::Settings  &f = *conf->toml;
@@ -1096,8 +1096,8 @@ ngx_http_tasker_auth_build_jwt(ngx_conf_t *cf,
 }
 
 
-char *
-ngx_http_tasker_auth_build_policy(ngx_conf_t *cf,
+static char *
+ngx_http_tasker_auth_make_policy(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *conf)
 {
     tasker::PolicyConfig  pc;
@@ -1149,4 +1149,38 @@ ngx_http_tasker_auth_build_policy(ngx_conf_t *cf,
     conf->policy = &store->policies.back();
 
     return NGX_CONF_OK;
+}
+
+
+/* ---- entry points from the merge: no exception leaves them ------------ */
+
+char *
+ngx_http_tasker_auth_apply_settings(ngx_conf_t *cf,
+    ngx_http_tasker_auth_loc_conf_t *conf)
+{
+    try {
+        return ngx_http_tasker_auth_overlay_settings(cf, conf);
+
+    } catch (...) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, 0,
+                           "tasker_auth: tasker_auth_config: internal error "
+                           "(out of memory?)");
+        return NGX_HTTP_TASKER_CONF_ERROR;
+    }
+}
+
+
+char *
+ngx_http_tasker_auth_build_policy(ngx_conf_t *cf,
+    ngx_http_tasker_auth_loc_conf_t *conf)
+{
+    try {
+        return ngx_http_tasker_auth_make_policy(cf, conf);
+
+    } catch (...) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, 0,
+                           "tasker_auth: internal error (out of memory?) "
+                           "while building the location's policy");
+        return NGX_HTTP_TASKER_CONF_ERROR;
+    }
 }
