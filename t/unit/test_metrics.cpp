@@ -646,6 +646,27 @@ static void test_metrics_jwks_refresh_and_keys(void** state) {
   assert_string_equal(page.substr(pos).c_str(), expected);
 }
 
+static void test_metrics_unregister_url(void** state) {
+  auto b = newBlock();
+  const int a = metricsRegisterUrl(b.get(), "https://a.example/jwks");
+  const int c = metricsRegisterUrl(b.get(), "https://c.example/jwks");
+  metricsCountJwksRefresh(b.get(), a, true);
+  metricsSetJwksKeys(b.get(), a, 4);
+  metricsUnregisterUrl(b.get(), a);
+  metricsUnregisterUrl(b.get(), -1);             // ignored
+  metricsUnregisterUrl(b.get(), kMaxJwksUrls);   // ignored
+  metricsUnregisterUrl(nullptr, 0);              // ignored
+  std::string page = render(*b);
+  assert_int_equal(countOf(page, "a.example"), 0);
+  assert_int_equal(countOf(page, "\ntasker_auth_jwks_keys{"), 1);
+  assertWellFormed(page);
+  // The freed slot is reused, starting from zero.
+  assert_int_equal(metricsRegisterUrl(b.get(), "https://d.example/jwks"), a);
+  assert_int_equal(b->jwks[a].refresh[kMetricsResultSuccess].load(), 0);
+  assert_int_equal(b->jwks[a].keys.load(), 0);
+  assert_int_equal(metricsRegisterUrl(b.get(), "https://c.example/jwks"), c);
+}
+
 static void test_metrics_escapes_label_values(void** state) {
   auto b = newBlock();
   const int slot = metricsRegisterUrl(b.get(), "https://a.example/\"q\"\\path\nline");
@@ -965,6 +986,7 @@ int main(void) {
       cmocka_unit_test(test_metrics_register_url_full),
       cmocka_unit_test(test_metrics_register_url_rejects_unstorable),
       cmocka_unit_test(test_metrics_jwks_refresh_and_keys),
+      cmocka_unit_test(test_metrics_unregister_url),
       cmocka_unit_test(test_metrics_escapes_label_values),
       cmocka_unit_test(test_metrics_exposition_snapshot),
       cmocka_unit_test(test_metrics_help_and_type_once_per_family),
