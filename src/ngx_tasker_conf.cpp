@@ -188,6 +188,7 @@ ngx_http_tasker_auth_load_key(ngx_conf_t *cf, const char *directive,
 {
     ngx_err_t                      err;
     std::string                    pem;
+    const char                    *problem;
     tasker::Status                 s;
     tasker::KeySetConstPtr         ks;
     ngx_http_tasker_auth_store_t  *store;
@@ -214,19 +215,24 @@ ngx_http_tasker_auth_load_key(ngx_conf_t *cf, const char *directive,
     }
 
     s = tasker::KeySet::fromPem(pem, &ks);
+    problem = (s == tasker::Status::Ok)
+              ? NULL : ngx_http_tasker_auth_key_problem(s, pem);
 
-    if (s != tasker::Status::Ok) {
+    /* the file may have been a private key: do not leave it in memory */
+    if (!pem.empty()) {
+        ngx_explicit_memzero(&pem[0], pem.size());
+    }
+
+    if (problem != NULL) {
         if (path) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "tasker_auth: %s \"%s\" %s (%s), read from "
-                               "\"%s\"", directive, shown,
-                               ngx_http_tasker_auth_key_problem(s, pem),
+                               "\"%s\"", directive, shown, problem,
                                tasker::statusName(s), path->c_str());
         } else {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "tasker_auth: %s \"%s\" %s (%s)", directive,
-                               shown, ngx_http_tasker_auth_key_problem(s, pem),
-                               tasker::statusName(s));
+                               shown, problem, tasker::statusName(s));
         }
         return NULL;
     }
