@@ -280,7 +280,7 @@ grpc-message: Missing authentication credentials
 --- request
 POST /t
 --- more_headers eval
-"Content-Type: application/grpc+proto\r\nAuthorization: Bearer $::tok{reader}"
+"Content-Type: application/grpc+proto\nAuthorization: Bearer $::tok{reader}"
 --- error_code: 200
 --- response_headers
 grpc-status: 7
