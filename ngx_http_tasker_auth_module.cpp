@@ -401,6 +401,39 @@ ngx_http_tasker_auth_merge_key(ngx_http_tasker_auth_jwt_conf_t *conf,
 }
 
 
+/*
+ * The fields that point at objects in the cycle store: NULL means "not set"
+ * (they are pcalloc'd and filled by their setters), so nginx's pointer merge
+ * macro, which expects NGX_CONF_UNSET_PTR, does not fit.
+ */
+static void
+ngx_http_tasker_auth_merge_objects(ngx_conf_t *cf,
+    ngx_http_tasker_auth_loc_conf_t *conf,
+    ngx_http_tasker_auth_loc_conf_t *prev)
+{
+    if (conf->jwks.url.data == NULL) {
+        conf->jwks.url = prev->jwks.url;
+    }
+
+    /* array directives replace, never extend, what they inherit */
+    if (conf->rules == NULL) {
+        conf->rules = prev->rules;
+    }
+
+    if (conf->api_keys.keys == NULL) {
+        conf->api_keys.keys = prev->api_keys.keys;
+
+    } else if (!conf->api_keys.enabled) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "tasker_auth: tasker_api_key is configured but "
+                           "tasker_api_keys_enabled is off, so the keys are "
+                           "not accepted");
+    }
+
+    ngx_http_tasker_auth_merge_key(&conf->jwt, &prev->jwt);
+}
+
+
 static char *
 ngx_http_tasker_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
@@ -438,30 +471,7 @@ ngx_http_tasker_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->log.success_level, prev->log.success_level,
                               NGX_LOG_INFO);
 
-    /* NULL is "not set" for these: pcalloc'd, filled by their setters */
-    if (conf->jwks.url.data == NULL) {
-        conf->jwks.url = prev->jwks.url;
-    }
-
-    /* array directives replace, never extend, what they inherit */
-    if (conf->rules == NULL) {
-        conf->rules = prev->rules;
-    }
-
-    if (conf->api_keys.keys == NULL) {
-        conf->api_keys.keys = prev->api_keys.keys;
-    }
-
-    ngx_http_tasker_auth_merge_key(&conf->jwt, &prev->jwt);
-
-    if (conf->api_keys.keys != NULL && !conf->api_keys.enabled
-        && conf->api_keys.keys != prev->api_keys.keys)
-    {
-        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "tasker_auth: tasker_api_key is configured but "
-                           "tasker_api_keys_enabled is off, so the keys are "
-                           "not accepted");
-    }
+    ngx_http_tasker_auth_merge_objects(cf, conf, prev);
 
     if (!conf->enable) {
         return NGX_CONF_OK;
