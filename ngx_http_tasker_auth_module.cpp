@@ -592,8 +592,7 @@ ngx_http_tasker_auth_count(tasker::MetricsBlock *m, const tasker::Decision &d)
             m, tasker::permissionIndex(d.missing_permission));
 
     } else if (!d.authenticated) {
-        tasker::metricsCountFailure(m, tasker::failureReasonIndex(
-                                           tasker::failureReason(d.status)));
+        tasker::metricsCountFailureStatus(m, d.status);
     }
 }
 

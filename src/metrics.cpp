@@ -327,6 +327,10 @@ void metricsCountFailure(MetricsBlock* block, int reason) noexcept {
   block->failures[reason].fetch_add(1, kRelaxed);
 }
 
+void metricsCountFailureStatus(MetricsBlock* block, Status status) noexcept {
+  metricsCountFailure(block, failureReasonIndex(failureReason(status)));
+}
+
 void metricsCountDenial(MetricsBlock* block, int permission) noexcept {
   if (block == nullptr || permission < 0 || permission >= kPermissionCount) return;
   block->denials[permission].fetch_add(1, kRelaxed);

@@ -161,6 +161,10 @@ void metricsCountRequest(MetricsBlock* block, int method, bool success) noexcept
 // tasker_auth_failures_total{reason}: reason is failureReasonIndex(...) (so -1 is ignored).
 void metricsCountFailure(MetricsBlock* block, int reason) noexcept;
 
+// The same for a rejected request's Status: counted under failureReason(status); a status
+// without a reason label (Ok, Perm*, configuration statuses) is ignored.
+void metricsCountFailureStatus(MetricsBlock* block, Status status) noexcept;
+
 // tasker_permission_denials_total{permission}: permission is a permissionIndex() 0..16.
 void metricsCountDenial(MetricsBlock* block, int permission) noexcept;
 

@@ -404,6 +404,22 @@ static void test_metrics_count_failure_by_reason(void** state) {
   assert_string_equal(valueOf(page, "tasker_auth_failures_total{reason=\"missing\"}").c_str(), "0");
 }
 
+static void test_metrics_count_failure_by_status(void** state) {
+  auto b = newBlock();
+  metricsCountFailureStatus(b.get(), Status::TokenExpired);
+  metricsCountFailureStatus(b.get(), Status::TokenAlgKeyMismatch);
+  metricsCountFailureStatus(b.get(), Status::CredentialsMissing);
+  metricsCountFailureStatus(b.get(), Status::PermDenied);  // no reason label: ignored
+  metricsCountFailureStatus(b.get(), Status::Ok);          // ignored
+  metricsCountFailureStatus(nullptr, Status::TokenExpired);
+  assert_int_equal(b->failures[failureReasonIndex("expired")].load(), 1);
+  assert_int_equal(b->failures[failureReasonIndex("invalid_signature")].load(), 1);
+  assert_int_equal(b->failures[failureReasonIndex("missing")].load(), 1);
+  uint64_t total = 0;
+  for (auto& c : b->failures) total += c.load();
+  assert_int_equal(total, 3);
+}
+
 static void test_metrics_count_denial_by_permission(void** state) {
   auto b = newBlock();
   metricsCountDenial(b.get(), permissionIndex("tasks:create"));
@@ -975,6 +991,7 @@ int main(void) {
       cmocka_unit_test(test_metrics_failure_reason_index_names),
       cmocka_unit_test(test_metrics_failure_reason_covers_every_status),
       cmocka_unit_test(test_metrics_count_failure_by_reason),
+      cmocka_unit_test(test_metrics_count_failure_by_status),
       cmocka_unit_test(test_metrics_count_denial_by_permission),
       cmocka_unit_test(test_metrics_ignores_out_of_range_indices),
       cmocka_unit_test(test_metrics_histogram_exact_boundaries),
