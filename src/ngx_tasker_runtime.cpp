@@ -311,6 +311,31 @@ ngx_http_tasker_auth_jwks_sync(ngx_http_tasker_auth_main_conf_t *mcf,
 
 
 static void
+ngx_http_tasker_auth_jwks_log_failure(ngx_log_t *log,
+    ngx_http_tasker_auth_jwks_conf_t *j, const std::string &cause,
+    uint64_t version, time_t age, ngx_uint_t failures)
+{
+    if (version == 0) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "tasker_auth: JWKS fetch failed url=%s: %s; no key set "
+                      "loaded yet, JWT requests get 503 (failure %ui)",
+                      j->shown->c_str(), cause.c_str(), failures);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "tasker_auth: JWKS fetch failed url=%s: %s; serving the key "
+                  "set loaded %T s ago (failure %ui)", j->shown->c_str(),
+                  cause.c_str(), age, failures);
+}
+
+
+/*
+ * Publishes the result of a finished fetch: a good document goes into the
+ * slot for every worker (this one keeps the set it parsed); a failure backs
+ * off. Only plain C runs under the zone mutex.
+ */
+static void
 ngx_http_tasker_auth_jwks_publish(ngx_http_tasker_auth_main_conf_t *mcf,
     ngx_uint_t i, ngx_log_t *log)
 {
@@ -350,9 +375,14 @@ ngx_http_tasker_auth_jwks_publish(ngx_http_tasker_auth_main_conf_t *mcf,
 
     nkeys = ks ? ks->size() : 0;
 
+    if (s == tasker::Status::Ok && body.size() > sizeof(slot->body)) {
+        s = tasker::Status::JwksTooLarge;
+        cause = tasker::statusName(s);
+    }
+
     ngx_shmtx_lock(&mcf->jwks_pool->mutex);
 
-    if (s == tasker::Status::Ok && body.size() <= sizeof(slot->body)) {
+    if (s == tasker::Status::Ok) {
         ngx_memcpy(slot->body, body.data(), body.size());
         slot->body_len = body.size();
         slot->version++;
@@ -377,36 +407,22 @@ ngx_http_tasker_auth_jwks_publish(ngx_http_tasker_auth_main_conf_t *mcf,
 
     ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
 
-    if (s == tasker::Status::Ok && body.size() <= sizeof(slot->body)) {
-        local.keys = std::move(ks);
-        local.version = version;
-    }
-
-    tasker::metricsCountJwksRefresh(mcf->metrics,
-                                    static_cast<int>(j->metrics_slot),
+    tasker::metricsCountJwksRefresh(mcf->metrics, (int) j->metrics_slot,
                                     s == tasker::Status::Ok);
 
-    if (s == tasker::Status::Ok) {
-        tasker::metricsSetJwksKeys(mcf->metrics,
-                                   static_cast<int>(j->metrics_slot), nkeys);
-        ngx_log_error(NGX_LOG_INFO, log, 0,
-                      "tasker_auth: JWKS refreshed url=%s keys=%uz "
-                      "version=%uL", j->shown->c_str(), nkeys, version);
+    if (s != tasker::Status::Ok) {
+        ngx_http_tasker_auth_jwks_log_failure(log, j, cause, version,
+                                              now - last_success, failures);
         return;
     }
 
-    if (version == 0) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "tasker_auth: JWKS fetch failed url=%s: %s; no key set "
-                      "loaded yet, JWT requests get 503 (failure %ui)",
-                      j->shown->c_str(), cause.c_str(), failures);
-    } else {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "tasker_auth: JWKS fetch failed url=%s: %s; serving the "
-                      "key set loaded %T s ago (failure %ui)",
-                      j->shown->c_str(), cause.c_str(), now - last_success,
-                      failures);
-    }
+    local.keys = std::move(ks);
+    local.version = version;
+
+    tasker::metricsSetJwksKeys(mcf->metrics, (int) j->metrics_slot, nkeys);
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "tasker_auth: JWKS refreshed url=%s keys=%uz version=%uL",
+                  j->shown->c_str(), nkeys, version);
 }
 
 
