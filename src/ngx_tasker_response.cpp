@@ -65,6 +65,9 @@ ngx_http_tasker_auth_add_header(ngx_http_request_t *r, const char *name,
     }
 
     h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;   /* multi-value headers are linked since 1.23 */
+#endif
     h->key.len = ngx_strlen(name);
     h->key.data = (u_char *) name;
     h->value = *value;
