@@ -134,3 +134,38 @@ MC4CAQAwBQYDK2VwBCIEIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 --- must_die
 --- error_log eval
 qr{tasker_auth_config jwt_public_key_path "\.\./html/private\.pem" is not a PEM public key: this is a private key; .*read from "/\S+/html/\.\./html/private\.pem"}
+
+
+
+=== TEST 8: a TOML value fails with the same words as the directive (verification method)
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_verification_method = "magic"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_auth_config "\.\.\/html\/auth\.toml": \S*auth\.toml: jwt_verification_method "magic" must be public_key or jwks/
+
+
+
+=== TEST 9: an empty algorithm list in a TOML file fails (it would reject every token)
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_allowed_algorithms = []
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_auth_config "\.\.\/html\/auth\.toml": \S*auth\.toml: jwt_allowed_algorithms "" must name at least one algorithm/
