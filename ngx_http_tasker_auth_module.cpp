@@ -63,6 +63,7 @@ static ngx_conf_enum_t  ngx_http_tasker_auth_log_levels[] = {
 #define ngx_http_tasker_auth_loc_offset(field)                              \
     offsetof(ngx_http_tasker_auth_loc_conf_t, field)
 
+
 static ngx_command_t  ngx_http_tasker_auth_commands[] = {
 
     { ngx_string("tasker_auth"),
