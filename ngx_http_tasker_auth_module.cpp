@@ -441,8 +441,15 @@ ngx_http_tasker_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     auto  *prev = static_cast<ngx_http_tasker_auth_loc_conf_t *>(parent);
     auto  *conf = static_cast<ngx_http_tasker_auth_loc_conf_t *>(child);
 
-    if (conf->toml != NULL
-        && ngx_http_tasker_auth_apply_settings(cf, conf) != NGX_CONF_OK)
+    /*
+     * tasker_auth_config counts as set in its own block. The http block's
+     * conf is never merged itself, only used as a parent, so its file is
+     * applied here too (the overlay only fills unset fields: idempotent).
+     */
+    if ((prev->toml != NULL
+         && ngx_http_tasker_auth_apply_settings(cf, prev) != NGX_CONF_OK)
+        || (conf->toml != NULL
+            && ngx_http_tasker_auth_apply_settings(cf, conf) != NGX_CONF_OK))
     {
         return NGX_HTTP_TASKER_CONF_ERROR;
     }
