@@ -309,6 +309,14 @@ int metricsRegisterUrl(MetricsBlock* block, std::string_view url) noexcept {
   return free_slot;
 }
 
+void metricsUnregisterUrl(MetricsBlock* block, int slot) noexcept {
+  if (block == nullptr || slot < 0 || slot >= kMaxJwksUrls) return;
+  MetricsJwksSlot& s = block->jwks[slot];
+  s.url_len.store(0, std::memory_order_release);
+  for (auto& r : s.refresh) r.store(0, kRelaxed);
+  s.keys.store(0, kRelaxed);
+}
+
 void metricsCountRequest(MetricsBlock* block, int method, bool success) noexcept {
   if (block == nullptr || method < 0 || method >= kMetricsMethodCount) return;
   block->requests[method][resultIndex(success)].fetch_add(1, kRelaxed);
@@ -317,6 +325,10 @@ void metricsCountRequest(MetricsBlock* block, int method, bool success) noexcept
 void metricsCountFailure(MetricsBlock* block, int reason) noexcept {
   if (block == nullptr || reason < 0 || reason >= kFailureReasonCount) return;
   block->failures[reason].fetch_add(1, kRelaxed);
+}
+
+void metricsCountFailureStatus(MetricsBlock* block, Status status) noexcept {
+  metricsCountFailure(block, failureReasonIndex(failureReason(status)));
 }
 
 void metricsCountDenial(MetricsBlock* block, int permission) noexcept {

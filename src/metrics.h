@@ -145,6 +145,12 @@ int metricsMethodIndex(std::string_view method) noexcept;
 // counters in other processes are safe (see MetricsJwksSlot::url_len).
 int metricsRegisterUrl(MetricsBlock* block, std::string_view url) noexcept;
 
+// Unregisters a slot whose URL the configuration no longer names (a reload removed it): its
+// series leave the page, and its counters restart at zero if the slot is registered again.
+// Same threading rule as metricsRegisterUrl; a page rendered at that instant may still show the
+// slot. No-op for nullptr or a slot out of range.
+void metricsUnregisterUrl(MetricsBlock* block, int slot) noexcept;
+
 // The writers below are lock-free (one relaxed atomic RMW or store each), callable from any
 // process or thread at any time. Each is a no-op when block is nullptr (metrics disabled) or an
 // index is out of range; the JWKS ones also ignore a slot that is not registered.
@@ -154,6 +160,10 @@ void metricsCountRequest(MetricsBlock* block, int method, bool success) noexcept
 
 // tasker_auth_failures_total{reason}: reason is failureReasonIndex(...) (so -1 is ignored).
 void metricsCountFailure(MetricsBlock* block, int reason) noexcept;
+
+// The same for a rejected request's Status: counted under failureReason(status); a status
+// without a reason label (Ok, Perm*, configuration statuses) is ignored.
+void metricsCountFailureStatus(MetricsBlock* block, Status status) noexcept;
 
 // tasker_permission_denials_total{permission}: permission is a permissionIndex() 0..16.
 void metricsCountDenial(MetricsBlock* block, int permission) noexcept;

@@ -1,8 +1,17 @@
 /*
- * Declarations shared by the nginx adapter's two files:
- * ngx_http_tasker_auth_module.cpp (directives, configuration, access handler,
- * variables) and src/ngx_tasker_runtime.cpp (shared memory zones, the JWKS
- * timer, process hooks, the per-worker token cache, the metrics endpoint).
+ * Declarations shared by the nginx adapter's files:
+ *
+ *   ngx_http_tasker_auth_module.cpp  directive table, module, create/merge,
+ *                                    access handler, variables, init
+ *   src/ngx_tasker_conf.cpp          directive setters, the per-cycle store,
+ *                                    TOML overlay, policies, key sets, JWKS
+ *                                    registration
+ *   src/ngx_tasker_response.cpp      JSON and gRPC answers, the challenge
+ *                                    header, the buffer sender (also /metrics)
+ *   src/ngx_tasker_runtime.cpp       shared zones, the JWKS timer and its
+ *                                    slot accessors, process hooks, the token
+ *                                    cache, the metrics endpoint
+ *
  * Only src/ngx_* files may include nginx headers; the core never does.
  */
 
@@ -28,12 +37,12 @@ extern "C" {
 #include "auth_engine.h"
 #include "jwks_fetcher.h"
 #include "metrics.h"
+#include "settings.h"
 #include "tasker_limits.h"
-#include "toml_config.h"
 
 
-#define NGX_HTTP_TASKER_AUTH_PUBLIC_KEY  0
-#define NGX_HTTP_TASKER_AUTH_JWKS        1
+/* NGX_CONF_ERROR as the char * every setter and merge returns */
+#define NGX_HTTP_TASKER_CONF_ERROR  ((char *) NGX_CONF_ERROR)
 
 #define NGX_HTTP_TASKER_AUTH_MAX_LOG     128
 
@@ -48,24 +57,17 @@ struct ngx_http_tasker_auth_store_t {
     std::deque<tasker::KeySetConstPtr>                    keysets;
     std::map<std::string, const tasker::KeySetConstPtr *> key_cache;
     std::deque<std::shared_ptr<tasker::RuleSet>>          rules;
-    std::deque<tasker::AuthSettings>                      settings;
+    std::deque<tasker::Settings>                          settings;
+    std::deque<std::vector<tasker::ApiKeySpec>>           key_specs;
     std::deque<std::shared_ptr<const tasker::ApiKeyRegistry>> registries;
     std::deque<tasker::AuthPolicy>                        policies;
     std::deque<std::string>                               strings;
 };
 
 
+/* The API keys one block declares (directives or TOML), built lazily. */
 typedef struct {
-    ngx_str_t                         key;
-    ngx_str_t                         permissions;   /* comma-separated */
-    ngx_str_t                         description;
-    ngx_str_t                         file;
-    ngx_uint_t                        line;
-} ngx_http_tasker_auth_key_decl_t;
-
-
-typedef struct {
-    ngx_array_t                       decls;         /* key_decl_t */
+    std::vector<tasker::ApiKeySpec>  *specs;         /* in the store */
     /* the compiled registry, one per strict_validation value */
     const std::shared_ptr<const tasker::ApiKeyRegistry> *built[2];
 } ngx_http_tasker_auth_keys_t;
@@ -74,7 +76,7 @@ typedef struct {
 /* One JWKS URL: the refresh settings every location using it agreed on. */
 typedef struct {
     ngx_str_t                         url;
-    std::string                      *shown;         /* redacted, for logs */
+    std::string                      *shown;         /* redacted */
     time_t                            refresh_interval;
     ngx_int_t                         metrics_slot;
 } ngx_http_tasker_auth_jwks_conf_t;
@@ -121,46 +123,52 @@ typedef struct {
 } ngx_http_tasker_auth_main_conf_t;
 
 
-/* Worker-local view of one JWKS URL. */
-struct ngx_http_tasker_auth_jwks_local_t {
-    uint64_t                          version = 0;
-    tasker::KeySetConstPtr            keys;
-    tasker::JwksFetch                 fetch;
-};
-
-/* per worker, indexed like main_conf->jwks; NULL until init_process */
-extern std::vector<ngx_http_tasker_auth_jwks_local_t>
-                                     *ngx_http_tasker_auth_jwks_locals;
-
-
 typedef struct {
-    ngx_flag_t                        enable;
-    std::shared_ptr<tasker::RuleSet> *rules;
     ngx_str_t                         issuer;
     ngx_str_t                         audience;
+    ngx_str_t                         permissions_claim;
+    ngx_uint_t                        algorithms;    /* tasker::AlgMask */
+    time_t                            leeway;
+    ngx_flag_t                        strict;
     const tasker::KeySetConstPtr     *key_path;
-    ngx_str_t                         key_path_name;
+    ngx_str_t                         key_path_name; /* as written */
     const tasker::KeySetConstPtr     *key_inline;
     const tasker::KeySetConstPtr     *key;           /* effective, merged */
     ngx_str_t                         key_name;      /* for messages */
-    ngx_uint_t                        verification_method;
-    ngx_str_t                         jwks_url;
-    ngx_uint_t                        jwks_index;
-    time_t                            jwks_refresh_interval;
-    time_t                            jwks_max_stale;
-    ngx_uint_t                        algorithms;
-    time_t                            leeway;
-    ngx_str_t                         permissions_claim;
-    ngx_flag_t                        strict;
-    ngx_flag_t                        log_unknown;
-    ngx_flag_t                        api_keys_enabled;
-    ngx_str_t                         api_key_header;
-    ngx_http_tasker_auth_keys_t      *api_keys;
-    const tasker::AuthSettings       *file;
-    ngx_str_t                         file_name;
-    ngx_uint_t                        success_log_level;
-    const tasker::AuthPolicy         *policy;
-    unsigned                          key_error:1;
+} ngx_http_tasker_auth_jwt_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                        method;        /* VerificationMethod */
+    ngx_str_t                         url;
+    ngx_uint_t                        index;         /* into mcf->jwks */
+    time_t                            refresh_interval;
+    time_t                            max_stale;
+} ngx_http_tasker_auth_jwks_loc_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                        enabled;
+    ngx_str_t                         header;
+    ngx_http_tasker_auth_keys_t      *keys;
+} ngx_http_tasker_auth_api_keys_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                        unknown_permissions;
+    ngx_uint_t                        success_level; /* 0: off */
+} ngx_http_tasker_auth_log_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                            enable;
+    std::shared_ptr<tasker::RuleSet>     *rules;
+    ngx_http_tasker_auth_jwt_conf_t       jwt;
+    ngx_http_tasker_auth_jwks_loc_conf_t  jwks;
+    ngx_http_tasker_auth_api_keys_conf_t  api_keys;
+    ngx_http_tasker_auth_log_conf_t       log;
+    const tasker::Settings               *toml;      /* tasker_auth_config */
+    const tasker::AuthPolicy             *policy;    /* NULL: not enforced */
 } ngx_http_tasker_auth_loc_conf_t;
 
 
@@ -168,7 +176,7 @@ typedef struct {
     ngx_str_t                         subject;
     ngx_str_t                         permissions;
     const char                       *method;
-    tasker::ClaimsConstPtr           *claims;        /* placement-new in r->pool */
+    tasker::ClaimsConstPtr           *claims;        /* placement-new */
 } ngx_http_tasker_auth_ctx_t;
 
 
@@ -184,8 +192,50 @@ ngx_http_tasker_auth_sv(const ngx_str_t *s)
 }
 
 
+/* src/ngx_tasker_conf.cpp */
+char *ngx_http_tasker_auth_permission(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_tasker_auth_public_key_path(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_tasker_auth_public_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_tasker_auth_verification_method(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+char *ngx_http_tasker_auth_jwks_url(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_tasker_auth_sec_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_tasker_auth_check_duration(ngx_conf_t *cf, void *post,
+    void *data);
+char *ngx_http_tasker_auth_check_refresh(ngx_conf_t *cf, void *post,
+    void *data);
+char *ngx_http_tasker_auth_enum_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_tasker_auth_algorithms(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_tasker_auth_api_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_tasker_auth_config(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_tasker_auth_cache_size(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_tasker_auth_create_store(ngx_conf_t *cf,
+    ngx_http_tasker_auth_main_conf_t *mcf);
+char *ngx_http_tasker_auth_apply_settings(ngx_conf_t *cf,
+    ngx_http_tasker_auth_loc_conf_t *conf);
+char *ngx_http_tasker_auth_build_policy(ngx_conf_t *cf,
+    ngx_http_tasker_auth_loc_conf_t *conf);
+
+/* src/ngx_tasker_response.cpp */
+ngx_int_t ngx_http_tasker_auth_send_buffer(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *type, ngx_buf_t *b);
+ngx_int_t ngx_http_tasker_auth_reject(ngx_http_request_t *r,
+    const tasker::Decision &d);
+
 /* src/ngx_tasker_runtime.cpp */
 ngx_int_t ngx_http_tasker_auth_add_zones(ngx_conf_t *cf,
+    ngx_http_tasker_auth_main_conf_t *mcf);
+ngx_int_t ngx_http_tasker_auth_check_reload(ngx_conf_t *cf,
     ngx_http_tasker_auth_main_conf_t *mcf);
 ngx_int_t ngx_http_tasker_auth_init_module(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_tasker_auth_init_process(ngx_cycle_t *cycle);
@@ -193,3 +243,8 @@ void ngx_http_tasker_auth_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_tasker_auth_metrics_handler(ngx_http_request_t *r);
 tasker::TokenCache *ngx_http_tasker_auth_worker_cache(
     ngx_http_tasker_auth_main_conf_t *mcf);
+const tasker::KeySet *ngx_http_tasker_auth_jwks_keys(
+    ngx_http_tasker_auth_main_conf_t *mcf, ngx_uint_t index, time_t max_stale,
+    time_t now);
+void ngx_http_tasker_auth_jwks_unknown_kid(
+    ngx_http_tasker_auth_main_conf_t *mcf, ngx_uint_t index, time_t now);

@@ -1,9 +1,12 @@
 /*
- * ngx_http_tasker_auth_module, runtime half: the shared memory zones (metrics,
+ * ngx_http_tasker_auth_module, runtime: the shared memory zones (metrics,
  * JWKS documents), the per-worker JWKS timer that drives libcurl off the
- * request path, process hooks, the per-worker token cache and the Prometheus
- * endpoint. Directives, configuration and the access handler are in
- * ngx_http_tasker_auth_module.cpp.
+ * request path, the small functions through which the access handler reads
+ * and updates a JWKS slot (always under the zone's mutex), process hooks, the
+ * per-worker token cache and the Prometheus endpoint.
+ *
+ * While the zone mutex is held only plain C runs: no allocation, nothing
+ * that can throw, so no exception can leave the mutex locked.
  */
 
 #include "ngx_tasker_auth.h"
@@ -13,7 +16,15 @@
 #include <vector>
 
 
-std::vector<ngx_http_tasker_auth_jwks_local_t>
+/* Worker-local view of one JWKS URL. */
+struct ngx_http_tasker_auth_jwks_local_t {
+    uint64_t                          version = 0;
+    tasker::KeySetConstPtr            keys;
+    tasker::JwksFetch                 fetch;
+};
+
+/* per worker, indexed like main_conf->jwks; NULL until init_process */
+static std::vector<ngx_http_tasker_auth_jwks_local_t>
                                      *ngx_http_tasker_auth_jwks_locals;
 
 static ngx_event_t                    ngx_http_tasker_auth_jwks_timer;
@@ -26,6 +37,40 @@ static ngx_cycle_t                   *ngx_http_tasker_auth_cache_cycle;
 
 
 /* ---- shared memory: metrics and JWKS ---------------------------------- */
+
+/* A URL that a reload removed stops being exported. */
+static void
+ngx_http_tasker_auth_forget_urls(ngx_http_tasker_auth_main_conf_t *mcf,
+    tasker::MetricsBlock *block)
+{
+    int                                 slot;
+    uint64_t                            len;
+    ngx_uint_t                          i;
+    ngx_http_tasker_auth_jwks_conf_t   *j;
+
+    j = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts);
+
+    for (slot = 0; slot < tasker::kMaxJwksUrls; slot++) {
+        len = block->jwks[slot].url_len.load(std::memory_order_acquire);
+        if (len == 0) {
+            continue;
+        }
+
+        for (i = 0; i < mcf->jwks.nelts; i++) {
+            if (j[i].shown->size() == len
+                && ngx_memcmp(j[i].shown->data(), block->jwks[slot].url, len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == mcf->jwks.nelts) {
+            tasker::metricsUnregisterUrl(block, slot);
+        }
+    }
+}
+
 
 static ngx_int_t
 ngx_http_tasker_auth_init_metrics_zone(ngx_shm_zone_t *shm_zone, void *data)
@@ -63,10 +108,12 @@ ngx_http_tasker_auth_init_metrics_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     mcf->metrics = block;
 
+    ngx_http_tasker_auth_forget_urls(mcf, block);
+
     j = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts);
     for (i = 0; i < mcf->jwks.nelts; i++) {
-        j[i].metrics_slot = tasker::metricsRegisterUrl(
-                                block, ngx_http_tasker_auth_sv(&j[i].url));
+        /* the label is the redacted URL: no userinfo, no query secrets */
+        j[i].metrics_slot = tasker::metricsRegisterUrl(block, *j[i].shown);
     }
 
     return NGX_OK;
@@ -224,16 +271,28 @@ ngx_http_tasker_auth_jwks_sync(ngx_http_tasker_auth_main_conf_t *mcf,
     ngx_http_tasker_auth_jwks_local_t   &local =
                                      (*ngx_http_tasker_auth_jwks_locals)[i];
 
-    slot = &mcf->jwks_shm->slots[i];
+    size_t                               len;
 
-    if (slot->version == local.version) {
-        return;
-    }
+    slot = &mcf->jwks_shm->slots[i];
 
     ngx_shmtx_lock(&mcf->jwks_pool->mutex);
     version = slot->version;
-    body.assign(reinterpret_cast<char *>(slot->body), slot->body_len);
     ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
+
+    if (version == local.version) {
+        return;
+    }
+
+    /* allocate before taking the lock: only memcpy runs under it */
+    body.resize(sizeof(slot->body));
+
+    ngx_shmtx_lock(&mcf->jwks_pool->mutex);
+    version = slot->version;
+    len = slot->body_len;
+    ngx_memcpy(&body[0], slot->body, len);
+    ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
+
+    body.resize(len);
 
     s = tasker::KeySet::fromJwks(body, &ks, NULL);
 
@@ -251,6 +310,31 @@ ngx_http_tasker_auth_jwks_sync(ngx_http_tasker_auth_main_conf_t *mcf,
 }
 
 
+static void
+ngx_http_tasker_auth_jwks_log_failure(ngx_log_t *log,
+    ngx_http_tasker_auth_jwks_conf_t *j, const std::string &cause,
+    uint64_t version, time_t age, ngx_uint_t failures)
+{
+    if (version == 0) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "tasker_auth: JWKS fetch failed url=%s: %s; no key set "
+                      "loaded yet, JWT requests get 503 (failure %ui)",
+                      j->shown->c_str(), cause.c_str(), failures);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "tasker_auth: JWKS fetch failed url=%s: %s; serving the key "
+                  "set loaded %T s ago (failure %ui)", j->shown->c_str(),
+                  cause.c_str(), age, failures);
+}
+
+
+/*
+ * Publishes the result of a finished fetch: a good document goes into the
+ * slot for every worker (this one keeps the set it parsed); a failure backs
+ * off. Only plain C runs under the zone mutex.
+ */
 static void
 ngx_http_tasker_auth_jwks_publish(ngx_http_tasker_auth_main_conf_t *mcf,
     ngx_uint_t i, ngx_log_t *log)
@@ -291,18 +375,20 @@ ngx_http_tasker_auth_jwks_publish(ngx_http_tasker_auth_main_conf_t *mcf,
 
     nkeys = ks ? ks->size() : 0;
 
+    if (s == tasker::Status::Ok && body.size() > sizeof(slot->body)) {
+        s = tasker::Status::JwksTooLarge;
+        cause = tasker::statusName(s);
+    }
+
     ngx_shmtx_lock(&mcf->jwks_pool->mutex);
 
-    if (s == tasker::Status::Ok && body.size() <= sizeof(slot->body)) {
+    if (s == tasker::Status::Ok) {
         ngx_memcpy(slot->body, body.data(), body.size());
         slot->body_len = body.size();
         slot->version++;
         slot->last_success = now;
         slot->failures = 0;
         slot->next_fetch = now + j->refresh_interval;
-
-        local.keys = ks;
-        local.version = slot->version;
 
     } else {
         slot->failures++;
@@ -321,31 +407,22 @@ ngx_http_tasker_auth_jwks_publish(ngx_http_tasker_auth_main_conf_t *mcf,
 
     ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
 
-    tasker::metricsCountJwksRefresh(mcf->metrics,
-                                    static_cast<int>(j->metrics_slot),
+    tasker::metricsCountJwksRefresh(mcf->metrics, (int) j->metrics_slot,
                                     s == tasker::Status::Ok);
 
-    if (s == tasker::Status::Ok) {
-        tasker::metricsSetJwksKeys(mcf->metrics,
-                                   static_cast<int>(j->metrics_slot), nkeys);
-        ngx_log_error(NGX_LOG_INFO, log, 0,
-                      "tasker_auth: JWKS refreshed url=%s keys=%uz "
-                      "version=%uL", j->shown->c_str(), nkeys, version);
+    if (s != tasker::Status::Ok) {
+        ngx_http_tasker_auth_jwks_log_failure(log, j, cause, version,
+                                              now - last_success, failures);
         return;
     }
 
-    if (version == 0) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "tasker_auth: JWKS fetch failed url=%s: %s; no key set "
-                      "loaded yet, JWT requests get 503 (failure %ui)",
-                      j->shown->c_str(), cause.c_str(), failures);
-    } else {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "tasker_auth: JWKS fetch failed url=%s: %s; serving the "
-                      "key set loaded %T s ago (failure %ui)",
-                      j->shown->c_str(), cause.c_str(), now - last_success,
-                      failures);
-    }
+    local.keys = std::move(ks);
+    local.version = version;
+
+    tasker::metricsSetJwksKeys(mcf->metrics, (int) j->metrics_slot, nkeys);
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "tasker_auth: JWKS refreshed url=%s keys=%uz version=%uL",
+                  j->shown->c_str(), nkeys, version);
 }
 
 
@@ -476,6 +553,13 @@ ngx_http_tasker_auth_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_tasker_auth_main_conf_t  *mcf;
 
+    /* not in the cache manager and cache loader processes */
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
     if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
         return NGX_OK;
     }
@@ -510,6 +594,10 @@ ngx_http_tasker_auth_init_process(ngx_cycle_t *cycle)
     /* the first tick loads a document a previous cycle left, or fetches */
     ngx_add_timer(&ngx_http_tasker_auth_jwks_timer, 1);
 
+    ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
+                  "tasker_auth: JWKS refresh timer started for %ui URL(s)",
+                  mcf->jwks.nelts);
+
     return NGX_OK;
 }
 
@@ -520,6 +608,7 @@ ngx_http_tasker_auth_exit_process(ngx_cycle_t *cycle)
     /* cancels transfers and drops key sets before the process exits */
     delete ngx_http_tasker_auth_jwks_locals;
     ngx_http_tasker_auth_jwks_locals = NULL;
+    ngx_http_tasker_auth_jwks_mcf = NULL;
 
     delete ngx_http_tasker_auth_cache;
     ngx_http_tasker_auth_cache = NULL;
@@ -533,7 +622,7 @@ ngx_http_tasker_auth_metrics_handler(ngx_http_request_t *r)
 {
     ngx_int_t                          rc;
     ngx_buf_t                         *b;
-    ngx_chain_t                        out;
+    ngx_str_t                          type;
     ngx_http_tasker_auth_main_conf_t  *mcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -574,24 +663,10 @@ ngx_http_tasker_auth_metrics_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
+    type.data = (u_char *) tasker::kPrometheusContentType;
+    type.len = sizeof(tasker::kPrometheusContentType) - 1;
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
-    r->headers_out.content_type.data = (u_char *) tasker::kPrometheusContentType;
-    r->headers_out.content_type.len = ngx_strlen(tasker::kPrometheusContentType);
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_tasker_auth_send_buffer(r, NGX_HTTP_OK, &type, b);
 }
 
 
@@ -613,4 +688,93 @@ ngx_http_tasker_auth_worker_cache(ngx_http_tasker_auth_main_conf_t *mcf)
     }
 
     return ngx_http_tasker_auth_cache;
+}
+
+
+/* ---- JWKS slot accessors for the access handler ----------------------- */
+
+/*
+ * The key set a location may use at `now`: this worker's parsed set, unless
+ * max_stale (0: no limit) has passed since the last good refresh. NULL when
+ * none is usable (the policy answers 503).
+ */
+const tasker::KeySet *
+ngx_http_tasker_auth_jwks_keys(ngx_http_tasker_auth_main_conf_t *mcf,
+    ngx_uint_t index, time_t max_stale, time_t now)
+{
+    time_t                               last_success;
+    const tasker::KeySet                *keys;
+    ngx_http_tasker_auth_jwks_slot_t    *slot;
+
+    if (ngx_http_tasker_auth_jwks_locals == NULL || mcf->jwks_shm == NULL
+        || ngx_http_tasker_auth_jwks_mcf != mcf
+        || index >= ngx_http_tasker_auth_jwks_locals->size())
+    {
+        return NULL;
+    }
+
+    keys = (*ngx_http_tasker_auth_jwks_locals)[index].keys.get();
+
+    if (keys == NULL || max_stale == 0) {
+        return keys;
+    }
+
+    slot = &mcf->jwks_shm->slots[index];
+
+    ngx_shmtx_lock(&mcf->jwks_pool->mutex);
+    last_success = slot->last_success;
+    ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
+
+    return now - last_success > max_stale ? NULL : keys;
+}
+
+
+/*
+ * A token named a kid the set does not hold (a rotated key): ask the timer
+ * for an early refresh, at most once per kJwksEarlyRefreshSeconds per URL.
+ */
+void
+ngx_http_tasker_auth_jwks_unknown_kid(ngx_http_tasker_auth_main_conf_t *mcf,
+    ngx_uint_t index, time_t now)
+{
+    ngx_http_tasker_auth_jwks_slot_t  *slot;
+
+    if (mcf->jwks_shm == NULL || index >= mcf->jwks_shm->nslots) {
+        return;
+    }
+
+    slot = &mcf->jwks_shm->slots[index];
+
+    ngx_shmtx_lock(&mcf->jwks_pool->mutex);
+
+    if (now - slot->last_fetch >= tasker::kJwksEarlyRefreshSeconds) {
+        slot->early_refresh = 1;
+    }
+
+    ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
+}
+
+
+/*
+ * With "master_process off", a reload builds a new cycle in the same process
+ * but never runs init_process again: the JWKS timer and the worker's key
+ * sets would stay on the old cycle (and its freed memory). Such a reload is
+ * refused while JWKS is used; the running configuration keeps serving.
+ */
+ngx_int_t
+ngx_http_tasker_auth_check_reload(ngx_conf_t *cf,
+    ngx_http_tasker_auth_main_conf_t *mcf)
+{
+    if (ngx_process != NGX_PROCESS_SINGLE
+        || ngx_is_init_cycle((ngx_cycle_t *) ngx_cycle)
+        || (mcf->jwks.nelts == 0 && ngx_http_tasker_auth_jwks_mcf == NULL))
+    {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "tasker_auth: a reload with \"master_process off\" cannot "
+                  "replace the JWKS key sets (tasker_jwks_url); restart nginx "
+                  "instead");
+    return NGX_ERROR;
 }

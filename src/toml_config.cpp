@@ -321,12 +321,10 @@ Status Loader::load(const toml::table& auth, AuthSettings* out) {
   return Status::Ok;
 }
 
-Status loadAuthTomlImpl(const std::string& path, std::string_view table, AuthSettings* out,
-                        std::vector<std::string>* warnings, std::string* error) {
-  std::string text;
-  Status st = readFile(path, &text, error);
-  if (st != Status::Ok) return st;
-
+// The one place where toml++ parses text: the whole document into *root, or ConfigFileSyntax
+// with "<file>:<line>: <description>".
+Status parseTomlText(const std::string& text, const std::string& path, toml::table* root,
+                     std::string* error) {
   toml::parse_result parsed = toml::parse(std::string_view(text), std::string_view(path));
   if (!parsed) {
     const toml::parse_error& e = parsed.error();
@@ -334,7 +332,19 @@ Status loadAuthTomlImpl(const std::string& path, std::string_view table, AuthSet
         path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description());
     return Status::ConfigFileSyntax;
   }
-  const toml::table& root = parsed.table();
+  *root = std::move(parsed.table());
+  return Status::Ok;
+}
+
+Status loadAuthTomlImpl(const std::string& path, std::string_view table, AuthSettings* out,
+                        std::vector<std::string>* warnings, std::string* error) {
+  std::string text;
+  Status st = readFile(path, &text, error);
+  if (st != Status::Ok) return st;
+
+  toml::table root;
+  st = parseTomlText(text, path, &root, error);
+  if (st != Status::Ok) return st;
 
   std::string name;
   const toml::node* node = nullptr;

@@ -404,6 +404,22 @@ static void test_metrics_count_failure_by_reason(void** state) {
   assert_string_equal(valueOf(page, "tasker_auth_failures_total{reason=\"missing\"}").c_str(), "0");
 }
 
+static void test_metrics_count_failure_by_status(void** state) {
+  auto b = newBlock();
+  metricsCountFailureStatus(b.get(), Status::TokenExpired);
+  metricsCountFailureStatus(b.get(), Status::TokenAlgKeyMismatch);
+  metricsCountFailureStatus(b.get(), Status::CredentialsMissing);
+  metricsCountFailureStatus(b.get(), Status::PermDenied);  // no reason label: ignored
+  metricsCountFailureStatus(b.get(), Status::Ok);          // ignored
+  metricsCountFailureStatus(nullptr, Status::TokenExpired);
+  assert_int_equal(b->failures[failureReasonIndex("expired")].load(), 1);
+  assert_int_equal(b->failures[failureReasonIndex("invalid_signature")].load(), 1);
+  assert_int_equal(b->failures[failureReasonIndex("missing")].load(), 1);
+  uint64_t total = 0;
+  for (auto& c : b->failures) total += c.load();
+  assert_int_equal(total, 3);
+}
+
 static void test_metrics_count_denial_by_permission(void** state) {
   auto b = newBlock();
   metricsCountDenial(b.get(), permissionIndex("tasks:create"));
@@ -644,6 +660,27 @@ static void test_metrics_jwks_refresh_and_keys(void** state) {
   const size_t pos = page.find("# HELP tasker_auth_jwks_refresh_total");
   assert_true(pos != std::string::npos);
   assert_string_equal(page.substr(pos).c_str(), expected);
+}
+
+static void test_metrics_unregister_url(void** state) {
+  auto b = newBlock();
+  const int a = metricsRegisterUrl(b.get(), "https://a.example/jwks");
+  const int c = metricsRegisterUrl(b.get(), "https://c.example/jwks");
+  metricsCountJwksRefresh(b.get(), a, true);
+  metricsSetJwksKeys(b.get(), a, 4);
+  metricsUnregisterUrl(b.get(), a);
+  metricsUnregisterUrl(b.get(), -1);             // ignored
+  metricsUnregisterUrl(b.get(), kMaxJwksUrls);   // ignored
+  metricsUnregisterUrl(nullptr, 0);              // ignored
+  std::string page = render(*b);
+  assert_int_equal(countOf(page, "a.example"), 0);
+  assert_int_equal(countOf(page, "\ntasker_auth_jwks_keys{"), 1);
+  assertWellFormed(page);
+  // The freed slot is reused, starting from zero.
+  assert_int_equal(metricsRegisterUrl(b.get(), "https://d.example/jwks"), a);
+  assert_int_equal(b->jwks[a].refresh[kMetricsResultSuccess].load(), 0);
+  assert_int_equal(b->jwks[a].keys.load(), 0);
+  assert_int_equal(metricsRegisterUrl(b.get(), "https://c.example/jwks"), c);
 }
 
 static void test_metrics_escapes_label_values(void** state) {
@@ -954,6 +991,7 @@ int main(void) {
       cmocka_unit_test(test_metrics_failure_reason_index_names),
       cmocka_unit_test(test_metrics_failure_reason_covers_every_status),
       cmocka_unit_test(test_metrics_count_failure_by_reason),
+      cmocka_unit_test(test_metrics_count_failure_by_status),
       cmocka_unit_test(test_metrics_count_denial_by_permission),
       cmocka_unit_test(test_metrics_ignores_out_of_range_indices),
       cmocka_unit_test(test_metrics_histogram_exact_boundaries),
@@ -965,6 +1003,7 @@ int main(void) {
       cmocka_unit_test(test_metrics_register_url_full),
       cmocka_unit_test(test_metrics_register_url_rejects_unstorable),
       cmocka_unit_test(test_metrics_jwks_refresh_and_keys),
+      cmocka_unit_test(test_metrics_unregister_url),
       cmocka_unit_test(test_metrics_escapes_label_values),
       cmocka_unit_test(test_metrics_exposition_snapshot),
       cmocka_unit_test(test_metrics_help_and_type_once_per_family),

@@ -1,0 +1,372 @@
+/*
+ * ngx_http_tasker_auth_module, responses (SPEC 4): the challenge header, the
+ * JSON body, gRPC Trailers-Only answers, and the one buffer sender that the
+ * metrics endpoint shares.
+ *
+ * Like auth_basic, a rejection hands its status back to nginx when the
+ * location has an error_page for it, so that page answers (the challenge
+ * header stays). Without one, the SPEC's JSON body is sent from here and the
+ * request finalized (NGX_DONE). gRPC clients always get Trailers-Only.
+ */
+
+#include "ngx_tasker_auth.h"
+
+
+typedef struct {
+    ngx_uint_t   status;
+    ngx_uint_t   grpc_status;
+    ngx_str_t    error;
+} ngx_http_tasker_auth_answer_t;
+
+
+static ngx_str_t  ngx_http_tasker_auth_json_type =
+    ngx_string("application/json");
+static ngx_str_t  ngx_http_tasker_auth_grpc_type =
+    ngx_string("application/grpc");
+
+
+ngx_int_t
+ngx_http_tasker_auth_send_buffer(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_buf_t *b)
+{
+    ngx_int_t    rc;
+    ngx_chain_t  out;
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_table_elt_t *
+ngx_http_tasker_auth_add_header(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = (ngx_table_elt_t *) ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;   /* multi-value headers are linked since 1.23 */
+#endif
+    h->key.len = ngx_strlen(name);
+    h->key.data = (u_char *) name;
+    h->value = *value;
+
+    return h;
+}
+
+
+/* RFC 6750: error="invalid_token" only when a credential was presented */
+static ngx_int_t
+ngx_http_tasker_auth_challenge(ngx_http_request_t *r, ngx_uint_t status,
+    bool presented)
+{
+    ngx_str_t  value;
+
+    if (status == NGX_HTTP_UNAUTHORIZED) {
+        if (presented) {
+            ngx_str_set(&value,
+                        "Bearer realm=\"tasker\", error=\"invalid_token\"");
+        } else {
+            ngx_str_set(&value, "Bearer realm=\"tasker\"");
+        }
+
+        r->headers_out.www_authenticate =
+            ngx_http_tasker_auth_add_header(r, "WWW-Authenticate", &value);
+        if (r->headers_out.www_authenticate == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
+        ngx_str_set(&value, "5");
+        if (ngx_http_tasker_auth_add_header(r, "Retry-After", &value) == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static bool
+ngx_http_tasker_auth_is_grpc(ngx_http_request_t *r)
+{
+    ngx_str_t  *ct;
+
+    if (r->headers_in.content_type == NULL) {
+        return false;
+    }
+
+    ct = &r->headers_in.content_type->value;
+
+    return ct->len >= ngx_http_tasker_auth_grpc_type.len
+           && ngx_strncasecmp(ct->data, ngx_http_tasker_auth_grpc_type.data,
+                              ngx_http_tasker_auth_grpc_type.len) == 0;
+}
+
+
+/* The condition under which ngx_http_special_response_handler uses a page */
+static bool
+ngx_http_tasker_auth_has_error_page(ngx_http_request_t *r, ngx_uint_t status)
+{
+    ngx_uint_t                 i;
+    ngx_http_err_page_t       *err_page;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = (ngx_http_core_loc_conf_t *)
+               ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (r->error_page || clcf->error_pages == NULL || r->uri_changes == 0) {
+        return false;
+    }
+
+    err_page = (ngx_http_err_page_t *) clcf->error_pages->elts;
+
+    for (i = 0; i < clcf->error_pages->nelts; i++) {
+        if (err_page[i].status == (ngx_int_t) status) {
+            return true;
+        }
+    }
+
+    return false;
+}
+
+
+/*
+ * grpc-message is percent-encoded: every byte outside ' '..'~', and '%'
+ * itself, becomes %XX (gRPC over HTTP/2 protocol).
+ */
+static ngx_int_t
+ngx_http_tasker_auth_grpc_encode(ngx_pool_t *pool, ngx_str_t *src,
+    ngx_str_t *dst)
+{
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    u_char      *p, c;
+    ngx_uint_t   i;
+
+    p = (u_char *) ngx_pnalloc(pool, src->len * 3);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    dst->data = p;
+
+    for (i = 0; i < src->len; i++) {
+        c = src->data[i];
+        if (c < 0x20 || c > 0x7e || c == '%') {
+            *p++ = '%';
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 0x0f];
+        } else {
+            *p++ = c;
+        }
+    }
+
+    dst->len = p - dst->data;
+    return NGX_OK;
+}
+
+
+/* Trailers-Only: HTTP 200, the status in the only HEADERS frame */
+static ngx_int_t
+ngx_http_tasker_auth_send_grpc(ngx_http_request_t *r, ngx_uint_t grpc_status,
+    ngx_str_t *message)
+{
+    u_char     *p;
+    ngx_str_t   value;
+
+    p = (u_char *) ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    value.len = ngx_sprintf(p, "%ui", grpc_status) - p;
+
+    if (ngx_http_tasker_auth_add_header(r, "grpc-status", &value) == NULL
+        || ngx_http_tasker_auth_grpc_encode(r->pool, message, &value) != NGX_OK
+        || ngx_http_tasker_auth_add_header(r, "grpc-message", &value) == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_type = ngx_http_tasker_auth_grpc_type;
+    r->headers_out.content_type_len = ngx_http_tasker_auth_grpc_type.len;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    return ngx_http_send_header(r) == NGX_ERROR ? NGX_ERROR : NGX_OK;
+}
+
+
+/* {"error":"...","message":"..."}; messages never need JSON escaping */
+static ngx_int_t
+ngx_http_tasker_auth_send_json(ngx_http_request_t *r,
+    ngx_http_tasker_auth_answer_t *a, ngx_str_t *message)
+{
+    size_t      len;
+    ngx_buf_t  *b;
+
+    len = sizeof("{\"error\":\"\",\"message\":\"\"}\n") - 1 + a->error.len
+          + message->len;
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_sprintf(b->last, "{\"error\":\"%V\",\"message\":\"%V\"}\n",
+                          &a->error, message);
+
+    return ngx_http_tasker_auth_send_buffer(r, a->status,
+                                            &ngx_http_tasker_auth_json_type,
+                                            b);
+}
+
+
+/* The client-facing message of SPEC 4; the precise reason is only logged. */
+static ngx_int_t
+ngx_http_tasker_auth_message(ngx_http_request_t *r, const tasker::Decision &d,
+    ngx_str_t *message)
+{
+    u_char  *p;
+    size_t   len;
+
+    if (d.status == tasker::Status::PermDenied) {
+        len = sizeof("Missing required permission: ") - 1
+              + ngx_strlen(d.missing_permission);
+        p = (u_char *) ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        message->data = p;
+        message->len = ngx_sprintf(p, "Missing required permission: %s",
+                                   d.missing_permission) - p;
+        return NGX_OK;
+    }
+
+    if (tasker::verdictFor(d.status) == tasker::Verdict::Forbidden) {
+        /* nginx only accepts [A-Z_] method names, safe in JSON */
+        len = sizeof("No permission rule allows method ") - 1
+              + r->method_name.len;
+        p = (u_char *) ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        message->data = p;
+        message->len = ngx_sprintf(p, "No permission rule allows method %V",
+                                   &r->method_name) - p;
+        return NGX_OK;
+    }
+
+    if (tasker::verdictFor(d.status) == tasker::Verdict::Unavailable) {
+        ngx_str_set(message, "Authentication keys unavailable");
+    } else if (d.method == tasker::AuthMethod::Jwt) {
+        ngx_str_set(message, "Invalid or expired token");
+    } else if (d.method == tasker::AuthMethod::ApiKey) {
+        ngx_str_set(message, "Invalid API key");
+    } else {
+        ngx_str_set(message, "Missing authentication credentials");
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_tasker_auth_answer(tasker::Verdict verdict,
+    ngx_http_tasker_auth_answer_t *a)
+{
+    switch (verdict) {
+    case tasker::Verdict::Unauthenticated:
+        a->status = NGX_HTTP_UNAUTHORIZED;
+        a->grpc_status = 16;  /* UNAUTHENTICATED */
+        ngx_str_set(&a->error, "unauthorized");
+        return NGX_OK;
+
+    case tasker::Verdict::Forbidden:
+        a->status = NGX_HTTP_FORBIDDEN;
+        a->grpc_status = 7;   /* PERMISSION_DENIED */
+        ngx_str_set(&a->error, "forbidden");
+        return NGX_OK;
+
+    case tasker::Verdict::Unavailable:
+        a->status = NGX_HTTP_SERVICE_UNAVAILABLE;
+        a->grpc_status = 14;  /* UNAVAILABLE */
+        ngx_str_set(&a->error, "service_unavailable");
+        return NGX_OK;
+
+    default:
+        return NGX_ERROR;
+    }
+}
+
+
+/*
+ * Answers a rejected request from the access phase. Returns the status for
+ * nginx to answer (error_page), NGX_DONE after answering here, or 500.
+ */
+ngx_int_t
+ngx_http_tasker_auth_reject(ngx_http_request_t *r, const tasker::Decision &d)
+{
+    ngx_int_t                      rc;
+    ngx_str_t                      message;
+    ngx_http_tasker_auth_answer_t  a;
+
+    if (ngx_http_tasker_auth_answer(tasker::verdictFor(d.status), &a)
+        != NGX_OK
+        || ngx_http_tasker_auth_message(r, d, &message) != NGX_OK
+        || ngx_http_tasker_auth_challenge(r, a.status, d.presented) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_tasker_auth_is_grpc(r)) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        rc = ngx_http_tasker_auth_send_grpc(r, a.grpc_status, &message);
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
+    }
+
+    if (ngx_http_tasker_auth_has_error_page(r, a.status)) {
+        return a.status;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ngx_http_finalize_request(r, ngx_http_tasker_auth_send_json(r, &a,
+                                                                &message));
+    return NGX_DONE;
+}

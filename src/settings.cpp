@@ -1,0 +1,280 @@
+#include "settings.h"
+
+#include <string>
+#include <utility>
+
+#include "jwks_fetcher.h"
+#include "metrics.h"
+#include "permissions.h"
+#include "toml_config.h"
+
+namespace tasker {
+
+namespace {
+
+Status refuse(std::string_view value, std::string reason, SettingError* error) {
+  if (error) {
+    error->value = std::string(value);
+    error->reason = std::move(reason);
+  }
+  return Status::ConfigInvalid;
+}
+
+// "RS256 RS384 ... EdDSA", from the algorithm table.
+std::string algorithmList() {
+  std::string out;
+  for (int a = 0; a < kAlgCount; ++a) {
+    if (!out.empty()) out += ' ';
+    out += algName(static_cast<Alg>(a));
+  }
+  return out;
+}
+
+// Directory part of a path ("." when it has none), to resolve a key path named in a TOML file.
+std::string dirOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::vector<std::string_view> views(const std::vector<std::string>& v) {
+  return std::vector<std::string_view>(v.begin(), v.end());
+}
+
+// Converts the raw file values into *out; the first refused value ends it with *error set.
+class Converter {
+ public:
+  Converter(const std::string& path, std::string* error) : path_(path), error_(error) {}
+
+  Status convert(const AuthSettings& in, Settings* out);
+
+ private:
+  Status fail(std::string_view key, const SettingError& e, int line = 0) {
+    *error_ = path_ + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " +
+              e.message(key);
+    return Status::ConfigInvalid;
+  }
+  Status seconds(const std::optional<int64_t>& in, std::string_view key, bool refresh,
+                 std::optional<int64_t>* out);
+  Status apiKeys(const std::vector<TomlApiKey>& in, std::vector<ApiKeySpec>* out);
+
+  const std::string& path_;
+  std::string* error_;
+};
+
+Status Converter::seconds(const std::optional<int64_t>& in, std::string_view key, bool refresh,
+                          std::optional<int64_t>* out) {
+  if (!in) return Status::Ok;
+  SettingError e;
+  const std::string written = std::to_string(*in);
+  Status st = refresh ? checkJwksRefreshInterval(*in, written, &e)
+                      : checkDuration(*in, written, &e);
+  if (st != Status::Ok) return fail(key, e);
+  *out = *in;
+  return Status::Ok;
+}
+
+Status Converter::apiKeys(const std::vector<TomlApiKey>& in, std::vector<ApiKeySpec>* out) {
+  for (const TomlApiKey& k : in) {
+    ApiKeySpec spec;
+    SettingError e;
+    if (parseApiKeyEntry(k.key, k.permissions, k.description,
+                         path_ + ":" + std::to_string(k.line), &spec, &e) != Status::Ok) {
+      return fail("api key permission", e, k.line);
+    }
+    out->push_back(std::move(spec));
+  }
+  return Status::Ok;
+}
+
+Status Converter::convert(const AuthSettings& in, Settings* out) {
+  SettingError e;
+  Status st;
+
+  out->enabled = in.enabled;
+  out->jwt_issuer = in.jwt_issuer;
+  out->jwt_audience = in.jwt_audience;
+  out->permissions_claim = in.permissions_claim;
+  out->api_key_header = in.api_key_header;
+  out->jwt_public_key = in.jwt_public_key;
+  out->strict_validation = in.strict_validation;
+  out->log_unknown_permissions = in.log_unknown_permissions;
+  out->api_keys_enabled = in.api_keys_enabled;
+
+  if (in.jwt_public_key_path) {
+    // relative paths resolve against the TOML file's directory
+    const std::string& p = *in.jwt_public_key_path;
+    out->jwt_public_key_written = p;
+    out->jwt_public_key_path = (!p.empty() && p[0] == '/') ? p : dirOf(path_) + "/" + p;
+  }
+
+  if (in.jwt_verification_method) {
+    VerificationMethod m;
+    if (parseVerificationMethod(*in.jwt_verification_method, &m, &e) != Status::Ok) {
+      return fail("jwt_verification_method", e);
+    }
+    out->jwt_verification_method = m;
+  }
+
+  if (in.jwks_url) {
+    std::string url;
+    if (parseJwksUrl(*in.jwks_url, &url, &e) != Status::Ok) return fail("jwks_url", e);
+    out->jwks_url = std::move(url);
+  }
+
+  if (in.jwt_allowed_algorithms) {
+    AlgMask mask;
+    if (parseAlgorithms(views(*in.jwt_allowed_algorithms), &mask, &e) != Status::Ok) {
+      return fail("jwt_allowed_algorithms", e);
+    }
+    out->jwt_allowed_algorithms = mask;
+  }
+
+  st = seconds(in.jwks_refresh_interval_seconds, "jwks_refresh_interval_seconds", true,
+               &out->jwks_refresh_interval);
+  if (st == Status::Ok) {
+    st = seconds(in.jwks_max_stale_seconds, "jwks_max_stale_seconds", false,
+                 &out->jwks_max_stale);
+  }
+  if (st == Status::Ok) {
+    st = seconds(in.jwt_leeway_seconds, "jwt_leeway_seconds", false, &out->jwt_leeway);
+  }
+  if (st != Status::Ok) return st;
+
+  if (in.api_keys) {
+    std::vector<ApiKeySpec> keys;
+    st = apiKeys(*in.api_keys, &keys);
+    if (st != Status::Ok) return st;
+    out->api_keys = std::move(keys);
+  }
+  return Status::Ok;
+}
+
+}  // namespace
+
+std::string SettingError::message(std::string_view name) const {
+  return std::string(name) + " \"" + value + "\"" + reason;
+}
+
+const char* verificationMethodName(VerificationMethod m) noexcept {
+  return m == VerificationMethod::Jwks ? "jwks" : "public_key";
+}
+
+Status parseAlgorithms(const std::vector<std::string_view>& names, AlgMask* out,
+                       SettingError* error) {
+  if (names.empty()) return refuse("", " must name at least one algorithm", error);
+  AlgMask mask = 0;
+  for (std::string_view name : names) {
+    Alg alg;
+    // none and HS* are refused like any unknown name
+    if (parseAlg(name, &alg) != Status::Ok) {
+      return refuse(name, " is not allowed (use " + algorithmList() + ")", error);
+    }
+    mask |= algBit(alg);
+  }
+  *out = mask;
+  return Status::Ok;
+}
+
+Status parseVerificationMethod(std::string_view name, VerificationMethod* out,
+                               SettingError* error) {
+  for (VerificationMethod m : {VerificationMethod::PublicKey, VerificationMethod::Jwks}) {
+    if (name == verificationMethodName(m)) {
+      *out = m;
+      return Status::Ok;
+    }
+  }
+  return refuse(name,
+                std::string(" must be ") + verificationMethodName(VerificationMethod::PublicKey) +
+                    " or " + verificationMethodName(VerificationMethod::Jwks),
+                error);
+}
+
+Status parseJwksUrl(std::string_view url, std::string* out, SettingError* error) {
+  std::string u(url);
+  std::string why;
+  if (validateFetchUrl(u, &why) != Status::Ok) {
+    return refuse(url, " must be an http:// or https:// URL (" + why + ")", error);
+  }
+  if (u.size() >= kMetricsUrlBytes) {
+    return refuse(url,
+                  " must be an http:// or https:// URL (longer than " +
+                      std::to_string(kMetricsUrlBytes - 1) + " bytes)",
+                  error);
+  }
+  *out = std::move(u);
+  return Status::Ok;
+}
+
+Status checkDuration(int64_t seconds, std::string_view written, SettingError* error) {
+  if (seconds < 0) return refuse(written, " must not be negative", error);
+  return Status::Ok;
+}
+
+Status checkJwksRefreshInterval(int64_t seconds, std::string_view written, SettingError* error) {
+  if (seconds < kMinJwksRefreshSeconds) {
+    return refuse(written, " must be at least " + std::to_string(kMinJwksRefreshSeconds) + "s",
+                  error);
+  }
+  return Status::Ok;
+}
+
+Status parsePermissionRule(const std::vector<std::string_view>& args, RuleSet* rules,
+                           SettingError* error) {
+  std::string bad;
+  Status st = rules->addRule(args, &bad);
+  switch (st) {
+    case Status::Ok:
+      return Status::Ok;
+    case Status::ConfigWildcardRequired:
+      return refuse(bad,
+                    ": a wildcard cannot be required, name one of the " +
+                        std::to_string(kPermissionCount) + " permissions",
+                    error);
+    case Status::ConfigBadMethod:
+      return refuse(bad,
+                    " is not an HTTP method (GET HEAD POST PUT DELETE PATCH OPTIONS TRACE "
+                    "CONNECT)",
+                    error);
+    case Status::ConfigInvalid:
+      return refuse(bad, " names no permission", error);
+    default:
+      return refuse(bad, " is not a known permission (see tasker-ctl auth show-permissions)",
+                    error);
+  }
+}
+
+Status parseApiKeyEntry(std::string_view key, std::vector<std::string> permissions,
+                        std::string_view description, std::string source, ApiKeySpec* out,
+                        SettingError* error) {
+  for (const std::string& p : permissions) {
+    if (p.find(',') != std::string::npos) return refuse(p, " contains a comma", error);
+  }
+  out->key = std::string(key);
+  out->permissions = std::move(permissions);
+  out->description =
+      description.empty() ? std::string(kDefaultApiKeyDescription) : std::string(description);
+  out->source = std::move(source);
+  return Status::Ok;
+}
+
+Status loadAuthSettings(const std::string& path, std::string_view table, Settings* out,
+                        std::vector<std::string>* warnings, std::string* error) {
+  std::string scratch;
+  std::string* err = error ? error : &scratch;
+  if (!out) return Status::Internal;
+
+  AuthSettings raw;
+  Status st = loadAuthToml(path, table, &raw, warnings, err);
+  if (st != Status::Ok) return st;
+
+  Settings typed;
+  Converter converter(path, err);
+  st = converter.convert(raw, &typed);
+  if (st != Status::Ok) return st;
+  *out = std::move(typed);
+  return Status::Ok;
+}
+
+}  // namespace tasker

@@ -1,0 +1,256 @@
+// Unit tests for src/settings.cpp: one function per setting, shared by the directives and the
+// TOML loader, and loadAuthSettings (the typed TOML path). Files go to a mkdtemp directory.
+#include "settings.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+extern "C" {
+#include <cmocka.h>
+}
+
+#include "permissions.h"
+
+namespace tasker {
+namespace {
+
+std::string g_dir;
+std::vector<std::string> g_files;
+
+int groupSetup(void** state) {
+  char tmpl[] = "/tmp/tasker_settings_test_XXXXXX";
+  if (!mkdtemp(tmpl)) return -1;
+  g_dir = tmpl;
+  return 0;
+}
+
+int groupTeardown(void** state) {
+  for (const std::string& f : g_files) unlink(f.c_str());
+  rmdir(g_dir.c_str());
+  return 0;
+}
+
+std::string writeFile(const std::string& name, const std::string& text) {
+  std::string path = g_dir + "/" + name;
+  FILE* f = fopen(path.c_str(), "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(text.data(), 1, text.size(), f), text.size());
+  assert_int_equal(fclose(f), 0);
+  g_files.push_back(path);
+  return path;
+}
+
+void assertMessage(const SettingError& e, const char* name, const std::string& want) {
+  assert_string_equal(e.message(name).c_str(), want.c_str());
+}
+
+// ---- algorithms ------------------------------------------------------------------------------
+
+void test_settings_algorithms_mask(void** state) {
+  AlgMask mask = 0;
+  SettingError e;
+  assert_int_equal(parseAlgorithms({"RS256", "ES256", "EdDSA"}, &mask, &e), Status::Ok);
+  assert_int_equal(mask, algBit(Alg::RS256) | algBit(Alg::ES256) | algBit(Alg::EdDSA));
+}
+
+void test_settings_algorithms_refuses_none_hs_unknown(void** state) {
+  const std::string all = "(use RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA)";
+  for (const char* bad : {"none", "HS256", "RS257", "rs256"}) {
+    AlgMask mask = 7;
+    SettingError e;
+    assert_int_equal(parseAlgorithms({"RS256", bad}, &mask, &e), Status::ConfigInvalid);
+    assert_int_equal(mask, 7);  // untouched
+    assertMessage(e, "tasker_jwt_allowed_algorithms",
+                  std::string("tasker_jwt_allowed_algorithms \"") + bad + "\" is not allowed " +
+                      all);
+  }
+}
+
+void test_settings_algorithms_refuses_empty_list(void** state) {
+  AlgMask mask;
+  SettingError e;
+  assert_int_equal(parseAlgorithms({}, &mask, &e), Status::ConfigInvalid);
+  assertMessage(e, "x", "x \"\" must name at least one algorithm");
+}
+
+// ---- verification method ---------------------------------------------------------------------
+
+void test_settings_verification_method(void** state) {
+  VerificationMethod m;
+  SettingError e;
+  assert_int_equal(parseVerificationMethod("jwks", &m, &e), Status::Ok);
+  assert_true(m == VerificationMethod::Jwks);
+  assert_int_equal(parseVerificationMethod("public_key", &m, &e), Status::Ok);
+  assert_true(m == VerificationMethod::PublicKey);
+  assert_int_equal(parseVerificationMethod("JWKS", &m, &e), Status::ConfigInvalid);
+  assertMessage(e, "tasker_jwt_verification_method",
+                "tasker_jwt_verification_method \"JWKS\" must be public_key or jwks");
+  assert_string_equal(verificationMethodName(VerificationMethod::Jwks), "jwks");
+}
+
+// ---- JWKS URL --------------------------------------------------------------------------------
+
+void test_settings_jwks_url(void** state) {
+  std::string url;
+  SettingError e;
+  assert_int_equal(parseJwksUrl("https://idp.example/jwks.json", &url, &e), Status::Ok);
+  assert_string_equal(url.c_str(), "https://idp.example/jwks.json");
+  assert_int_equal(parseJwksUrl("file:///etc/passwd", &url, &e), Status::ConfigInvalid);
+  assert_true(e.message("u").rfind("u \"file:///etc/passwd\" must be an http:// or https:// URL (",
+                                   0) == 0);
+  assert_int_equal(parseJwksUrl("http:///jwks.json", &url, &e), Status::ConfigInvalid);
+  std::string longer = "http://h/" + std::string(600, 'a');
+  assert_int_equal(parseJwksUrl(longer, &url, &e), Status::ConfigInvalid);
+  assert_true(e.reason.find("longer than 511 bytes") != std::string::npos);
+}
+
+// ---- durations -------------------------------------------------------------------------------
+
+void test_settings_durations(void** state) {
+  SettingError e;
+  assert_int_equal(checkDuration(0, "0", &e), Status::Ok);
+  assert_int_equal(checkDuration(INT64_MAX, "big", &e), Status::Ok);
+  assert_int_equal(checkDuration(-1, "-1", &e), Status::ConfigInvalid);
+  assertMessage(e, "d", "d \"-1\" must not be negative");
+}
+
+void test_settings_jwks_refresh_floor(void** state) {
+  SettingError e;
+  assert_int_equal(checkJwksRefreshInterval(1, "1s", &e), Status::Ok);
+  assert_int_equal(checkJwksRefreshInterval(3600, "1h", &e), Status::Ok);
+  assert_int_equal(checkJwksRefreshInterval(0, "0s", &e), Status::ConfigInvalid);
+  assertMessage(e, "tasker_jwks_refresh_interval",
+                "tasker_jwks_refresh_interval \"0s\" must be at least 1s");
+  assert_int_equal(checkJwksRefreshInterval(-5, "-5", &e), Status::ConfigInvalid);
+}
+
+// ---- permission rules ------------------------------------------------------------------------
+
+void test_settings_permission_rule(void** state) {
+  RuleSet rules;
+  SettingError e;
+  assert_int_equal(parsePermissionRule({"POST", "tasks:create"}, &rules, &e), Status::Ok);
+  assert_int_equal(rules.rules().size(), 1);
+
+  assert_int_equal(parsePermissionRule({"tasks:*"}, &rules, &e), Status::ConfigInvalid);
+  assertMessage(e, "p",
+                "p \"tasks:*\": a wildcard cannot be required, name one of the 17 permissions");
+  assert_int_equal(parsePermissionRule({"FETCH", "tasks:read"}, &rules, &e),
+                   Status::ConfigInvalid);
+  assert_true(e.message("p").rfind("p \"FETCH\" is not an HTTP method (", 0) == 0);
+  assert_int_equal(parsePermissionRule({"tasks:destroy"}, &rules, &e), Status::ConfigInvalid);
+  assert_true(e.message("p").rfind("p \"tasks:destroy\" is not a known permission", 0) == 0);
+  assert_int_equal(parsePermissionRule({"GET"}, &rules, &e), Status::ConfigInvalid);
+  assert_true(e.reason == " names no permission");
+  assert_int_equal(rules.rules().size(), 1);
+}
+
+// ---- API key entries -------------------------------------------------------------------------
+
+void test_settings_api_key_entry(void** state) {
+  ApiKeySpec spec;
+  SettingError e;
+  assert_int_equal(parseApiKeyEntry("k", {"tasks:read"}, "", "f:3", &spec, &e), Status::Ok);
+  assert_string_equal(spec.description.c_str(), kDefaultApiKeyDescription);
+  assert_string_equal(spec.source.c_str(), "f:3");
+  assert_int_equal(parseApiKeyEntry("k", {"a", "tasks:read,dlq:update"}, "d", "f:4", &spec, &e),
+                   Status::ConfigInvalid);
+  assertMessage(e, "api key permission",
+                "api key permission \"tasks:read,dlq:update\" contains a comma");
+}
+
+// ---- loadAuthSettings ------------------------------------------------------------------------
+
+void test_settings_load_typed(void** state) {
+  std::string path = writeFile("typed.toml", R"([auth]
+enabled = true
+jwt_public_key_path = "keys/pub.pem"
+jwt_verification_method = "jwks"
+jwks_url = "https://idp.example/jwks.json"
+jwks_refresh_interval_seconds = 60
+jwt_allowed_algorithms = "RS256 ES256"
+[[auth.api_keys]]
+key = "a"
+permissions = ["tasks:read"]
+)");
+  Settings s;
+  std::string error;
+  assert_int_equal(loadAuthSettings(path, "", &s, nullptr, &error), Status::Ok);
+  assert_true(*s.enabled);
+  assert_string_equal(s.jwt_public_key_path->c_str(), (g_dir + "/keys/pub.pem").c_str());
+  assert_string_equal(s.jwt_public_key_written->c_str(), "keys/pub.pem");
+  assert_true(*s.jwt_verification_method == VerificationMethod::Jwks);
+  assert_int_equal(*s.jwks_refresh_interval, 60);
+  assert_int_equal(*s.jwt_allowed_algorithms, algBit(Alg::RS256) | algBit(Alg::ES256));
+  assert_int_equal(s.api_keys->size(), 1);
+  assert_string_equal((*s.api_keys)[0].description.c_str(), "api-key");
+  assert_string_equal((*s.api_keys)[0].source.c_str(), (path + ":8").c_str());
+}
+
+void test_settings_load_refuses_with_file_and_key(void** state) {
+  struct Case {
+    const char* body;
+    const char* want;  // after "<path>"
+  };
+  const Case cases[] = {
+      {"jwt_verification_method = \"carrier-pigeon\"\n",
+       ": jwt_verification_method \"carrier-pigeon\" must be public_key or jwks"},
+      {"jwt_allowed_algorithms = [\"none\"]\n", ": jwt_allowed_algorithms \"none\" is not allowed"},
+      {"jwks_url = \"ftp://x/\"\n", ": jwks_url \"ftp://x/\" must be an http:// or https:// URL"},
+      {"jwks_refresh_interval_seconds = 0\n",
+       ": jwks_refresh_interval_seconds \"0\" must be at least 1s"},
+      {"\n\n[[auth.api_keys]]\nkey = \"k\"\npermissions = [\"tasks:read,tasks:list\"]\n",
+       ":4: api key permission \"tasks:read,tasks:list\" contains a comma"},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    std::string path = writeFile("bad" + std::to_string(n++) + ".toml", std::string("[auth]\n") +
+                                                                          c.body);
+    Settings s;
+    std::string error;
+    assert_int_equal(loadAuthSettings(path, "", &s, nullptr, &error), Status::ConfigInvalid);
+    const std::string want = path + c.want;
+    if (error.compare(0, want.size(), want) != 0) {
+      fail_msg("got \"%s\", want prefix \"%s\"", error.c_str(), want.c_str());
+    }
+  }
+}
+
+void test_settings_load_passes_loader_errors(void** state) {
+  Settings s;
+  std::string error;
+  assert_int_equal(loadAuthSettings(g_dir + "/missing.toml", "", &s, nullptr, &error),
+                   Status::ConfigFileUnreadable);
+  assert_int_equal(loadAuthSettings(g_dir + "/missing.toml", "", nullptr, nullptr, nullptr),
+                   Status::Internal);
+}
+
+}  // namespace
+}  // namespace tasker
+
+int main(void) {
+  using namespace tasker;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_settings_algorithms_mask),
+      cmocka_unit_test(test_settings_algorithms_refuses_none_hs_unknown),
+      cmocka_unit_test(test_settings_algorithms_refuses_empty_list),
+      cmocka_unit_test(test_settings_verification_method),
+      cmocka_unit_test(test_settings_jwks_url),
+      cmocka_unit_test(test_settings_durations),
+      cmocka_unit_test(test_settings_jwks_refresh_floor),
+      cmocka_unit_test(test_settings_permission_rule),
+      cmocka_unit_test(test_settings_api_key_entry),
+      cmocka_unit_test(test_settings_load_typed),
+      cmocka_unit_test(test_settings_load_refuses_with_file_and_key),
+      cmocka_unit_test(test_settings_load_passes_loader_errors),
+  };
+  return cmocka_run_group_tests_name("settings", tests, groupSetup, groupTeardown);
+}
