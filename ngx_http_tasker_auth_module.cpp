@@ -38,10 +38,6 @@ static char *ngx_http_tasker_auth_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
 static char *ngx_http_tasker_auth_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_tasker_auth_claim_set(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static ngx_int_t ngx_http_tasker_auth_claim_set_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_conf_post_t  ngx_http_tasker_auth_duration_post =
@@ -510,137 +506,6 @@ ngx_http_tasker_auth_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_http_tasker_auth_metrics_handler;
 
     return NGX_CONF_OK;
-}
-
-
-static void
-ngx_http_tasker_auth_claim_path_cleanup(void *data)
-{
-    static_cast<tasker::ClaimPath *>(data)->~ClaimPath();
-}
-
-
-/*
- * tasker_jwt_claim_set $variable CLAIM;  (http level, like map)
- *
- * Adds $variable with a getter that renders CLAIM, an exact claim name or a
- * dotted path (src/claim_path.h), from the request's verified token. The
- * variable is not changeable: set, map or another tasker_jwt_claim_set
- * cannot redefine it, so the identity it carries cannot be overwritten.
- */
-static char *
-ngx_http_tasker_auth_claim_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    try {
-        u_char                     *p;
-        ngx_str_t                  *value, name;
-        ngx_uint_t                  i;
-        ngx_hash_key_t             *key;
-        const char                 *why;
-        tasker::Status              s;
-        tasker::ClaimPath          *path;
-        ngx_pool_cleanup_t         *cln;
-        ngx_http_variable_t        *v;
-        ngx_http_core_main_conf_t  *cmcf;
-
-        value = static_cast<ngx_str_t *>(cf->args->elts);
-
-        name = value[1];
-        if (name.len < 2 || name.data[0] != '$') {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "tasker_auth: tasker_jwt_claim_set \"%V\": "
-                               "the first argument must be a variable name "
-                               "starting with '$'", &value[1]);
-            return static_cast<char *>(NGX_CONF_ERROR);
-        }
-
-        name.len--;
-        name.data++;
-
-        for (p = name.data; p < name.data + name.len; p++) {
-            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
-                  || (*p >= '0' && *p <= '9') || *p == '_'))
-            {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "tasker_auth: tasker_jwt_claim_set \"%V\": "
-                                   "a variable name has only letters, digits "
-                                   "and '_'", &value[1]);
-                return static_cast<char *>(NGX_CONF_ERROR);
-            }
-        }
-
-        /* an exact variable would silently shadow one of the prefix family */
-        if (name.len >= sizeof("tasker_jwt_claim_") - 1
-            && ngx_strncasecmp(name.data, (u_char *) "tasker_jwt_claim_",
-                               sizeof("tasker_jwt_claim_") - 1) == 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "tasker_auth: tasker_jwt_claim_set \"%V\": "
-                               "names starting with $tasker_jwt_claim_ belong "
-                               "to the claim variables, choose another name",
-                               &value[1]);
-            return static_cast<char *>(NGX_CONF_ERROR);
-        }
-
-        /* name the directive in the error that ngx_http_add_variable gives */
-        cmcf = static_cast<ngx_http_core_main_conf_t *>(
-                   ngx_http_conf_get_module_main_conf(cf,
-                                                      ngx_http_core_module));
-        key = static_cast<ngx_hash_key_t *>(
-                  cmcf->variables_keys->keys.elts);
-
-        for (i = 0; i < cmcf->variables_keys->keys.nelts; i++) {
-            if (key[i].key.len == name.len
-                && ngx_strncasecmp(key[i].key.data, name.data, name.len) == 0)
-            {
-                v = static_cast<ngx_http_variable_t *>(key[i].value);
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "tasker_auth: tasker_jwt_claim_set \"%V\": "
-                                   "%s", &value[1],
-                                   v->get_handler
-                                   == ngx_http_tasker_auth_claim_set_variable
-                                   ? "duplicate variable, already set by "
-                                     "tasker_jwt_claim_set"
-                                   : "the variable is already defined "
-                                     "elsewhere (set, map, a module)");
-                return static_cast<char *>(NGX_CONF_ERROR);
-            }
-        }
-
-        cln = ngx_pool_cleanup_add(cf->pool, sizeof(tasker::ClaimPath));
-        if (cln == NULL) {
-            return static_cast<char *>(NGX_CONF_ERROR);
-        }
-
-        path = new (cln->data) tasker::ClaimPath();
-        cln->handler = ngx_http_tasker_auth_claim_path_cleanup;
-
-        why = NULL;
-        s = tasker::ClaimPath::parse(ngx_http_tasker_auth_sv(&value[2]), path,
-                                     &why);
-        if (s != tasker::Status::Ok) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "tasker_auth: tasker_jwt_claim_set %V \"%V\": "
-                               "the claim path %s", &value[1], &value[2],
-                               why ? why : tasker::statusName(s));
-            return static_cast<char *>(NGX_CONF_ERROR);
-        }
-
-        v = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
-        if (v == NULL) {
-            return static_cast<char *>(NGX_CONF_ERROR);
-        }
-
-        v->get_handler = ngx_http_tasker_auth_claim_set_variable;
-        v->data = reinterpret_cast<uintptr_t>(path);
-
-        return NGX_CONF_OK;
-
-    } catch (...) {
-        ngx_conf_log_error(NGX_LOG_ALERT, cf, 0,
-                           "tasker_auth: tasker_jwt_claim_set: internal error");
-        return static_cast<char *>(NGX_CONF_ERROR);
-    }
 }
 
 
@@ -1133,7 +998,7 @@ ngx_http_tasker_auth_claim_variable(ngx_http_request_t *r,
  * Empty, as the prefix variables, when the claim is absent or the request was
  * not authenticated by a token.
  */
-static ngx_int_t
+ngx_int_t
 ngx_http_tasker_auth_claim_set_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {

@@ -219,12 +219,18 @@ char *ngx_http_tasker_auth_config(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_tasker_auth_cache_size(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+char *ngx_http_tasker_auth_claim_set(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 ngx_int_t ngx_http_tasker_auth_create_store(ngx_conf_t *cf,
     ngx_http_tasker_auth_main_conf_t *mcf);
 char *ngx_http_tasker_auth_apply_settings(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *conf);
 char *ngx_http_tasker_auth_build_policy(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *conf);
+
+/* ngx_http_tasker_auth_module.cpp: the getter of tasker_jwt_claim_set variables */
+ngx_int_t ngx_http_tasker_auth_claim_set_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 /* src/ngx_tasker_response.cpp */
 ngx_int_t ngx_http_tasker_auth_send_buffer(ngx_http_request_t *r,

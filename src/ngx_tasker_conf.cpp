@@ -745,6 +745,141 @@ ngx_http_tasker_auth_cache_size(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* ---- tasker_jwt_claim_set --------------------------------------------- */
+
+static void
+ngx_http_tasker_auth_claim_path_cleanup(void *data)
+{
+    static_cast<tasker::ClaimPath *>(data)->~ClaimPath();
+}
+
+
+/*
+ * Why "$name" cannot name a tasker_jwt_claim_set variable, or NULL: only
+ * letters, digits and '_', not of the $tasker_jwt_claim_ family (it would
+ * shadow a claim variable), and not defined before (set, map, a module, an
+ * earlier tasker_jwt_claim_set): the identity it carries is never overwritten.
+ */
+static const char *
+ngx_http_tasker_auth_claim_var_problem(ngx_conf_t *cf, ngx_str_t *name)
+{
+    static const ngx_str_t  family = ngx_string("tasker_jwt_claim_");
+
+    u_char                     *p;
+    ngx_uint_t                  i;
+    ngx_hash_key_t             *key;
+    ngx_http_variable_t        *v;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    for (p = name->data; p < name->data + name->len; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '_'))
+        {
+            return "a variable name has only letters, digits and '_'";
+        }
+    }
+
+    if (name->len >= family.len
+        && ngx_strncasecmp(name->data, family.data, family.len) == 0)
+    {
+        return "names starting with $tasker_jwt_claim_ belong to the claim "
+               "variables, choose another name";
+    }
+
+    cmcf = static_cast<ngx_http_core_main_conf_t *>(
+               ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module));
+    key = static_cast<ngx_hash_key_t *>(cmcf->variables_keys->keys.elts);
+
+    for (i = 0; i < cmcf->variables_keys->keys.nelts; i++) {
+        if (key[i].key.len == name->len
+            && ngx_strncasecmp(key[i].key.data, name->data, name->len) == 0)
+        {
+            v = static_cast<ngx_http_variable_t *>(key[i].value);
+            return v->get_handler == ngx_http_tasker_auth_claim_set_variable
+                   ? "duplicate variable, already set by tasker_jwt_claim_set"
+                   : "the variable is already defined elsewhere (set, map, "
+                     "a module)";
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * tasker_jwt_claim_set $variable CLAIM;  (http level, like map)
+ *
+ * Adds $variable with a getter that renders CLAIM, an exact claim name or a
+ * dotted path (src/claim_path.h), from the request's verified token.
+ */
+char *
+ngx_http_tasker_auth_claim_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_str_t  *value = static_cast<ngx_str_t *>(cf->args->elts);
+
+    try {
+        ngx_str_t             name;
+        const char           *why;
+        tasker::Status        s;
+        tasker::ClaimPath    *path;
+        ngx_pool_cleanup_t   *cln;
+        ngx_http_variable_t  *v;
+
+        if (value[1].len < 2 || value[1].data[0] != '$') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "tasker_auth: tasker_jwt_claim_set \"%V\": "
+                               "the first argument must be a variable name "
+                               "starting with '$'", &value[1]);
+            return NGX_HTTP_TASKER_CONF_ERROR;
+        }
+
+        name.len = value[1].len - 1;
+        name.data = value[1].data + 1;
+
+        why = ngx_http_tasker_auth_claim_var_problem(cf, &name);
+        if (why != NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "tasker_auth: tasker_jwt_claim_set \"%V\": %s",
+                               &value[1], why);
+            return NGX_HTTP_TASKER_CONF_ERROR;
+        }
+
+        cln = ngx_pool_cleanup_add(cf->pool, sizeof(tasker::ClaimPath));
+        if (cln == NULL) {
+            return NGX_HTTP_TASKER_CONF_ERROR;
+        }
+
+        path = new (cln->data) tasker::ClaimPath();
+        cln->handler = ngx_http_tasker_auth_claim_path_cleanup;
+
+        why = NULL;
+        s = tasker::ClaimPath::parse(ngx_http_tasker_auth_sv(&value[2]), path,
+                                     &why);
+        if (s != tasker::Status::Ok) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "tasker_auth: tasker_jwt_claim_set %V \"%V\": "
+                               "the claim path %s", &value[1], &value[2],
+                               why ? why : tasker::statusName(s));
+            return NGX_HTTP_TASKER_CONF_ERROR;
+        }
+
+        v = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+        if (v == NULL) {
+            return NGX_HTTP_TASKER_CONF_ERROR;
+        }
+
+        v->get_handler = ngx_http_tasker_auth_claim_set_variable;
+        v->data = reinterpret_cast<uintptr_t>(path);
+
+        return NGX_CONF_OK;
+
+    } catch (...) {
+        ngx_http_tasker_auth_conf_alert(cf, cmd);
+        return NGX_HTTP_TASKER_CONF_ERROR;
+    }
+}
+
+
 /* ---- tasker_auth_config overlay --------------------------------------- */
 
 static ngx_int_t
