@@ -945,15 +945,18 @@ ngx_http_tasker_auth_variable(ngx_http_request_t *r,
 }
 
 
+/*
+ * Sets v to what render(claims, &out) gives for the request's verified token,
+ * with control bytes replaced (ngx_http_tasker_auth_var_copy); empty when the
+ * request was not authenticated by a token or render finds nothing.
+ */
+template <typename Render>
 static ngx_int_t
-ngx_http_tasker_auth_claim_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
+ngx_http_tasker_auth_render_claim(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, Render render)
 {
-    ngx_str_t                   *name = (ngx_str_t *) data;
     ngx_str_t                    value;
     ngx_http_tasker_auth_ctx_t  *ctx;
-
-    static const size_t  prefix = sizeof("tasker_jwt_claim_") - 1;
 
     v->valid = 1;
     v->no_cacheable = 1;
@@ -961,19 +964,17 @@ ngx_http_tasker_auth_claim_variable(ngx_http_request_t *r,
     v->len = 0;
     v->data = (u_char *) "";
 
-    ctx = (ngx_http_tasker_auth_ctx_t *)
-              ngx_http_get_module_ctx(r, ngx_http_tasker_auth_module);
+    ctx = static_cast<ngx_http_tasker_auth_ctx_t *>(
+              ngx_http_get_module_ctx(r, ngx_http_tasker_auth_module));
 
-    if (ctx == NULL || ctx->claims == NULL || name->len <= prefix) {
+    if (ctx == NULL || ctx->claims == NULL) {
         return NGX_OK;
     }
 
     try {
-        std::string       out;
-        std::string_view  claim((char *) name->data + prefix,
-                                name->len - prefix);
+        std::string  out;
 
-        if (!(*ctx->claims)->render(claim, &out)) {
+        if (!render(**ctx->claims, &out)) {
             return NGX_OK;
         }
 
@@ -993,6 +994,28 @@ ngx_http_tasker_auth_claim_variable(ngx_http_request_t *r,
 }
 
 
+/* $tasker_jwt_claim_<name>: data is the variable's (lower-cased) name */
+static ngx_int_t
+ngx_http_tasker_auth_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    static const size_t  prefix = sizeof("tasker_jwt_claim_") - 1;
+
+    const ngx_str_t   *name = reinterpret_cast<const ngx_str_t *>(data);
+    std::string_view   claim;
+
+    if (name->len > prefix) {
+        claim = std::string_view((const char *) name->data + prefix,
+                                 name->len - prefix);
+    }
+
+    return ngx_http_tasker_auth_render_claim(r, v,
+        [claim](const tasker::Claims &c, std::string *out) {
+            return !claim.empty() && c.render(claim, out);
+        });
+}
+
+
 /*
  * A tasker_jwt_claim_set variable: data is its tasker::ClaimPath (cf->pool).
  * Empty, as the prefix variables, when the claim is absent or the request was
@@ -1002,45 +1025,12 @@ ngx_int_t
 ngx_http_tasker_auth_claim_set_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    const tasker::ClaimPath     *path;
-    ngx_str_t                    value;
-    ngx_http_tasker_auth_ctx_t  *ctx;
+    const auto  *path = reinterpret_cast<const tasker::ClaimPath *>(data);
 
-    path = reinterpret_cast<const tasker::ClaimPath *>(data);
-
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-    v->len = 0;
-    v->data = (u_char *) "";
-
-    ctx = static_cast<ngx_http_tasker_auth_ctx_t *>(
-              ngx_http_get_module_ctx(r, ngx_http_tasker_auth_module));
-
-    if (ctx == NULL || ctx->claims == NULL) {
-        return NGX_OK;
-    }
-
-    try {
-        std::string  out;
-
-        if (!(*ctx->claims)->renderPath(*path, &out)) {
-            return NGX_OK;
-        }
-
-        if (ngx_http_tasker_auth_var_copy(r->pool, out, &value) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        v->len = value.len;
-        v->data = value.data ? value.data : (u_char *) "";
-        return NGX_OK;
-
-    } catch (...) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "tasker_auth: internal error rendering a claim");
-        return NGX_ERROR;
-    }
+    return ngx_http_tasker_auth_render_claim(r, v,
+        [path](const tasker::Claims &c, std::string *out) {
+            return c.renderPath(*path, out);
+        });
 }
 
 
