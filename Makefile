@@ -111,6 +111,15 @@ SUITES := t/cli/run.sh t/grpc/run.sh t/system/run.sh
 test: all unit integration
 	@for s in $(SUITES); do echo "== $$s"; $(TEST_ENV) $$s || exit 1; done
 
+# ---- compatibility matrix ----------------------------------------------------------------------
+# make compat: for each nginx tarball, build that nginx (--with-compat), build the module against it
+# (make NGINX_SRC=...) and run t/*.t and the CLI, gRPC and system suites with it; one result line per
+# version. scripts/compat.sh documents the knobs (COMPAT_PARALLEL, COMPAT_JOBS, PROVE_ARGS, ...).
+NGINX_TARBALLS ?= ../shared/nginx/*.tar.gz
+.PHONY: compat
+compat: | $(DEPS_STAMP)
+	@NGINX_TARBALLS='$(NGINX_TARBALLS)' scripts/compat.sh
+
 # ---- benchmarks (not tests: numbers for the README's Performance section) -----------------------
 BENCH_SRCS := $(wildcard bench/bench_*.cpp)
 BENCH_BINS := $(BENCH_SRCS:bench/%.cpp=$(BUILD)/bench/%)
