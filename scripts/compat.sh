@@ -170,13 +170,10 @@ prove_counts() {
         }' "$1"
 }
 
-suite_counts() {   # suite_counts LOG -> "passed total" from the last "N passed, M failed" line
-    local line
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" 2>/dev/null | tail -1)
-    if [ -z "$line" ]; then echo "0 1"; return; fi
-    # shellcheck disable=SC2086  # split "N passed, M failed" into words
-    set -- $line
-    echo "$1 $(($1 + $3))"
+suite_counts() {   # suite_counts LOG -> "passed total", summed over its "N passed, M failed" lines
+    # (a suite may run several scripts, each ending with such a line); none at all counts as a failure
+    awk '/^[0-9]+ passed, [0-9]+ failed$/ { p += $1; t += $1 + $3; n++ }
+         END { if (n) print p, t; else print 0, 1 }' "$1" 2>/dev/null || echo "0 1"
 }
 
 i=0
