@@ -111,6 +111,28 @@ SUITES := t/cli/run.sh t/grpc/run.sh t/system/run.sh t/docs/quickstart.py t/docs
 test: all unit integration
 	@for s in $(SUITES); do echo "== $$s"; $(TEST_ENV) $$s || exit 1; done
 
+# ---- compatibility matrix ----------------------------------------------------------------------
+# make compat: for each nginx tarball, build that nginx (--with-compat), build the module against it
+# (make NGINX_SRC=...) and run t/*.t and the CLI, gRPC and system suites with it; one result line per
+# version. scripts/compat.sh documents the knobs (COMPAT_PARALLEL, COMPAT_JOBS, PROVE_ARGS, ...).
+NGINX_TARBALLS ?= ../shared/nginx/*.tar.gz
+.PHONY: compat
+compat: | $(DEPS_STAMP)
+	@NGINX_TARBALLS='$(NGINX_TARBALLS)' scripts/compat.sh
+
+# ---- Debian package --------------------------------------------------------------------------
+# make deb: build/deb/libnginx-mod-http-tasker-auth_<version>_<arch>.deb from debian/ (debhelper and
+# dh_nginx, built against nginx-dev like Debian's libnginx-mod-* packages), checked by lintian
+# (errors fail). make test-package (root): t/package/run.sh installs it with dpkg -i, checks nginx -t
+# and a 401/403/200 from Debian's nginx with it, then removes and purges it. Not part of make test,
+# since it changes the machine's installed packages; .ci/run runs it.
+.PHONY: deb test-package
+deb: | $(DEPS_STAMP)
+	@scripts/deb.sh
+
+test-package: deb
+	@t/package/run.sh
+
 # ---- benchmarks (not tests: numbers for the README's Performance section) -----------------------
 BENCH_SRCS := $(wildcard bench/bench_*.cpp)
 BENCH_BINS := $(BENCH_SRCS:bench/%.cpp=$(BUILD)/bench/%)
