@@ -71,7 +71,15 @@ $(CLI): $(CLI_SRCS) $(CORE_LIB) $(wildcard src/*.h src/cli/*.h)
 # compatibility with /usr/sbin/nginx via --with-compat); `make modules` builds only our .so.
 NGX_BUILD := $(BUILD)/nginx
 module: $(MODULE_SO)
-$(NGX_BUILD)/.configured: config | $(DEPS_STAMP)
+# The tree in use is recorded in $(BUILD)/.nginx-src; a different NGINX_SRC rewrites it, and so
+# configures afresh instead of silently reusing the previous tree.
+NGX_SRC_STAMP := $(BUILD)/.nginx-src
+$(NGX_SRC_STAMP): FORCE | $(DEPS_STAMP)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(abspath $(NGINX_SRC))" ] || echo "$(abspath $(NGINX_SRC))" > $@
+.PHONY: FORCE
+FORCE:
+
+$(NGX_BUILD)/.configured: config $(NGX_SRC_STAMP) | $(DEPS_STAMP)
 	@rm -rf $(NGX_BUILD) && mkdir -p $(NGX_BUILD)
 	cp -r $(NGINX_SRC)/. $(NGX_BUILD)/
 	cd $(NGX_BUILD) && if [ -f conf_flags ]; then source ./conf_flags; \
