@@ -21,7 +21,7 @@ PYTHON     := /usr/bin/python3
 
 DEB_PACKAGES := g++ make perl curl openssl nginx-core nginx-dev libpcre2-dev libpcre3-dev \
                 zlib1g-dev libssl-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev \
-                libtomlplusplus-dev libnginx-mod-http-echo python3 python3-jwt python3-cryptography python3-grpcio
+                libtomlplusplus-dev python3 python3-jwt python3-cryptography python3-grpcio
 
 CORE_SRCS  := $(filter-out src/ngx_%,$(wildcard src/*.cpp))
 CORE_OBJS  := $(CORE_SRCS:src/%.cpp=$(BUILD)/core/%.o)
