@@ -5,8 +5,8 @@ traffic, with a broken TOML file and a broken key file in between.
 - every request is answered, with the expected status, throughout;
 - a reload with a broken file fails cleanly (an [emerg] naming the file, no new workers) and
   the old configuration keeps serving; the next good reload works;
-- the RSS of the master and of the workers does not grow by more than a fixed bound from the
-  10th reload to the 50th (the first reloads still grow the heaps to their working size).
+- the RSS of the master and of the workers does not grow by more than a fixed bound from
+  reloads 10-19 to reloads 41-50 (the first reloads still grow the heaps to their working size).
 
 The reloads are sent as signals: `nginx -s reload` parses the configuration itself and would
 refuse to signal a broken one.
@@ -40,10 +40,11 @@ VALGRIND = os.environ.get("RELOAD_VALGRIND")
 
 RELOADS = 50
 WARMUP = 10          # RSS baseline after this many reloads
-# Allowed RSS growth from the baseline (after reload 10) to the end (reload 50), in KiB.
-# Measured on Debian 12 (nginx 1.22, 2 workers, 4 runs): the master did not move at all
-# (14192-14356 KiB, flat within each run) and the largest worker grew by at most 104 KiB
-# (8560-8664 KiB; a worker that has served fewer requests is smaller). 512 KiB is five times
+# Allowed RSS growth, in KiB, from the first ten samples (reloads 10-19) to the last ten
+# (reloads 41-50), comparing the largest figure of each window: a worker that has not served a
+# request yet is about 3 MiB smaller than one that has. Measured on Debian 12 (nginx 1.22,
+# 2 workers, 10 runs): the master did not move at all (14128-14356 KiB, flat within each run),
+# and the largest worker moved by at most 150 KiB (8560-8708 KiB). 512 KiB is over three times
 # that noise, and still catches a leak of 13 KiB per reload: one leaked configuration, key set
 # or TOML document per reload is more than that.
 MAX_GROWTH_KIB = {"master": 512, "worker": 512}
@@ -269,13 +270,35 @@ http {{
             self.assertEqual(self.get(path), 200)
         masters = [m for m, _ in samples]
         workers = [w for _, w in samples]
-        print("reload_memory: %d reloads, %d requests; RSS KiB master %d -> %d (max %d), "
-              "worker %d -> %d (max %d)" % (RELOADS, results["ok"], masters[0], masters[-1],
-                                           max(masters), workers[0], workers[-1], max(workers)),
-              file=sys.stderr)
+        print("reload_memory: %d reloads, %d requests; largest RSS (KiB) in the first and the "
+              "last ten samples: master %d -> %d, worker %d -> %d"
+              % (RELOADS, results["ok"], max(masters[:10]), max(masters[-10:]),
+                 max(workers[:10]), max(workers[-10:])), file=sys.stderr)
         if not VALGRIND and "ASAN_OPTIONS" not in os.environ:
-            self.assertLessEqual(max(masters) - masters[0], MAX_GROWTH_KIB["master"], masters)
-            self.assertLessEqual(max(workers) - workers[0], MAX_GROWTH_KIB["worker"], workers)
+            # a worker that has not served a request yet is ~3 MiB smaller, so compare the
+            # largest figures of the first and the last ten samples
+            for name, series in (("master", masters), ("worker", workers)):
+                growth = max(series[-10:]) - max(series[:10])
+                self.assertLessEqual(growth, MAX_GROWTH_KIB[name], (name, series))
+
+    @unittest.skipUnless(os.environ.get("TASKER_KNOWN_BUGS"), "known adapter bug; TASKER_KNOWN_BUGS=1 runs it")
+    def test_broken_key_file_error_names_no_stale_errno(self):
+        # The file exists and is readable; only its content is wrong. Today the [emerg] ends
+        # with "(2: No such file or directory)", an errno left over from an earlier call.
+        self.write(self.pem, BROKEN_PEM)
+        conf = os.path.join(self.prefix, "conf", "key-only.conf")
+        self.write(conf, f"""
+load_module {MODULE};
+events {{ }}
+http {{ server {{ listen 127.0.0.1:{self.port};
+    location / {{ tasker_auth on; tasker_jwt_public_key_path {self.pem}; }} }} }}
+""")
+        r = subprocess.run([NGINX, "-t", "-p", self.prefix + "/", "-e", "logs/error.log",
+                            "-c", conf], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn(self.pem, r.stdout)
+        self.assertNotIn("No such file or directory", r.stdout)
 
 
 if __name__ == "__main__":
