@@ -164,7 +164,7 @@ $(NGX_BUILD)/objs/nginx: $(NGX_BUILD)/.configured $(MODULE_SO) $(NGX_LINK_OBJS)
 ASAN_SRC_STAMP := $(ASAN_BUILD)/nginx-src/.ok
 ASAN_APT = -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$(CURDIR)/$(ASAN_BUILD)/apt/parts \
            -o Dir::State::Lists=$(CURDIR)/$(ASAN_BUILD)/apt/lists -o Dir::Cache=$(CURDIR)/$(ASAN_BUILD)/apt/cache
-$(ASAN_SRC_STAMP):
+$(ASAN_SRC_STAMP): | $(DEPS_STAMP)
 	@rm -rf $(ASAN_BUILD)/nginx-src $(ASAN_BUILD)/apt
 	@mkdir -p $(ASAN_BUILD)/nginx-src $(ASAN_BUILD)/apt/parts $(ASAN_BUILD)/apt/lists/partial \
 	    $(ASAN_BUILD)/apt/cache/archives/partial
