@@ -1,7 +1,7 @@
 # ngx_http_tasker_auth_module — build, test and demo.
 #   make            module (build/ngx_http_tasker_auth_module.so) and build/tasker-ctl
 #   make test       unit tests (cmocka), integration tests (t/*.t), gRPC and CLI tests
-#   make asan       unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make asan       unit tests, then nginx + module + whole t/ suite, under ASan + UBSan
 #   make bench      core micro-benchmarks (token verification, API key lookup)
 #   make demo       nginx on localhost with conf-examples/, keys and tokens; shows 401/403/200
 #   make deps       installs the Debian packages the project needs (idempotent)
@@ -21,7 +21,7 @@ PYTHON     := /usr/bin/python3
 
 DEB_PACKAGES := g++ make perl curl openssl nginx-core nginx-dev libpcre2-dev libpcre3-dev \
                 zlib1g-dev libssl-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev \
-                libtomlplusplus-dev libnginx-mod-http-echo python3 python3-jwt python3-cryptography python3-grpcio
+                libtomlplusplus-dev python3 python3-jwt python3-cryptography python3-grpcio
 
 CORE_SRCS  := $(filter-out src/ngx_%,$(wildcard src/*.cpp))
 CORE_OBJS  := $(CORE_SRCS:src/%.cpp=$(BUILD)/core/%.o)
@@ -33,7 +33,7 @@ MODULE_SO  := $(BUILD)/ngx_http_tasker_auth_module.so
 CLI        := $(BUILD)/tasker-ctl
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps module cli unit test integration asan bench demo clean check-deps
+.PHONY: all deps module cli unit test integration asan asan-build bench demo clean check-deps
 
 all: module cli
 
@@ -85,7 +85,9 @@ $(NGX_BUILD)/.configured: config $(NGX_SRC_STAMP) | $(DEPS_STAMP)
 	cd $(NGX_BUILD) && if [ -f conf_flags ]; then source ./conf_flags; \
 	    else NGX_CONF_FLAGS=(--with-compat --with-http_ssl_module --with-http_v2_module --with-threads); fi; \
 	    cfg=./configure; [ -x $$cfg ] || cfg=./auto/configure; \
-	    TASKER_CORE_LIB=$(CURDIR)/$(CORE_LIB) $$cfg "$${NGX_CONF_FLAGS[@]}" \
+	    extra=($(NGX_CONF_EXTRA)); [ -z "$(NGX_CC_OPT)" ] || extra+=(--with-cc-opt="$(NGX_CC_OPT)"); \
+	    [ -z "$(NGX_LD_OPT)" ] || extra+=(--with-ld-opt="$(NGX_LD_OPT)"); \
+	    TASKER_CORE_LIB=$(CURDIR)/$(CORE_LIB) $$cfg "$${NGX_CONF_FLAGS[@]}" "$${extra[@]}" \
 	        --add-dynamic-module=$(CURDIR) > configure.log 2>&1 \
 	    || { tail -20 configure.log; exit 1; }
 	@touch $@
@@ -152,10 +154,89 @@ bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
 
 # ---- sanitizers ---------------------------------------------------------------------------------
-asan:
-	$(MAKE) --no-print-directory BUILD=build/asan \
-	    OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    EXTRA_LDFLAGS="-fsanitize=address,undefined" unit
+# make asan: the unit tests, then an nginx binary built from the same tree as the module (Debian's
+# flags) and the module, both with ASan+UBSan, running the whole t/ suite and the CLI, gRPC and
+# system suites. Everything lives under build/asan/. Every report's summary lands in
+# build/asan/logs/ (t/asan/report_hook.c; mode 1777, the workers run as nobody), and the target
+# fails on any test failure or any report. README, "Sanitizers", explains the options and the
+# suppression files t/asan/*.supp.
+ASAN_BUILD  := build/asan
+SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# nginx and the adapter: UBSan checks stay recoverable so that t/asan/ubsan.supp can name the
+# few known reports in nginx's own code; halt_on_error=1 still stops at any other report
+NGX_SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_LOGS   := $(CURDIR)/$(ASAN_BUILD)/logs
+ASAN_NGINX  := $(ASAN_BUILD)/nginx/objs/nginx
+# the standard modules of Debian's nginx -V that the tests may use beyond conf_flags
+ASAN_NGX_MODULES := --with-http_addition_module --with-http_gunzip_module \
+           --with-http_gzip_static_module --with-http_secure_link_module --with-http_sub_module
+ASAN_ENV     = ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:detect_odr_violation=0:log_path=$(ASAN_LOGS)/asan:log_exe_name=1 \
+               LSAN_OPTIONS=suppressions=$(CURDIR)/t/asan/lsan.supp:print_suppressions=0 \
+               UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:print_summary=1:suppressions=$(CURDIR)/t/asan/ubsan.supp \
+               TASKER_SANITIZER_REPORTS=$(ASAN_LOGS)
+ASAN_TEST_ENV = $(ASAN_ENV) \
+           TEST_NGINX_BINARY=$(CURDIR)/$(ASAN_NGINX) \
+           TEST_NGINX_MODULE=$(CURDIR)/$(ASAN_BUILD)/ngx_http_tasker_auth_module.so \
+           TEST_NGINX_CLI=$(CURDIR)/$(ASAN_BUILD)/tasker-ctl \
+           TEST_NGINX_PYTHON=$(PYTHON) \
+           TEST_NGINX_REPO=$(CURDIR) \
+           TEST_NGINX_TIMEOUT=$${TEST_NGINX_TIMEOUT:-10}
+
+# the nginx binary of the configured tree (only the asan build asks for it)
+$(NGX_BUILD)/objs/nginx: $(NGX_BUILD)/.configured $(MODULE_SO) $(NGX_LINK_OBJS)
+	$(MAKE) --no-print-directory -C $(NGX_BUILD) -f objs/Makefile binary \
+	    $(if $(NGX_LINK_OBJS),LINK="cc $(NGX_LINK_OBJS)")
+
+# A binary needs nginx's .c files. Debian's nginx-dev tree has only the headers and the build
+# scripts, so for it the asan build takes the upstream source of the installed version (the
+# package's orig tarball, `apt-get source --tar-only` with a private deb-src list: /etc/apt is
+# not touched) plus nginx-dev's conf_flags. An NGINX_SRC with sources is used as it is.
+ASAN_SRC_STAMP := $(ASAN_BUILD)/nginx-src/.ok
+ASAN_APT = -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$(CURDIR)/$(ASAN_BUILD)/apt/parts \
+           -o Dir::State::Lists=$(CURDIR)/$(ASAN_BUILD)/apt/lists -o Dir::Cache=$(CURDIR)/$(ASAN_BUILD)/apt/cache
+$(ASAN_SRC_STAMP): | $(DEPS_STAMP)
+	@rm -rf $(ASAN_BUILD)/nginx-src $(ASAN_BUILD)/apt
+	@mkdir -p $(ASAN_BUILD)/nginx-src $(ASAN_BUILD)/apt/parts $(ASAN_BUILD)/apt/lists/partial \
+	    $(ASAN_BUILD)/apt/cache/archives/partial
+	@if [ -f $(NGINX_SRC)/src/core/nginx.c ]; then cp -r $(NGINX_SRC)/. $(ASAN_BUILD)/nginx-src/; \
+	else \
+	    ver=$$(dpkg-query -W -f='$${Version}' nginx-dev) || exit 1; \
+	    echo "make asan: $(NGINX_SRC) has no nginx sources; fetching nginx $$ver's orig tarball (apt-get source)"; \
+	    printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\nTypes: deb-src\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+	        > $(ASAN_BUILD)/apt/parts/src.sources; \
+	    apt-get $(ASAN_APT) -qq update && \
+	    (cd $(ASAN_BUILD)/apt && apt-get $(ASAN_APT) -qq source --download-only --tar-only nginx=$$ver 2>/dev/null) \
+	    && tar -xzf $(ASAN_BUILD)/apt/nginx_*.orig.tar.gz -C $(ASAN_BUILD)/nginx-src --strip-components=1 \
+	    && cp $(NGINX_SRC)/conf_flags $(ASAN_BUILD)/nginx-src/ \
+	    || { echo "make asan: could not get nginx's sources; pass NGINX_SRC=/path/to/nginx-x.y.z" >&2; exit 1; }; \
+	fi
+	@touch $@
+
+$(ASAN_BUILD)/report_hook.o: t/asan/report_hook.c
+	@mkdir -p $(dir $@)
+	cc -O1 -g -Wall -c $< -o $@
+
+asan-build: $(ASAN_SRC_STAMP) $(ASAN_BUILD)/report_hook.o
+	$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) OPT="-O1 -g $(SAN_FLAGS)" \
+	    NGINX_SRC=$(CURDIR)/$(ASAN_BUILD)/nginx-src \
+	    NGX_CC_OPT="-O1 -g $(NGX_SAN_FLAGS)" NGX_LD_OPT="-fsanitize=address,undefined" \
+	    NGX_LINK_OBJS=$(CURDIR)/$(ASAN_BUILD)/report_hook.o NGX_CONF_EXTRA="$(ASAN_NGX_MODULES)" \
+	    $(ASAN_BUILD)/tasker-ctl $(ASAN_BUILD)/ngx_http_tasker_auth_module.so $(ASAN_NGINX) \
+	    $(patsubst $(BUILD)/%,$(ASAN_BUILD)/%,$(UNIT_BINS))
+
+asan: asan-build
+	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS) && chmod 1777 $(ASAN_LOGS)
+	@start=$$(date +%s); fail=0; \
+	for t in $(patsubst $(BUILD)/%,$(ASAN_BUILD)/%,$(UNIT_BINS)); do echo "== $$t"; \
+	    $(ASAN_ENV) $$t || fail=1; done; \
+	$(ASAN_TEST_ENV) prove -It/lib -r t/ $(PROVE_ARGS) || fail=1; \
+	for s in $(SUITES); do echo "== $$s"; $(ASAN_TEST_ENV) $$s || fail=1; done; \
+	reports=$$(find $(ASAN_LOGS) -type f | sort); \
+	if [ -n "$$reports" ]; then \
+	    echo "make asan: sanitizer reports:"; for f in $$reports; do echo "--- $$f"; head -40 "$$f"; done; \
+	    fail=1; fi; \
+	echo "make asan: $$(( $$(date +%s) - start )) s, $$(echo "$$reports" | grep -c . ) sanitizer report files"; \
+	exit $$fail
 
 # ---- demo ---------------------------------------------------------------------------------------
 demo: all

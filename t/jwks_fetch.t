@@ -1,8 +1,11 @@
-# JWKS (SPEC 2, 8; issue 4): key sets fetched off the request path by a timer, served here by
-# the test nginx itself. echo_sleep (Debian's libnginx-mod-http-echo) lets a block wait for the
-# timer; WebDAV PUT/DELETE swaps the document mid-block.
+# JWKS (SPEC 2, 8; issue 4): key sets fetched off the request path by a timer. Static
+# documents are served by the test nginx itself; documents that change or misbehave during a
+# block come from t/lib/jwks_server.py (JwksServer.pm), whose request log lets --- init wait
+# for the fetches a block needs instead of guessing. Stock nginx modules only. The faults
+# themselves (refused, 500, garbage, too large, stalled) are in t/jwks_faults.t.
 use Test::Nginx::Socket 'no_plan';
 use TaskerTest;
+use JwksServer;
 
 our %tok = tasker_tokens(
     rsa     => { header => { kid => 'kid-rsa' } },
@@ -13,55 +16,40 @@ our %tok = tasker_tokens(
     wrongalg => { key => 'rsa', alg => 'PS256', header => { kid => 'kid-rsa' } },
 );
 our $jwks = tasker_slurp("$ENV{TEST_NGINX_KEYS}/jwks.json");
-our $jwks2 = tasker_slurp("$ENV{TEST_NGINX_KEYS}/jwks-rsa2.json");
 our $enc = '{"keys":[' . substr($jwks, index($jwks, '[') + 1, index($jwks, '}') - index($jwks, '[')) . ']}';
 $enc =~ s/"use": "sig"/"use": "enc"/;
+jwks_server_start();
 
-sub as_locations {
-    my $out = '';
-    for my $name (@_) {
-        $out .= "    location = /as/$name {\n        tasker_auth off;\n"
-              . "        proxy_set_header Authorization \"Bearer $::tok{$name}\";\n"
-              . "        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/t;\n    }\n";
-    }
-    return $out;
-}
-
-# A JWKS document under /doc/ that --- init can replace (WebDAV), refreshed every second.
+# The switchable document /doc/jwks.json of the helper (initially jwks.json), refreshed every
+# second.
 our $doc_config = <<'NGX';
-    location /doc/ { tasker_auth off; root html; dav_methods PUT DELETE; create_full_put_path on; }
     location = /t {
         tasker_auth on;
         tasker_jwt_verification_method jwks;
         tasker_jwks_refresh_interval 1s;
-        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/doc/jwks.json;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_JWKS_PORT/doc/jwks.json;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
     }
 NGX
 
-# For --- init: runs after nginx has started and before the block's requests, so a block can
-# wait for the JWKS timer or swap the served document (WebDAV) without a multi-request block
-# (whose log checks run after every request).
+# For --- init: runs after nginx has started and before the block's requests.
 sub pause { select(undef, undef, undef, $_[0]) }
 
-sub http {
-    my ($method, $path, $body) = @_;
-    require IO::Socket::INET;
-    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => server_port(),
-                                     Proto => 'tcp', Timeout => 5) or die "connect: $!\n";
-    $body //= '';
-    print $sock "$method $path HTTP/1.0\r\nHost: localhost\r\nContent-Length: "
-              . length($body) . "\r\n\r\n$body";
-    my $status = <$sock>;
-    close $sock;
-    die "$method $path: $status" unless $status =~ m{^HTTP/1\.\d 20[14]};
+# --- init of the keep-last-good blocks: the first fetch succeeds, then the document turns
+# into TARGET (a data path of the helper, or with BODY that body); returns once a later fetch
+# has started: one worker fetches at a time, so the failed fetch has been handled and logged.
+sub good_then {
+    my ($target, $body) = @_;
+    jwks_wait(path => '/doc/jwks.json', status => 200);
+    jwks_ctl(PUT => defined $body ? '/doc/jwks.json?status=200' : "/doc/jwks.json?to=$target",
+             $body);
+    jwks_wait(path => '/doc/jwks.json', count => 3, started => 1);
 }
 
 add_block_preprocessor(sub {
     my $block = shift;
-    $block->set_value('main_config', "load_module $ENV{TEST_NGINX_MODULE};\n"
-                                     . "load_module $ENV{TEST_NGINX_ECHO_MODULE};\n")
-        unless defined $block->main_config;
+    # a block that starts nginx starts from a fresh helper: documents reset, log emptied
+    jwks_ctl(POST => '/reset') if defined $block->config;
     tasker_defaults($block);
 });
 no_shuffle();
@@ -302,7 +290,7 @@ skipped a key
 --- config eval
 $::doc_config
 --- init
-::http(PUT => '/doc/jwks.json', $::jwks); ::pause(2.2); ::http(PUT => '/doc/jwks.json', 'not json'); ::pause(2.2);
+::good_then('/garbage');
 --- request
 GET /t
 --- more_headers eval
@@ -319,7 +307,7 @@ qr/jwks_bad_json; serving the key set loaded \d+ s ago/
 --- config eval
 $::doc_config
 --- init
-::http(PUT => '/doc/jwks.json', $::jwks); ::pause(2.2); ::http(PUT => '/doc/jwks.json', '{"keys":[]}'); ::pause(2.2);
+::good_then(undef, '{"keys":[]}');
 --- request
 GET /t
 --- more_headers eval
@@ -336,7 +324,7 @@ qr/jwks_no_usable_keys; serving the key set loaded \d+ s ago/
 --- config eval
 $::doc_config
 --- init
-::http(PUT => '/doc/jwks.json', $::jwks); ::pause(2.2); ::http(DELETE => '/doc/jwks.json'); ::pause(2.2);
+::good_then('/status/404');
 --- request
 GET /t
 --- more_headers eval
@@ -349,19 +337,20 @@ qr/HTTP 404; serving the key set loaded \d+ s ago/
 
 
 === TEST 12: tasker_jwks_max_stale: once it has passed since the last success, 503
---- config eval
-"    location /doc/ { tasker_auth off; root html; dav_methods PUT DELETE; create_full_put_path on; }
+--- config
     location = /t {
         tasker_auth on;
         tasker_jwt_verification_method jwks;
         tasker_jwks_refresh_interval 1s;
         tasker_jwks_max_stale 2s;
-        tasker_jwks_url http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/doc/jwks.json;
-        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/_backend;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_JWKS_PORT/doc/jwks.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
     }
-"
 --- init
-::http(PUT => '/doc/jwks.json', $::jwks); ::pause(1.5); ::http(DELETE => '/doc/jwks.json'); ::pause(3.2);
+::jwks_wait(path => '/doc/jwks.json', status => 200);
+::jwks_ctl(PUT => '/doc/jwks.json?to=/status/404');
+# max_stale counts whole seconds from the last success: 2 s plus a second of rounding, plus margin
+::jwks_sleep_until(::jwks_log()->[0]{end} + 3.5);
 --- request
 GET /t
 --- more_headers eval
@@ -373,20 +362,7 @@ GET /t
 
 === TEST 13: a stalled endpoint does not delay requests, JWT ones included
 --- config eval
-"    location /doc/ { tasker_auth off; root html; dav_methods PUT DELETE; create_full_put_path on; }
-    location = /keys.json {
-        tasker_auth off;
-        root html;
-        if (-f \$document_root/doc/stall) { echo_sleep 60; }
-        try_files /doc/jwks.json =404;
-    }
-    location = /t {
-        tasker_auth on;
-        tasker_jwt_verification_method jwks;
-        tasker_jwks_refresh_interval 1s;
-        tasker_jwks_url http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/keys.json;
-        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/_backend;
-    }
+"$::doc_config
     location = /static {
         tasker_auth on;
         tasker_jwt_public_key_path \$TEST_NGINX_KEYS/rsa-public.pem;
@@ -394,7 +370,9 @@ GET /t
     }
 "
 --- init
-::http(PUT => '/doc/jwks.json', $::jwks); ::pause(1.5); ::http(PUT => '/doc/stall', 'yes'); ::pause(1.5);
+::jwks_wait(path => '/doc/jwks.json', status => 200);
+::jwks_ctl(PUT => '/doc/jwks.json?to=/stall/60/jwks.json');
+::jwks_wait(path => '/doc/jwks.json', count => 2, started => 1);
 --- request eval
 ["GET /t", "GET /static", "GET /t", "GET /static", "GET /t"]
 --- more_headers eval
@@ -407,20 +385,19 @@ GET /t
 
 
 === TEST 14: rotation: an unknown kid triggers an early refresh (at most once per 30 s)
---- config eval
-"    location /doc/ { tasker_auth off; root html; dav_methods PUT DELETE; create_full_put_path on; }
-    location = /sleep { tasker_auth off; echo_sleep 1.3; echo slept; }
+--- config
+    location /ctl/ { tasker_auth off; proxy_pass http://127.0.0.1:$TEST_NGINX_JWKS_CTL_PORT/; }
+    location = /sleep { tasker_auth off; proxy_pass http://127.0.0.1:$TEST_NGINX_JWKS_PORT/stall/1.3/jwks.json; }
     location = /t {
         tasker_auth on;
         tasker_jwt_verification_method jwks;
-        tasker_jwks_url http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/doc/jwks.json;
-        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/_backend;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_JWKS_PORT/doc/jwks.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
     }
-"
 --- init
-::http(PUT => '/doc/jwks.json', $::jwks); ::pause(37);
+::jwks_wait(path => '/doc/jwks.json', status => 200); ::pause(37);
 --- request eval
-["GET /t", "PUT /doc/jwks.json\n$::jwks2", "GET /t", "GET /sleep", "GET /t", "GET /t"]
+["GET /t", "PUT /ctl/doc/jwks.json?to=/keys/jwks-rsa2.json", "GET /t", "GET /sleep", "GET /t", "GET /t"]
 --- more_headers eval
 ["Authorization: Bearer $::tok{rsa}", "", "Authorization: Bearer $::tok{rsa2}", "",
  "Authorization: Bearer $::tok{rsa2}", "Authorization: Bearer $::tok{rsa}"]

@@ -26,8 +26,6 @@ sub tasker_keys {
         or die "tasker_tokens.py keys failed\n";
     $ENV{TEST_NGINX_KEYS} = $dir;
     $ENV{TEST_NGINX_MODULE} ||= abs_path("$lib/../..") . "/build/ngx_http_tasker_auth_module.so";
-    # Debian's libnginx-mod-http-echo: echo_sleep lets a block wait for the JWKS timer
-    $ENV{TEST_NGINX_ECHO_MODULE} ||= '/usr/lib/nginx/modules/ngx_http_echo_module.so';
     return $dir;
 }
 
