@@ -78,6 +78,7 @@ typedef struct {
     ngx_str_t                         url;
     std::string                      *shown;         /* redacted */
     time_t                            refresh_interval;
+    time_t                            max_stale;     /* longest; 0: none */
     ngx_int_t                         metrics_slot;
 } ngx_http_tasker_auth_jwks_conf_t;
 

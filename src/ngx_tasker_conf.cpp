@@ -1122,7 +1122,8 @@ ngx_http_tasker_auth_env_key(ngx_conf_t *cf,
  * Records a JWKS URL in the main conf (once per distinct URL) and remembers
  * its index in the location. Locations sharing a URL share one key set; the
  * shortest refresh interval among them wins (each was checked against the
- * floor where it was set, see tasker::checkJwksRefreshInterval).
+ * floor where it was set, see tasker::checkJwksRefreshInterval), and the
+ * longest max_stale (0: no limit) says how long the set still serves anyone.
  */
 static ngx_int_t
 ngx_http_tasker_auth_register_jwks(ngx_conf_t *cf,
@@ -1145,6 +1146,9 @@ ngx_http_tasker_auth_register_jwks(ngx_conf_t *cf,
         {
             j[i].refresh_interval = ngx_min(j[i].refresh_interval,
                                             conf->jwks.refresh_interval);
+            j[i].max_stale = (j[i].max_stale == 0 || conf->jwks.max_stale == 0)
+                             ? 0 : ngx_max(j[i].max_stale,
+                                           conf->jwks.max_stale);
             conf->jwks.index = i;
             return NGX_OK;
         }
@@ -1172,6 +1176,7 @@ ngx_http_tasker_auth_register_jwks(ngx_conf_t *cf,
     j->url = conf->jwks.url;
     j->shown = &store->strings.back();
     j->refresh_interval = conf->jwks.refresh_interval;
+    j->max_stale = conf->jwks.max_stale;
     j->metrics_slot = -1;
 
     conf->jwks.index = mcf->jwks.nelts - 1;

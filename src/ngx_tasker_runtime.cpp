@@ -323,6 +323,15 @@ ngx_http_tasker_auth_jwks_log_failure(ngx_log_t *log,
         return;
     }
 
+    if (j->max_stale != 0 && age > j->max_stale) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "tasker_auth: JWKS fetch failed url=%s: %s; the key set "
+                      "loaded %T s ago is past tasker_jwks_max_stale (%T s), "
+                      "JWT requests get 503 (failure %ui)", j->shown->c_str(),
+                      cause.c_str(), age, j->max_stale, failures);
+        return;
+    }
+
     ngx_log_error(NGX_LOG_ERR, log, 0,
                   "tasker_auth: JWKS fetch failed url=%s: %s; serving the key "
                   "set loaded %T s ago (failure %ui)", j->shown->c_str(),

@@ -336,18 +336,16 @@ GET /t
 "Authorization: Bearer $::tok{rsa}"
 --- error_code: 503
 --- error_log eval
-qr{\[error\] .*tasker_auth: JWKS fetch failed url=http://127\.0\.0\.1:\d+/doc/jwks\.json: timeout: .*; serving the key set loaded 1\d s ago \(failure 1\)}
+qr{\[error\] .*tasker_auth: JWKS fetch failed url=http://127\.0\.0\.1:\d+/doc/jwks\.json: timeout: .*; the key set loaded 1\d s ago is past tasker_jwks_max_stale \(\d+ s\), JWT requests get 503 \(failure 1\)}
 
 
 
 
-=== TEST 17: past max_stale, a failed refresh does not claim to serve the stale set (known adapter bug; TASKER_KNOWN_BUGS=1 runs it)
---- skip_eval: 2: !$ENV{TASKER_KNOWN_BUGS}
+=== TEST 17: past max_stale, a failed refresh does not claim to serve the stale set
 --- log_level: info
 --- config eval
 ::jwks_config('/doc/jwks.json', undef, 2)
 --- init
-return unless $ENV{TASKER_KNOWN_BUGS};
 ::good_then('/status/500');
 my @ok = grep { ($_->{status} // 0) == 200 } @{ ::jwks_log() };
 # past max_stale (2 s: the set is unused from 3 s on), with a failed refresh logged after that
@@ -359,3 +357,5 @@ GET /t
 --- error_code: 503
 --- no_error_log eval
 qr/HTTP 500; serving the key set loaded (?:[3-9]|\d\d+) s ago/
+--- error_log eval
+qr/HTTP 500; the key set loaded \d+ s ago is past tasker_jwks_max_stale \(2 s\), JWT requests get 503/

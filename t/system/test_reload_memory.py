@@ -281,10 +281,9 @@ http {{
                 growth = max(series[-10:]) - max(series[:10])
                 self.assertLessEqual(growth, MAX_GROWTH_KIB[name], (name, series))
 
-    @unittest.skipUnless(os.environ.get("TASKER_KNOWN_BUGS"), "known adapter bug; TASKER_KNOWN_BUGS=1 runs it")
     def test_broken_key_file_error_names_no_stale_errno(self):
-        # The file exists and is readable; only its content is wrong. Today the [emerg] ends
-        # with "(2: No such file or directory)", an errno left over from an earlier call.
+        # The file exists and is readable; only its content is wrong: the [emerg] must not end
+        # with an errno left over from an earlier call, such as "(2: No such file or directory)".
         self.write(self.pem, BROKEN_PEM)
         conf = os.path.join(self.prefix, "conf", "key-only.conf")
         self.write(conf, f"""
