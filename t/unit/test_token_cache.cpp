@@ -1,5 +1,10 @@
-// Unit tests for src/token_cache.cpp: hits, exact expiry, scope and key set isolation.
+// Unit tests for src/token_cache.cpp: hits, exact expiry, scope and key set isolation,
+// associativity, LRU eviction within a set, sizing.
 #include "token_cache.h"
+
+#include <cstring>
+#include <string>
+#include <vector>
 
 #include "test_helpers.h"
 
@@ -107,6 +112,99 @@ void test_token_cache_clear_drops_entries(void** state) {
   assert_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow));
 }
 
+// A digest whose set (in a cache of `sets` sets) is `set` and whose tag is unique to n.
+Sha256Digest digestInSet(uint64_t set, uint64_t n) {
+  Sha256Digest d{};
+  uint64_t tag = (n + 1) << 1, index = set;
+  std::memcpy(d.data(), &tag, sizeof tag);
+  std::memcpy(d.data() + 8, &index, sizeof index);
+  d[31] = static_cast<uint8_t>(n);
+  return d;
+}
+
+void test_token_cache_sizes_round_up_to_whole_sets(void** state) {
+  assert_int_equal(TokenCache(kTokenCacheDefaultEntries).slots(), 32768);
+  assert_int_equal(TokenCache(10000).slots(), 16384);  // 1024 sets of 16
+  assert_int_equal(TokenCache(17).slots(), 32);
+  assert_int_equal(TokenCache(5).slots(), 5);  // one set of 5 ways
+  assert_true(kTokenCacheDefaultEntries >= 10000);
+}
+
+void test_token_cache_set_holds_all_its_ways(void** state) {
+  Fixture f = verified();
+  TokenCache cache(32);  // 2 sets of 16
+  for (uint64_t n = 0; n < kTokenCacheWays; ++n) {
+    cache.insert(digestInSet(0, n), &kScope, f.keys->id(), f.vt);
+  }
+  for (uint64_t n = 0; n < kTokenCacheWays; ++n) {
+    assert_non_null(cache.find(digestInSet(0, n), &kScope, f.keys->id(), 60, kNow));
+  }
+  assert_int_equal(cache.size(), kTokenCacheWays);
+  assert_int_equal(cache.evictions(), 0);
+}
+
+void test_token_cache_evicts_least_recently_used_of_the_set(void** state) {
+  Fixture f = verified();
+  TokenCache cache(32);
+  for (uint64_t n = 0; n < kTokenCacheWays; ++n) {
+    cache.insert(digestInSet(0, n), &kScope, f.keys->id(), f.vt);
+  }
+  cache.insert(digestInSet(1, 100), &kScope, f.keys->id(), f.vt);  // the other set
+  // Entry 0 is the oldest insert, but a hit makes it the most recently used: 1 goes instead.
+  assert_non_null(cache.find(digestInSet(0, 0), &kScope, f.keys->id(), 60, kNow));
+  cache.insert(digestInSet(0, 50), &kScope, f.keys->id(), f.vt);
+  assert_int_equal(cache.evictions(), 1);
+  assert_null(cache.find(digestInSet(0, 1), &kScope, f.keys->id(), 60, kNow));
+  assert_non_null(cache.find(digestInSet(0, 0), &kScope, f.keys->id(), 60, kNow));
+  assert_non_null(cache.find(digestInSet(0, 50), &kScope, f.keys->id(), 60, kNow));
+  for (uint64_t n = 2; n < kTokenCacheWays; ++n) {
+    assert_non_null(cache.find(digestInSet(0, n), &kScope, f.keys->id(), 60, kNow));
+  }
+  // A full set never evicts from another set.
+  assert_non_null(cache.find(digestInSet(1, 100), &kScope, f.keys->id(), 60, kNow));
+  assert_int_equal(cache.size(), kTokenCacheWays + 1);
+}
+
+void test_token_cache_default_holds_10000_tokens(void** state) {
+  Fixture f = verified();
+  TokenCache cache(kTokenCacheDefaultEntries);
+  std::vector<Sha256Digest> digests(10000);
+  for (size_t i = 0; i < digests.size(); ++i) {
+    assert_true(sha256("token-" + std::to_string(i), &digests[i]));
+    cache.insert(digests[i], &kScope, f.keys->id(), f.vt);
+  }
+  assert_int_equal(cache.evictions(), 0);
+  assert_int_equal(cache.size(), 10000);
+  for (int pass = 0; pass < 2; ++pass) {  // round-robin: every lookup hits
+    for (const Sha256Digest& d : digests) {
+      assert_non_null(cache.find(d, &kScope, f.keys->id(), 60, kNow));
+    }
+  }
+  assert_int_equal(cache.hits(), 20000);
+  assert_int_equal(cache.misses(), 0);
+}
+
+void test_token_cache_new_generation_replaces_the_old_entry(void** state) {
+  Fixture f = verified();
+  KeySetConstPtr rotated = keySetFor(keyFor(Alg::RS256));
+  TokenCache cache(64);
+  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
+  assert_null(cache.find(f.digest, &kScope, rotated->id(), 60, kNow));  // never the old entry
+  cache.insert(f.digest, &kScope, rotated->id(), f.vt);
+  assert_int_equal(cache.size(), 1);
+  assert_int_equal(cache.evictions(), 0);
+  assert_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow));
+  assert_non_null(cache.find(f.digest, &kScope, rotated->id(), 60, kNow));
+}
+
+void test_token_cache_expired_entry_frees_its_slot(void** state) {
+  Fixture f = verified();
+  TokenCache cache(64);
+  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
+  assert_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow + 3600 + 60));
+  assert_int_equal(cache.size(), 0);
+}
+
 }  // namespace
 
 int main(void) {
@@ -119,6 +217,12 @@ int main(void) {
       cmocka_unit_test(test_token_cache_collision_replaces_slot),
       cmocka_unit_test(test_token_cache_zero_slots_disables),
       cmocka_unit_test(test_token_cache_clear_drops_entries),
+      cmocka_unit_test(test_token_cache_sizes_round_up_to_whole_sets),
+      cmocka_unit_test(test_token_cache_set_holds_all_its_ways),
+      cmocka_unit_test(test_token_cache_evicts_least_recently_used_of_the_set),
+      cmocka_unit_test(test_token_cache_default_holds_10000_tokens),
+      cmocka_unit_test(test_token_cache_new_generation_replaces_the_old_entry),
+      cmocka_unit_test(test_token_cache_expired_entry_frees_its_slot),
   };
   return cmocka_run_group_tests_name("token_cache", tests, nullptr, nullptr);
 }
