@@ -107,12 +107,18 @@ Status verifySignature(const VerifyKey& key, Alg alg, std::string_view input,
   }
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx) return osslFail(Status::OutOfMemory);
-  EVP_PKEY_CTX* pctx = nullptr;  // borrowed: owned by ctx
-  if (EVP_DigestVerifyInit(ctx.get(), &pctx, algDigest(alg), nullptr, pkey) != 1) {
-    return osslFail(Status::Internal);
+  const auto* prepared = static_cast<const EVP_MD_CTX*>(key.preparedVerifyCtx(alg));
+  if (prepared != nullptr) {
+    // A copy of the context prepared at key load: same digest, padding and key, no fetching.
+    if (EVP_MD_CTX_copy_ex(ctx.get(), prepared) != 1) return osslFail(Status::OutOfMemory);
+  } else {
+    EVP_PKEY_CTX* pctx = nullptr;  // borrowed: owned by ctx
+    if (EVP_DigestVerifyInit(ctx.get(), &pctx, algDigest(alg), nullptr, pkey) != 1) {
+      return osslFail(Status::Internal);
+    }
+    Status s = configureSignatureCtx(pctx, alg);
+    if (s != Status::Ok) return s;
   }
-  Status s = configureSignatureCtx(pctx, alg);
-  if (s != Status::Ok) return s;
   int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(to_check.data()),
                             to_check.size(), reinterpret_cast<const unsigned char*>(input.data()),
                             input.size());
