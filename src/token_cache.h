@@ -2,34 +2,42 @@
 // and a gateway sees thousands of clients; the cache lets every call after a token's first skip
 // the signature check and the JSON parse.
 //
-// Entries are keyed by the SHA-256 of the token (never the token text, so a lookup's timing
-// reveals nothing about cached tokens) together with the verifying scope (the policy) and the key
-// set's id (a rotated JWKS set never serves entries of the old one). A hit is used only after the
-// token's time claims pass again at `now` (Claims::checkTimes), so expiry stays exact. Only
-// successful verifications are cached. Not thread-safe: one per nginx worker.
+// Entries are keyed by the token's exact bytes together with the verifying scope (the policy) and
+// the key set's id (a rotated JWKS set never serves entries of the old one). A hit is used only
+// after the token's time claims pass again at `now` (Claims::checkTimes), so expiry stays exact.
+// Only successful verifications are cached. Not thread-safe: one per nginx worker.
+//
+// Lookup: a 64-bit hash of the token, keyed with a per-cache random seed, picks a set and gives
+// a tag; a candidate whose tag, scope, key set and length match is then compared byte for byte in
+// constant time, so the decision is exact (no hash collision can serve another token's result)
+// and its timing reveals nothing about the cached tokens' contents. Hashing at memory speed
+// rather than with SHA-256 is what makes a hit cost next to nothing: a SHA-256 of a 550-byte
+// token is about 0.4 µs, more than the rest of a hit together. The cache therefore holds the
+// token text (the worker holds it anyway while it serves the request); a dropped entry's text is
+// wiped before it is freed.
 //
 // Layout: set-associative, kTokenCacheWays entries per set with LRU replacement inside a set, and
-// a power-of-two number of sets chosen by digest bits. Unlike a direct-mapped table, tokens that
-// land in the same place do not evict each other while their set has room, so a working set up to
-// about half the capacity is held without thrashing (the default, 32768 entries, holds 10,000
-// round-robin tokens with no misses after the first pass). A lookup compares 16 tags held in two
-// cache lines, then the full digest of the one candidate (in constant time).
+// a power-of-two number of sets. Unlike a direct-mapped table, tokens that land in the same place
+// do not evict each other while their set has room, so a working set up to about half the
+// capacity is held without thrashing (the default, 32768 entries, holds 10,000 round-robin tokens
+// with no misses after the first pass). A lookup reads 16 tags (two cache lines), then the one
+// candidate.
 //
-// Memory (64-bit): kTokenCacheSlotBytes per entry of capacity (2.25 MiB for the default 32768),
+// Memory (64-bit): kTokenCacheSlotBytes per entry of capacity (1.25 MiB for the default 32768),
 // allocated zeroed so pages become resident only as entries fill, plus, per cached token, the
-// VerifiedToken and its parsed claims on the heap (about 1-2 KiB for a typical token; README
-// "Performance" has the figure `make bench` measured).
+// token text, the VerifiedToken and its parsed claims on the heap (README "Performance" has the
+// per-token figure `make bench` measured).
 //
 // Usage:
 //   TokenCache cache(kTokenCacheDefaultEntries);
-//   const VerifiedToken* hit = cache.find(digest, scope, keys.id(), leeway, now);
-//   if (!hit) { ... verifyToken(...) == Ok ... cache.insert(digest, scope, keys.id(), vt); }
+//   const VerifiedToken* hit = cache.find(token, scope, keys.id(), leeway, now);
+//   if (!hit) { ... verifyToken(...) == Ok ... cache.insert(token, scope, keys.id(), vt); }
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
-#include "digest.h"
 #include "verify.h"
 
 namespace tasker {
@@ -38,9 +46,9 @@ namespace tasker {
 constexpr size_t kTokenCacheWays = 16;
 // The default capacity (tasker_jwt_cache_size): 2048 sets of 16.
 constexpr size_t kTokenCacheDefaultEntries = 32768;
-// Fixed bytes per slot of capacity: an 8-byte tag and a 64-byte slot (digest, scope, key set id,
-// LRU stamp, pointer to the heap-held VerifiedToken).
-constexpr size_t kTokenCacheSlotBytes = 72;
+// Fixed bytes per slot of capacity: an 8-byte tag and a 32-byte slot (scope, key set id, LRU
+// stamp, pointer to the heap-held token text and VerifiedToken).
+constexpr size_t kTokenCacheSlotBytes = 40;
 
 class TokenCache {
  public:
@@ -52,18 +60,18 @@ class TokenCache {
   TokenCache(const TokenCache&) = delete;
   TokenCache& operator=(const TokenCache&) = delete;
 
-  // The cached result for this token digest, scope and key set, if its time claims still pass at
+  // The cached result for this token, scope and key set, if its time claims still pass at
   // `now` with `leeway_seconds`; nullptr otherwise (an entry that no longer passes is dropped).
   // A hit becomes its set's most recently used entry. The pointer is valid until the next
   // insert() or clear().
-  const VerifiedToken* find(const Sha256Digest& digest, const void* scope, uint64_t keyset_id,
+  const VerifiedToken* find(std::string_view token, const void* scope, uint64_t keyset_id,
                             int64_t leeway_seconds, int64_t now) noexcept;
 
   // Stores a successfully verified token (it must carry claims): in the slot already holding this
-  // digest and scope (for another key set), else in a free slot of its set, else in place of the
+  // token and scope (for another key set), else in a free slot of its set, else in place of the
   // set's least recently used entry. Never throws: on allocation failure nothing is stored.
-  void insert(const Sha256Digest& digest, const void* scope, uint64_t keyset_id,
-              const VerifiedToken& token) noexcept;
+  void insert(std::string_view token, const void* scope, uint64_t keyset_id,
+              const VerifiedToken& verified) noexcept;
 
   void clear() noexcept;
 
@@ -74,19 +82,22 @@ class TokenCache {
   uint64_t evictions() const noexcept { return evictions_; }  // valid entries replaced by insert
 
  private:
+  struct Entry;  // token text and VerifiedToken, on the heap
   // Trivial, so the slot array can come zeroed from calloc (pages untouched until used).
   struct Slot {
-    Sha256Digest digest;
     const void* scope;
     uint64_t keyset_id;
-    uint64_t stamp;        // LRU clock value of the last insert or hit
-    VerifiedToken* token;  // owned; nullptr when the slot is free
+    uint64_t stamp;  // LRU clock value of the last insert or hit
+    Entry* entry;    // owned; nullptr when the slot is free
   };
 
-  size_t setOf(const Sha256Digest& digest) const noexcept;
+  uint64_t hash(std::string_view token) const noexcept;
+  size_t setOf(uint64_t h) const noexcept;
+  bool matches(size_t index, uint64_t tag, std::string_view token, const void* scope) const noexcept;
   void drop(size_t index) noexcept;
 
-  uint64_t* tags_ = nullptr;  // per slot: digest bits | 1, or 0 when free
+  uint64_t seed_[2] = {};
+  uint64_t* tags_ = nullptr;  // per slot: hash | 1, or 0 when free
   Slot* slots_ = nullptr;
   size_t sets_ = 0;
   size_t ways_ = 0;

@@ -15,7 +15,6 @@ namespace {
 
 struct Fixture {
   std::string token;
-  Sha256Digest digest{};
   KeySetConstPtr keys;
   VerifiedToken vt;
 };
@@ -25,7 +24,6 @@ Fixture verified(const ClaimSet& claims = defaultClaims()) {
   f.token = makeToken(Alg::RS256, claims);
   f.keys = keySetFor(keyFor(Alg::RS256));
   assert_int_equal(verifyToken(f.token, *f.keys, optsFor(Alg::RS256), kNow, &f.vt), Status::Ok);
-  assert_true(sha256(f.token, &f.digest));
   return f;
 }
 
@@ -34,9 +32,9 @@ const int kScope = 0;  // any address identifies a policy
 void test_token_cache_hit_after_insert(void** state) {
   Fixture f = verified();
   TokenCache cache(64);
-  assert_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow));
-  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
-  const VerifiedToken* hit = cache.find(f.digest, &kScope, f.keys->id(), 60, kNow);
+  assert_null(cache.find(f.token, &kScope, f.keys->id(), 60, kNow));
+  cache.insert(f.token, &kScope, f.keys->id(), f.vt);
+  const VerifiedToken* hit = cache.find(f.token, &kScope, f.keys->id(), 60, kNow);
   assert_non_null(hit);
   assert_string_equal(hit->subject.c_str(), "user-1");
   assert_int_equal(hit->permissions.size(), 2);
@@ -47,51 +45,58 @@ void test_token_cache_hit_after_insert(void** state) {
 void test_token_cache_expiry_is_exact(void** state) {
   Fixture f = verified();  // exp = kNow + 3600
   TokenCache cache(64);
-  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
+  cache.insert(f.token, &kScope, f.keys->id(), f.vt);
   // valid while now < exp + leeway, exactly as verifyToken decides
-  assert_non_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow + 3600 + 59));
-  assert_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow + 3600 + 60));
+  assert_non_null(cache.find(f.token, &kScope, f.keys->id(), 60, kNow + 3600 + 59));
+  assert_null(cache.find(f.token, &kScope, f.keys->id(), 60, kNow + 3600 + 60));
   // and the stale entry is gone, not resurrected by an earlier clock
-  assert_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow));
+  assert_null(cache.find(f.token, &kScope, f.keys->id(), 60, kNow));
 }
 
 void test_token_cache_not_yet_valid_misses(void** state) {
   Fixture f = verified();  // iat = kNow - 10
   TokenCache cache(64);
-  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
+  cache.insert(f.token, &kScope, f.keys->id(), f.vt);
   // a clock that jumped back past iat - leeway must not be served from the cache
-  assert_null(cache.find(f.digest, &kScope, f.keys->id(), 0, kNow - 11));
+  assert_null(cache.find(f.token, &kScope, f.keys->id(), 0, kNow - 11));
 }
 
 void test_token_cache_scope_and_keyset_are_part_of_the_key(void** state) {
   Fixture f = verified();
   int other_scope = 0;
   TokenCache cache(64);
-  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
-  assert_null(cache.find(f.digest, &other_scope, f.keys->id(), 60, kNow));
+  cache.insert(f.token, &kScope, f.keys->id(), f.vt);
+  assert_null(cache.find(f.token, &other_scope, f.keys->id(), 60, kNow));
   KeySetConstPtr rotated = keySetFor(keyFor(Alg::RS256));
   assert_true(rotated->id() != f.keys->id());
-  assert_null(cache.find(f.digest, &kScope, rotated->id(), 60, kNow));
-  assert_non_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow));
+  assert_null(cache.find(f.token, &kScope, rotated->id(), 60, kNow));
+  assert_non_null(cache.find(f.token, &kScope, f.keys->id(), 60, kNow));
 }
 
-void test_token_cache_other_digest_misses(void** state) {
+void test_token_cache_other_token_misses(void** state) {
   Fixture f = verified();
-  TokenCache cache(1);  // one slot: every digest maps to it
-  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
-  Sha256Digest other = f.digest;
-  other[31] ^= 1;
+  TokenCache cache(1);  // one slot: every token maps to it
+  cache.insert(f.token, &kScope, f.keys->id(), f.vt);
+  std::string other = f.token;
+  other.back() ^= 1;  // same length, last byte differs
   assert_null(cache.find(other, &kScope, f.keys->id(), 60, kNow));
+  other = f.token;
+  other[0] ^= 1;  // first byte differs
+  assert_null(cache.find(other, &kScope, f.keys->id(), 60, kNow));
+  assert_null(cache.find(std::string_view(f.token).substr(0, f.token.size() - 1), &kScope,
+                         f.keys->id(), 60, kNow));
+  assert_null(cache.find(f.token + "A", &kScope, f.keys->id(), 60, kNow));
+  assert_non_null(cache.find(f.token, &kScope, f.keys->id(), 60, kNow));
 }
 
 void test_token_cache_collision_replaces_slot(void** state) {
   Fixture a = verified();
   Fixture b = verified(defaultClaims().set("sub", q("user-2")));
   TokenCache cache(1);
-  cache.insert(a.digest, &kScope, a.keys->id(), a.vt);
-  cache.insert(b.digest, &kScope, b.keys->id(), b.vt);
-  assert_null(cache.find(a.digest, &kScope, a.keys->id(), 60, kNow));
-  const VerifiedToken* hit = cache.find(b.digest, &kScope, b.keys->id(), 60, kNow);
+  cache.insert(a.token, &kScope, a.keys->id(), a.vt);
+  cache.insert(b.token, &kScope, b.keys->id(), b.vt);
+  assert_null(cache.find(a.token, &kScope, a.keys->id(), 60, kNow));
+  const VerifiedToken* hit = cache.find(b.token, &kScope, b.keys->id(), 60, kNow);
   assert_non_null(hit);
   assert_string_equal(hit->subject.c_str(), "user-2");
 }
@@ -99,28 +104,20 @@ void test_token_cache_collision_replaces_slot(void** state) {
 void test_token_cache_zero_slots_disables(void** state) {
   Fixture f = verified();
   TokenCache cache(0);
-  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
-  assert_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow));
+  cache.insert(f.token, &kScope, f.keys->id(), f.vt);
+  assert_null(cache.find(f.token, &kScope, f.keys->id(), 60, kNow));
   assert_int_equal(cache.slots(), 0);
 }
 
 void test_token_cache_clear_drops_entries(void** state) {
   Fixture f = verified();
   TokenCache cache(8);
-  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
+  cache.insert(f.token, &kScope, f.keys->id(), f.vt);
   cache.clear();
-  assert_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow));
+  assert_null(cache.find(f.token, &kScope, f.keys->id(), 60, kNow));
 }
 
-// A digest whose set (in a cache of `sets` sets) is `set` and whose tag is unique to n.
-Sha256Digest digestInSet(uint64_t set, uint64_t n) {
-  Sha256Digest d{};
-  uint64_t tag = (n + 1) << 1, index = set;
-  std::memcpy(d.data(), &tag, sizeof tag);
-  std::memcpy(d.data() + 8, &index, sizeof index);
-  d[31] = static_cast<uint8_t>(n);
-  return d;
-}
+std::string tokenText(size_t n) { return "header.claims.signature-" + std::to_string(n); }
 
 void test_token_cache_sizes_round_up_to_whole_sets(void** state) {
   assert_int_equal(TokenCache(kTokenCacheDefaultEntries).slots(), 32768);
@@ -132,12 +129,12 @@ void test_token_cache_sizes_round_up_to_whole_sets(void** state) {
 
 void test_token_cache_set_holds_all_its_ways(void** state) {
   Fixture f = verified();
-  TokenCache cache(32);  // 2 sets of 16
-  for (uint64_t n = 0; n < kTokenCacheWays; ++n) {
-    cache.insert(digestInSet(0, n), &kScope, f.keys->id(), f.vt);
+  TokenCache cache(kTokenCacheWays);  // a single set: every token lands in it
+  for (size_t n = 0; n < kTokenCacheWays; ++n) {
+    cache.insert(tokenText(n), &kScope, f.keys->id(), f.vt);
   }
-  for (uint64_t n = 0; n < kTokenCacheWays; ++n) {
-    assert_non_null(cache.find(digestInSet(0, n), &kScope, f.keys->id(), 60, kNow));
+  for (size_t n = 0; n < kTokenCacheWays; ++n) {
+    assert_non_null(cache.find(tokenText(n), &kScope, f.keys->id(), 60, kNow));
   }
   assert_int_equal(cache.size(), kTokenCacheWays);
   assert_int_equal(cache.evictions(), 0);
@@ -145,39 +142,40 @@ void test_token_cache_set_holds_all_its_ways(void** state) {
 
 void test_token_cache_evicts_least_recently_used_of_the_set(void** state) {
   Fixture f = verified();
-  TokenCache cache(32);
-  for (uint64_t n = 0; n < kTokenCacheWays; ++n) {
-    cache.insert(digestInSet(0, n), &kScope, f.keys->id(), f.vt);
+  TokenCache cache(kTokenCacheWays);
+  for (size_t n = 0; n < kTokenCacheWays; ++n) {
+    cache.insert(tokenText(n), &kScope, f.keys->id(), f.vt);
   }
-  cache.insert(digestInSet(1, 100), &kScope, f.keys->id(), f.vt);  // the other set
-  // Entry 0 is the oldest insert, but a hit makes it the most recently used: 1 goes instead.
-  assert_non_null(cache.find(digestInSet(0, 0), &kScope, f.keys->id(), 60, kNow));
-  cache.insert(digestInSet(0, 50), &kScope, f.keys->id(), f.vt);
+  // Token 0 is the oldest insert, but a hit makes it the most recently used: 1 goes instead.
+  assert_non_null(cache.find(tokenText(0), &kScope, f.keys->id(), 60, kNow));
+  cache.insert(tokenText(50), &kScope, f.keys->id(), f.vt);
   assert_int_equal(cache.evictions(), 1);
-  assert_null(cache.find(digestInSet(0, 1), &kScope, f.keys->id(), 60, kNow));
-  assert_non_null(cache.find(digestInSet(0, 0), &kScope, f.keys->id(), 60, kNow));
-  assert_non_null(cache.find(digestInSet(0, 50), &kScope, f.keys->id(), 60, kNow));
-  for (uint64_t n = 2; n < kTokenCacheWays; ++n) {
-    assert_non_null(cache.find(digestInSet(0, n), &kScope, f.keys->id(), 60, kNow));
+  assert_int_equal(cache.size(), kTokenCacheWays);
+  assert_null(cache.find(tokenText(1), &kScope, f.keys->id(), 60, kNow));
+  assert_non_null(cache.find(tokenText(0), &kScope, f.keys->id(), 60, kNow));
+  assert_non_null(cache.find(tokenText(50), &kScope, f.keys->id(), 60, kNow));
+  for (size_t n = 2; n < kTokenCacheWays; ++n) {
+    assert_non_null(cache.find(tokenText(n), &kScope, f.keys->id(), 60, kNow));
   }
-  // A full set never evicts from another set.
-  assert_non_null(cache.find(digestInSet(1, 100), &kScope, f.keys->id(), 60, kNow));
-  assert_int_equal(cache.size(), kTokenCacheWays + 1);
+  // The round above used 0 first, then 50, then 2..15: 0 is now the least recently used.
+  cache.insert(tokenText(51), &kScope, f.keys->id(), f.vt);
+  assert_null(cache.find(tokenText(0), &kScope, f.keys->id(), 60, kNow));
+  assert_non_null(cache.find(tokenText(50), &kScope, f.keys->id(), 60, kNow));
 }
 
 void test_token_cache_default_holds_10000_tokens(void** state) {
   Fixture f = verified();
   TokenCache cache(kTokenCacheDefaultEntries);
-  std::vector<Sha256Digest> digests(10000);
-  for (size_t i = 0; i < digests.size(); ++i) {
-    assert_true(sha256("token-" + std::to_string(i), &digests[i]));
-    cache.insert(digests[i], &kScope, f.keys->id(), f.vt);
+  std::vector<std::string> tokens(10000);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    tokens[i] = f.token + std::to_string(i);  // realistic length, all distinct
+    cache.insert(tokens[i], &kScope, f.keys->id(), f.vt);
   }
   assert_int_equal(cache.evictions(), 0);
   assert_int_equal(cache.size(), 10000);
   for (int pass = 0; pass < 2; ++pass) {  // round-robin: every lookup hits
-    for (const Sha256Digest& d : digests) {
-      assert_non_null(cache.find(d, &kScope, f.keys->id(), 60, kNow));
+    for (const std::string& t : tokens) {
+      assert_non_null(cache.find(t, &kScope, f.keys->id(), 60, kNow));
     }
   }
   assert_int_equal(cache.hits(), 20000);
@@ -188,20 +186,20 @@ void test_token_cache_new_generation_replaces_the_old_entry(void** state) {
   Fixture f = verified();
   KeySetConstPtr rotated = keySetFor(keyFor(Alg::RS256));
   TokenCache cache(64);
-  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
-  assert_null(cache.find(f.digest, &kScope, rotated->id(), 60, kNow));  // never the old entry
-  cache.insert(f.digest, &kScope, rotated->id(), f.vt);
+  cache.insert(f.token, &kScope, f.keys->id(), f.vt);
+  assert_null(cache.find(f.token, &kScope, rotated->id(), 60, kNow));  // never the old entry
+  cache.insert(f.token, &kScope, rotated->id(), f.vt);
   assert_int_equal(cache.size(), 1);
   assert_int_equal(cache.evictions(), 0);
-  assert_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow));
-  assert_non_null(cache.find(f.digest, &kScope, rotated->id(), 60, kNow));
+  assert_null(cache.find(f.token, &kScope, f.keys->id(), 60, kNow));
+  assert_non_null(cache.find(f.token, &kScope, rotated->id(), 60, kNow));
 }
 
 void test_token_cache_expired_entry_frees_its_slot(void** state) {
   Fixture f = verified();
   TokenCache cache(64);
-  cache.insert(f.digest, &kScope, f.keys->id(), f.vt);
-  assert_null(cache.find(f.digest, &kScope, f.keys->id(), 60, kNow + 3600 + 60));
+  cache.insert(f.token, &kScope, f.keys->id(), f.vt);
+  assert_null(cache.find(f.token, &kScope, f.keys->id(), 60, kNow + 3600 + 60));
   assert_int_equal(cache.size(), 0);
 }
 
@@ -213,7 +211,7 @@ int main(void) {
       cmocka_unit_test(test_token_cache_expiry_is_exact),
       cmocka_unit_test(test_token_cache_not_yet_valid_misses),
       cmocka_unit_test(test_token_cache_scope_and_keyset_are_part_of_the_key),
-      cmocka_unit_test(test_token_cache_other_digest_misses),
+      cmocka_unit_test(test_token_cache_other_token_misses),
       cmocka_unit_test(test_token_cache_collision_replaces_slot),
       cmocka_unit_test(test_token_cache_zero_slots_disables),
       cmocka_unit_test(test_token_cache_clear_drops_entries),
