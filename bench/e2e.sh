@@ -22,6 +22,7 @@
 #   BENCH_SERVER_CPU=0, BENCH_CLIENT_CPU=1   cores for nginx and wrk
 #   BENCH_PORT=2400        first port (uses 4)
 #   NGINX_BIN=/usr/sbin/nginx
+#   BENCH_ONLY="name ..."  run only these workloads (see WORKLOADS below) and write no report
 # Numbers are never asserted: the goals table says which held in this run.
 set -euo pipefail
 
@@ -137,13 +138,14 @@ start_instance() {
     die "nginx instance $name did not start (see $dir/logs/error.log)"
 }
 workers_of() { ps -o pid= --ppid "${MASTER[$1]}" | tr -d ' '; }
-cpu_ticks() {  # sum of utime+stime of the instance's workers
-    local pid total=0 f
+cpu_ticks() {  # "utime stime": sums over the instance's workers, in clock ticks
+    local pid user=0 sys=0 f
     for pid in $(workers_of "$1"); do
         read -r -a f < <(sed 's/.*) //' "/proc/$pid/stat")
-        total=$((total + f[11] + f[12]))  # fields 14 and 15 of stat, after pid and comm
+        user=$((user + f[11]))  # field 14 of stat (the array starts at field 3, after pid and comm)
+        sys=$((sys + f[12]))    # field 15
     done
-    echo "$total"
+    echo "$user $sys"
 }
 rss_kib() {  # sum of VmRSS of the instance's workers
     local pid total=0 v
@@ -205,21 +207,21 @@ WORKLOADS=(
     "many_cache1024|D|/rs|lua|$MANY"
 )
 
-# run_wrk instance path kind value seconds -> prints "requests ticks"
+# run_wrk instance path kind value seconds -> prints "requests user_ticks sys_ticks"
 run_wrk() {
-    local inst=$1 path=$2 kind=$3 value=$4 secs=$5 args t0 t1 out reqs
+    local inst=$1 path=$2 kind=$3 value=$4 secs=$5 args u0 s0 u1 s1 out reqs
     args=(-t1 "-c$CONNS" "-d${secs}s")
     case $kind in
         token)  args+=(-H "Authorization: Bearer $value") ;;
         apikey) args+=(-H "X-API-Key: $value") ;;
         lua)    args+=(-s "$REPO/bench/tokens.lua") ;;
     esac
-    t0=$(cpu_ticks "$inst")
+    read -r u0 s0 < <(cpu_ticks "$inst")
     out=$(BENCH_TOKENS=$value taskset -c "$CCPU" wrk "${args[@]}" "http://127.0.0.1:${PORT[$inst]}$path")
-    t1=$(cpu_ticks "$inst")
+    read -r u1 s1 < <(cpu_ticks "$inst")
     if grep -q 'Non-2xx' <<<"$out"; then die "non-2xx responses in $inst $path: $out"; fi
     reqs=$(awk '/requests in/ {print $1}' <<<"$out")
-    echo "$reqs $((t1 - t0))"
+    echo "$reqs $((u1 - u0)) $((s1 - s0))"
 }
 
 RSS_BEFORE_MANY=$(rss_kib A)
@@ -227,18 +229,28 @@ echo "== warm-up: $NTOKENS tokens through A, C and D (first pass verifies and ca
 for inst in A C D; do run_wrk "$inst" /rs lua "$MANY" "$WARMUP" >/dev/null; done
 RSS_AFTER_MANY=$(rss_kib A)
 
-printf 'round\tworkload\trequests\tseconds\tcpu_ticks\n' > "$OUT/runs.tsv"
+if [ -n "${BENCH_ONLY:-}" ]; then  # a subset, for quick comparisons: BENCH_ONLY="bare rs256_cached"
+    kept=()
+    for wl in "${WORKLOADS[@]}"; do
+        [[ " $BENCH_ONLY " == *" ${wl%%|*} "* ]] && kept+=("$wl")
+    done
+    WORKLOADS=("${kept[@]}")
+fi
+printf 'round\tworkload\trequests\tseconds\tuser_ticks\tsys_ticks\n' > "$OUT/runs.tsv"
 n=${#WORKLOADS[@]}
 for ((round = 0; round < ROUNDS; round++)); do
     echo "== round $((round + 1))/$ROUNDS"
     for ((k = 0; k < n; k++)); do
         IFS='|' read -r name inst path kind value <<<"${WORKLOADS[$(((k + round * 5) % n))]}"
-        read -r reqs ticks < <(run_wrk "$inst" "$path" "$kind" "$value" "$SECONDS_PER_RUN")
-        printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$reqs" "$SECONDS_PER_RUN" "$ticks" >> "$OUT/runs.tsv"
-        awk -v r="$reqs" -v t="$ticks" -v tick="$TICK" -v s="$SECONDS_PER_RUN" -v w="$name" \
-            'BEGIN {printf "   %-18s %9.0f req/s %8.2f µs CPU/req\n", w, r / s, t * 1e6 / tick / r}'
+        read -r reqs ut st < <(run_wrk "$inst" "$path" "$kind" "$value" "$SECONDS_PER_RUN")
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$reqs" "$SECONDS_PER_RUN" "$ut" "$st" \
+            >> "$OUT/runs.tsv"
+        awk -v r="$reqs" -v u="$ut" -v t="$st" -v tick="$TICK" -v s="$SECONDS_PER_RUN" -v w="$name" \
+            'BEGIN {printf "   %-18s %9.0f req/s %8.2f µs CPU/req (user %.2f)\n", w, r / s,
+                    (u + t) * 1e6 / tick / r, u * 1e6 / tick / r}'
     done
 done
+[ -z "${BENCH_ONLY:-}" ] || { echo "== BENCH_ONLY set: no report"; exit 0; }
 
 # ---- worker RSS over a long many-tokens run ------------------------------------------------------
 echo "== RSS: $RSS_REQUESTS requests of the $NTOKENS-token workload on A"

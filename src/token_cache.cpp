@@ -49,7 +49,8 @@ bool sameBytes(std::string_view a, std::string_view b) noexcept {
 }  // namespace
 
 TokenCache::TokenCache(size_t entries) {
-  static_assert(sizeof(uint64_t) + sizeof(Slot) == kTokenCacheSlotBytes, "documented slot cost");
+  static_assert(2 * sizeof(uint64_t) + sizeof(Slot) == kTokenCacheSlotBytes,
+                "documented slot cost");
   static_assert(std::is_trivial<Slot>::value, "slots come zeroed from calloc");
   if (entries == 0) return;
   // The seed only spreads tokens over sets (exactness never depends on it); it keeps an issuer of
@@ -64,11 +65,14 @@ TokenCache::TokenCache(size_t entries) {
   while (sets * ways < entries) sets <<= 1;
   // calloc: the zeroed pages of a large table stay untouched (and out of RSS) until used.
   tags_ = static_cast<uint64_t*>(std::calloc(sets * ways, sizeof(uint64_t)));
+  recent_ = static_cast<uint64_t*>(std::calloc(sets * ways, sizeof(uint64_t)));
   slots_ = static_cast<Slot*>(std::calloc(sets * ways, sizeof(Slot)));
-  if (tags_ == nullptr || slots_ == nullptr) {  // no cache rather than no service
+  if (tags_ == nullptr || recent_ == nullptr || slots_ == nullptr) {  // no cache, not no service
     std::free(tags_);
+    std::free(recent_);
     std::free(slots_);
     tags_ = nullptr;
+    recent_ = nullptr;
     slots_ = nullptr;
     return;
   }
@@ -79,6 +83,7 @@ TokenCache::TokenCache(size_t entries) {
 TokenCache::~TokenCache() {
   clear();
   std::free(tags_);
+  std::free(recent_);
   std::free(slots_);
 }
 
@@ -151,12 +156,6 @@ const VerifiedToken* TokenCache::find(std::string_view token, const void* scope,
 void TokenCache::insert(std::string_view token, const void* scope, uint64_t keyset_id,
                         const VerifiedToken& verified) noexcept {
   if (sets_ == 0 || !verified.claims) return;
-  Entry* entry = nullptr;
-  try {
-    entry = new Entry{std::string(token), verified};
-  } catch (...) {
-    return;
-  }
   const uint64_t h = hash(token);
   const uint64_t tag = h | 1u;
   const size_t base = setOf(h) * ways_;
@@ -175,8 +174,25 @@ void TokenCache::insert(std::string_view token, const void* scope, uint64_t keys
     }
     if (tags_[victim] != 0 && slots_[i].stamp < slots_[victim].stamp) victim = i;
   }
+  const bool evicts = tags_[victim] != 0 && !own;
+  if (evicts) {
+    // Admission: only a token that missed recently may displace a valid entry.
+    uint64_t& seen = recent_[static_cast<size_t>(h % (sets_ * ways_))];
+    if (seen != tag) {
+      seen = tag;
+      ++deferred_;
+      return;
+    }
+    seen = 0;
+  }
+  Entry* entry = nullptr;
+  try {
+    entry = new Entry{std::string(token), verified};
+  } catch (...) {
+    return;
+  }
   if (tags_[victim] != 0) {
-    if (!own) ++evictions_;
+    if (evicts) ++evictions_;
     drop(victim);
   }
   Slot& s = slots_[victim];

@@ -23,7 +23,15 @@
 // with no misses after the first pass). A lookup reads 16 tags (two cache lines), then the one
 // candidate.
 //
-// Memory (64-bit): kTokenCacheSlotBytes per entry of capacity (1.25 MiB for the default 32768),
+// Admission: filling a free slot costs nothing, but displacing a valid entry does (its token,
+// result and claims are freed from memory that has gone cold, a few µs). So an insert that would
+// evict is admitted only for a token that already missed recently: the first such miss only
+// records the token's hash in a filter of recent misses (one hash per slot, direct-mapped), the
+// next one inserts. Under a pass of distinct tokens larger than the cache, tokens seen once per
+// pass then never displace anything, and each request costs what an uncached verification costs
+// rather than that plus an eviction; tokens that do repeat get in on their second miss.
+//
+// Memory (64-bit): kTokenCacheSlotBytes per entry of capacity (1.5 MiB for the default 32768),
 // allocated zeroed so pages become resident only as entries fill, plus, per cached token, the
 // token text, the VerifiedToken and its parsed claims on the heap (README "Performance" has the
 // per-token figure `make bench` measured).
@@ -46,9 +54,10 @@ namespace tasker {
 constexpr size_t kTokenCacheWays = 16;
 // The default capacity (tasker_jwt_cache_size): 2048 sets of 16.
 constexpr size_t kTokenCacheDefaultEntries = 32768;
-// Fixed bytes per slot of capacity: an 8-byte tag and a 32-byte slot (scope, key set id, LRU
-// stamp, pointer to the heap-held token text and VerifiedToken).
-constexpr size_t kTokenCacheSlotBytes = 40;
+// Fixed bytes per slot of capacity: an 8-byte tag, a 32-byte slot (scope, key set id, LRU
+// stamp, pointer to the heap-held token text and VerifiedToken) and an 8-byte admission filter
+// entry.
+constexpr size_t kTokenCacheSlotBytes = 48;
 
 class TokenCache {
  public:
@@ -68,8 +77,10 @@ class TokenCache {
                             int64_t leeway_seconds, int64_t now) noexcept;
 
   // Stores a successfully verified token (it must carry claims): in the slot already holding this
-  // token and scope (for another key set), else in a free slot of its set, else in place of the
-  // set's least recently used entry. Never throws: on allocation failure nothing is stored.
+  // token and scope (for another key set), else in a free slot of its set, else, if the token
+  // already missed recently (see Admission above), in place of the set's least recently used
+  // entry; otherwise it only notes the token as recently missed. Never throws: on allocation
+  // failure nothing is stored.
   void insert(std::string_view token, const void* scope, uint64_t keyset_id,
               const VerifiedToken& verified) noexcept;
 
@@ -80,6 +91,7 @@ class TokenCache {
   uint64_t hits() const noexcept { return hits_; }
   uint64_t misses() const noexcept { return misses_; }
   uint64_t evictions() const noexcept { return evictions_; }  // valid entries replaced by insert
+  uint64_t deferred() const noexcept { return deferred_; }    // inserts that only noted the token
 
  private:
   struct Entry;  // token text and VerifiedToken, on the heap
@@ -98,6 +110,7 @@ class TokenCache {
 
   uint64_t seed_[2] = {};
   uint64_t* tags_ = nullptr;  // per slot: hash | 1, or 0 when free
+  uint64_t* recent_ = nullptr;  // admission filter: hash | 1 of recent misses, direct-mapped
   Slot* slots_ = nullptr;
   size_t sets_ = 0;
   size_t ways_ = 0;
@@ -106,6 +119,7 @@ class TokenCache {
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;
   uint64_t evictions_ = 0;
+  uint64_t deferred_ = 0;
 };
 
 }  // namespace tasker

@@ -94,7 +94,10 @@ void test_token_cache_collision_replaces_slot(void** state) {
   Fixture b = verified(defaultClaims().set("sub", q("user-2")));
   TokenCache cache(1);
   cache.insert(a.token, &kScope, a.keys->id(), a.vt);
-  cache.insert(b.token, &kScope, b.keys->id(), b.vt);
+  cache.insert(b.token, &kScope, b.keys->id(), b.vt);  // b's first miss: only noted
+  assert_int_equal(cache.deferred(), 1);
+  assert_non_null(cache.find(a.token, &kScope, a.keys->id(), 60, kNow));
+  cache.insert(b.token, &kScope, b.keys->id(), b.vt);  // b missed again: replaces a
   assert_null(cache.find(a.token, &kScope, a.keys->id(), 60, kNow));
   const VerifiedToken* hit = cache.find(b.token, &kScope, b.keys->id(), 60, kNow);
   assert_non_null(hit);
@@ -148,6 +151,8 @@ void test_token_cache_evicts_least_recently_used_of_the_set(void** state) {
   }
   // Token 0 is the oldest insert, but a hit makes it the most recently used: 1 goes instead.
   assert_non_null(cache.find(tokenText(0), &kScope, f.keys->id(), 60, kNow));
+  cache.insert(tokenText(50), &kScope, f.keys->id(), f.vt);  // admitted on its second miss
+  assert_int_equal(cache.evictions(), 0);
   cache.insert(tokenText(50), &kScope, f.keys->id(), f.vt);
   assert_int_equal(cache.evictions(), 1);
   assert_int_equal(cache.size(), kTokenCacheWays);
@@ -158,6 +163,7 @@ void test_token_cache_evicts_least_recently_used_of_the_set(void** state) {
     assert_non_null(cache.find(tokenText(n), &kScope, f.keys->id(), 60, kNow));
   }
   // The round above used 0 first, then 50, then 2..15: 0 is now the least recently used.
+  cache.insert(tokenText(51), &kScope, f.keys->id(), f.vt);
   cache.insert(tokenText(51), &kScope, f.keys->id(), f.vt);
   assert_null(cache.find(tokenText(0), &kScope, f.keys->id(), 60, kNow));
   assert_non_null(cache.find(tokenText(50), &kScope, f.keys->id(), 60, kNow));
@@ -180,6 +186,24 @@ void test_token_cache_default_holds_10000_tokens(void** state) {
   }
   assert_int_equal(cache.hits(), 20000);
   assert_int_equal(cache.misses(), 0);
+}
+
+void test_token_cache_pass_larger_than_the_cache_never_evicts(void** state) {
+  // 1024 distinct tokens round-robin through 16 slots: LRU alone would evict on every miss (and
+  // never hit). Tokens seen once per pass are only noted, and a note is overwritten long before
+  // the token comes back, so nothing is displaced after the cache filled; the first 16 stay.
+  Fixture f = verified();
+  TokenCache cache(kTokenCacheWays);
+  for (int pass = 0; pass < 4; ++pass) {
+    for (size_t n = 0; n < 1024; ++n) {
+      if (!cache.find(tokenText(n), &kScope, f.keys->id(), 60, kNow)) {
+        cache.insert(tokenText(n), &kScope, f.keys->id(), f.vt);
+      }
+    }
+  }
+  assert_int_equal(cache.size(), kTokenCacheWays);
+  assert_int_equal(cache.evictions(), 0);
+  assert_int_equal(cache.hits(), 3 * kTokenCacheWays);  // the first 16 tokens, passes 2 to 4
 }
 
 void test_token_cache_new_generation_replaces_the_old_entry(void** state) {
@@ -219,6 +243,7 @@ int main(void) {
       cmocka_unit_test(test_token_cache_set_holds_all_its_ways),
       cmocka_unit_test(test_token_cache_evicts_least_recently_used_of_the_set),
       cmocka_unit_test(test_token_cache_default_holds_10000_tokens),
+      cmocka_unit_test(test_token_cache_pass_larger_than_the_cache_never_evicts),
       cmocka_unit_test(test_token_cache_new_generation_replaces_the_old_entry),
       cmocka_unit_test(test_token_cache_expired_entry_frees_its_slot),
   };
