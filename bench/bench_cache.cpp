@@ -48,7 +48,9 @@ Result measure(long n, F&& op) {
   return {v[0], v[v.size() / 2]};
 }
 
-void row(const char* name, Result r) { std::printf("%-46s %10.0f %10.0f\n", name, r.median, r.best); }
+void row(const char* name, Result r) {
+  std::printf("%-46s %10.0f %10.0f\n", name, r.median, r.best);
+}
 
 int run(size_t n_tokens) {
   std::unique_ptr<SigningKey> sk;
@@ -85,7 +87,8 @@ int run(size_t n_tokens) {
               tokens[0].size(), kRounds);
   std::printf("%-46s %10s %10s\n", "operation", "median", "best");
   Sha256Digest dg;
-  row("sha256 of the token (for comparison)", measure(20000, [&](long) { sha256(tokens[0], &dg); }));
+  row("sha256 of the token (for comparison)",
+      measure(20000, [&](long) { sha256(tokens[0], &dg); }));
 
   TokenCache one(kTokenCacheDefaultEntries);
   decide(tokens[0], &one);

@@ -32,10 +32,11 @@ int main(int argc, char** argv) {
   Alg alg = key->defaultAlg();
   std::string header = std::string("{\"alg\":\"") + algName(alg) + "\",\"typ\":\"JWT\"}";
   for (long i = 0; i < n; ++i) {
-    std::string claims = "{\"sub\":\"user-" + std::to_string(i) +
-                         "\",\"iss\":\"tasker-core\",\"aud\":\"tasker-api\",\"iat\":" +
-                         std::to_string(now) + ",\"exp\":" + std::to_string(now + 86400) +
-                         ",\"permissions\":[\"tasks:read\"],\"worker_namespaces\":[]}";
+    std::string claims =
+        "{\"sub\":\"user-" + std::to_string(i) +
+        "\",\"iss\":\"tasker-core\",\"aud\":\"tasker-api\",\"iat\":" + std::to_string(now) +
+        ",\"exp\":" + std::to_string(now + 86400) +
+        ",\"permissions\":[\"tasks:read\"],\"worker_namespaces\":[]}";
     std::string token;
     if (signJwt(*key, alg, header, claims, &token) != Status::Ok) {
       std::fprintf(stderr, "mint_tokens: signing failed\n");

@@ -20,7 +20,8 @@ struct DecodeTable {
 constexpr DecodeTable makeDecodeTable() {
   DecodeTable t{};
   for (int c = 0; c < 256; ++c) t.v[c] = kBad;
-  for (int i = 0; i < 64; ++i) t.v[static_cast<unsigned char>(kAlphabet[i])] = static_cast<uint32_t>(i);
+  for (int i = 0; i < 64; ++i)
+    t.v[static_cast<unsigned char>(kAlphabet[i])] = static_cast<uint32_t>(i);
   return t;
 }
 

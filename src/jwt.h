@@ -20,11 +20,11 @@ namespace tasker {
 // The header members verification reads. Views point into Jwt::header_json or Jwt::header, so a
 // Jwt is used where decodeJwt filled it (never copied or moved).
 struct JwtHeader {
-  bool has_alg = false;      // "alg" present and a string
+  bool has_alg = false;  // "alg" present and a string
   std::string_view alg;
-  bool has_kid = false;      // "kid" present and a string
+  bool has_kid = false;  // "kid" present and a string
   std::string_view kid;
-  bool has_crit = false;     // "crit" present (any type)
+  bool has_crit = false;  // "crit" present (any type)
 };
 
 // A decoded, not yet verified, compact JWS.

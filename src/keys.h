@@ -29,7 +29,7 @@ class VerifyKey {
   VerifyKey& operator=(const VerifyKey&) = delete;
 
   KeyType type() const noexcept { return type_; }
-  const std::string& kid() const noexcept { return kid_; }   // empty for a PEM key
+  const std::string& kid() const noexcept { return kid_; }     // empty for a PEM key
   std::optional<Alg> jwkAlg() const noexcept { return alg_; }  // the JWK's own "alg", if any
   int bits() const noexcept { return bits_; }
   void* evpPkey() const noexcept { return pkey_; }  // borrowed EVP_PKEY*; owned by this object
@@ -40,9 +40,7 @@ class VerifyKey {
   // algorithm fetching and provider setup (a few µs per token). nullptr when alg does not fit
   // the key (or preparation failed: verifySignature then initialises a context as before).
   // Borrowed, owned by this object; only read after create(), so safe to share between threads.
-  const void* preparedVerifyCtx(Alg alg) const noexcept {
-    return prepared_[static_cast<int>(alg)];
-  }
+  const void* preparedVerifyCtx(Alg alg) const noexcept { return prepared_[static_cast<int>(alg)]; }
 
   // Takes ownership of pkey (an EVP_PKEY*). Validates type and size.
   static Status create(void* pkey, std::string kid, std::optional<Alg> alg,

@@ -41,8 +41,9 @@ bool sameBytes(std::string_view a, std::string_view b) noexcept {
   uint64_t diff = 0;
   size_t i = 0;
   for (; i + 8 <= a.size(); i += 8) diff |= load64(a.data() + i) ^ load64(b.data() + i);
-  for (; i < a.size(); ++i) diff |= static_cast<uint64_t>(static_cast<unsigned char>(a[i]) ^
-                                                          static_cast<unsigned char>(b[i]));
+  for (; i < a.size(); ++i)
+    diff |=
+        static_cast<uint64_t>(static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i]));
   return diff == 0;
 }
 
@@ -101,7 +102,8 @@ uint64_t TokenCache::hash(std::string_view token) const noexcept {
     p += 8;
     n -= 8;
   }
-  for (size_t i = 0; i < n; ++i) b |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  for (size_t i = 0; i < n; ++i)
+    b |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
   return mix(a ^ seed_[1] ^ kK2, b ^ h ^ kK0) ^ h;
 }
 
@@ -124,9 +126,8 @@ void TokenCache::drop(size_t index) noexcept {
   --used_;
 }
 
-const VerifiedToken* TokenCache::find(std::string_view token, const void* scope,
-                                      uint64_t keyset_id, int64_t leeway_seconds,
-                                      int64_t now) noexcept {
+const VerifiedToken* TokenCache::find(std::string_view token, const void* scope, uint64_t keyset_id,
+                                      int64_t leeway_seconds, int64_t now) noexcept {
   if (sets_ == 0) {
     ++misses_;
     return nullptr;

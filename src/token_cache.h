@@ -105,11 +105,12 @@ class TokenCache {
 
   uint64_t hash(std::string_view token) const noexcept;
   size_t setOf(uint64_t h) const noexcept;
-  bool matches(size_t index, uint64_t tag, std::string_view token, const void* scope) const noexcept;
+  bool matches(size_t index, uint64_t tag, std::string_view token,
+               const void* scope) const noexcept;
   void drop(size_t index) noexcept;
 
   uint64_t seed_[2] = {};
-  uint64_t* tags_ = nullptr;  // per slot: hash | 1, or 0 when free
+  uint64_t* tags_ = nullptr;    // per slot: hash | 1, or 0 when free
   uint64_t* recent_ = nullptr;  // admission filter: hash | 1 of recent misses, direct-mapped
   Slot* slots_ = nullptr;
   size_t sets_ = 0;

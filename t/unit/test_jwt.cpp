@@ -189,9 +189,9 @@ void test_jwt_fast_header_reader_takes_only_simple_headers(void** state) {
   assert_str(h.alg, "RS256");
   assert_str(h.kid, "k");
   assert_false(readSimpleHeader("{\"alg\":\"RS256\",\"alg\":\"RS256\"}", &h));  // duplicate
-  assert_false(readSimpleHeader("{\"alg\":\"R\\u0053256\"}", &h));               // escape
-  assert_false(readSimpleHeader("{\"kid\":1}", &h));                                 // number
-  assert_false(readSimpleHeader("{\"alg\":\"RS256\"} x", &h));                    // trailing
+  assert_false(readSimpleHeader("{\"alg\":\"R\\u0053256\"}", &h));              // escape
+  assert_false(readSimpleHeader("{\"kid\":1}", &h));                            // number
+  assert_false(readSimpleHeader("{\"alg\":\"RS256\"} x", &h));                  // trailing
 }
 
 }  // namespace
