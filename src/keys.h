@@ -38,7 +38,7 @@ class VerifyKey {
   // EVP_DigestVerifyInit with the digest and padding of alg, never used itself, only copied
   // (EVP_MD_CTX_copy_ex) per verification. Doing the init once here saves OpenSSL 3's per-call
   // algorithm fetching and provider setup (a few µs per token). nullptr when alg does not fit
-  // the key (or preparation failed: verifySignature then initialises a context as before).
+  // the key (or preparation failed: verifySignature then initialises a context per call).
   // Borrowed, owned by this object; only read after create(), so safe to share between threads.
   const void* preparedVerifyCtx(Alg alg) const noexcept { return prepared_[static_cast<int>(alg)]; }
 
