@@ -104,7 +104,15 @@ uint64_t TokenCache::hash(std::string_view token) const noexcept {
   }
   for (size_t i = 0; i < n; ++i)
     b |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
-  return mix(a ^ seed_[1] ^ kK2, b ^ h ^ kK0) ^ h;
+  h ^= mix(a ^ seed_[1] ^ kK2, b ^ h ^ kK0);
+  // Final avalanche (MurmurHash3's fmix64): tokens that differ only in a few trailing bytes
+  // would otherwise spread over the sets less evenly than random.
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
 }
 
 size_t TokenCache::setOf(uint64_t h) const noexcept {

@@ -124,9 +124,9 @@ std::string tokenText(size_t n) { return "header.claims.signature-" + std::to_st
 
 void test_token_cache_sizes_round_up_to_whole_sets(void** state) {
   assert_int_equal(TokenCache(kTokenCacheDefaultEntries).slots(), 32768);
-  assert_int_equal(TokenCache(10000).slots(), 16384);  // 1024 sets of 16
-  assert_int_equal(TokenCache(17).slots(), 32);
-  assert_int_equal(TokenCache(5).slots(), 5);  // one set of 5 ways
+  assert_int_equal(TokenCache(10000).slots(), 16384);  // 512 sets of 32
+  assert_int_equal(TokenCache(33).slots(), 64);
+  assert_int_equal(TokenCache(17).slots(), 17);  // one set of 17 ways
   assert_true(kTokenCacheDefaultEntries >= 10000);
 }
 
@@ -189,13 +189,13 @@ void test_token_cache_default_holds_10000_tokens(void** state) {
 }
 
 void test_token_cache_pass_larger_than_the_cache_never_evicts(void** state) {
-  // 1024 distinct tokens round-robin through 16 slots: LRU alone would evict on every miss (and
+  // 1024 distinct tokens round-robin through one set: LRU alone would evict on every miss (and
   // never hit). Tokens seen once per pass are only noted, and a note is overwritten long before
-  // the token comes back, so nothing is displaced after the cache filled; the first 16 stay.
+  // the token comes back, so nothing is displaced after the cache filled; the first ones stay.
   Fixture f = verified();
   TokenCache cache(kTokenCacheWays);
   for (int pass = 0; pass < 4; ++pass) {
-    for (size_t n = 0; n < 1024; ++n) {
+    for (size_t n = 0; n < 2048; ++n) {
       if (!cache.find(tokenText(n), &kScope, f.keys->id(), 60, kNow)) {
         cache.insert(tokenText(n), &kScope, f.keys->id(), f.vt);
       }
@@ -203,7 +203,7 @@ void test_token_cache_pass_larger_than_the_cache_never_evicts(void** state) {
   }
   assert_int_equal(cache.size(), kTokenCacheWays);
   assert_int_equal(cache.evictions(), 0);
-  assert_int_equal(cache.hits(), 3 * kTokenCacheWays);  // the first 16 tokens, passes 2 to 4
+  assert_int_equal(cache.hits(), 3 * kTokenCacheWays);  // the first tokens, passes 2 to 4
 }
 
 void test_token_cache_new_generation_replaces_the_old_entry(void** state) {
