@@ -2,7 +2,7 @@
 #   make            module (build/ngx_http_tasker_auth_module.so) and build/tasker-ctl
 #   make test       unit tests (cmocka), integration tests (t/*.t), gRPC and CLI tests
 #   make asan       unit tests, then nginx + module + whole t/ suite, under ASan + UBSan
-#   make bench      core micro-benchmarks (token verification, API key lookup)
+#   make bench      micro-benchmarks, then nginx + wrk end to end (build/bench/report.md, chart)
 #   make demo       nginx on localhost with conf-examples/, keys and tokens; shows 401/403/200
 #   make deps       installs the Debian packages the project needs (idempotent)
 #   NGINX_SRC=/path builds against an upstream nginx tree instead of Debian's nginx-dev.
@@ -33,7 +33,7 @@ MODULE_SO  := $(BUILD)/ngx_http_tasker_auth_module.so
 CLI        := $(BUILD)/tasker-ctl
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps module cli unit test integration asan asan-build bench demo clean check-deps
+.PHONY: all deps module cli unit test integration asan asan-build bench bench-micro bench-deps demo clean check-deps
 
 all: module cli
 
@@ -144,14 +144,38 @@ test-package: deb
 	@t/package/run.sh
 
 # ---- benchmarks (not tests: numbers for the README's Performance section) -----------------------
+# make bench: the core micro-benchmarks, then bench/e2e.sh: nginx and wrk pinned to separate cores,
+# every workload of issue 11 side by side, `openssl speed` in the same run; writes
+# build/bench/report.md and build/bench/chart.png. Not run by CI. Variables (see bench/e2e.sh):
+BENCH_SECONDS      ?= 5
+BENCH_ROUNDS       ?= 3
+BENCH_TOKENS       ?= 10000
+BENCH_RSS_REQUESTS ?= 2000000
+BENCH_PORT         ?= 2400
+BENCH_PACKAGES     := wrk gnuplot-nox
 BENCH_SRCS := $(wildcard bench/bench_*.cpp)
 BENCH_BINS := $(BENCH_SRCS:bench/%.cpp=$(BUILD)/bench/%)
 $(BUILD)/bench/%: bench/%.cpp $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_CORE) $< $(CORE_LIB) $(CORE_LIBS) -o $@
 
-bench: $(BENCH_BINS)
+bench-deps:
+	@missing=$$(for p in $(BENCH_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	    | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "make bench: installing:" $$missing; \
+	    export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
+	    apt-get install -y -qq --no-install-recommends $$missing \
+	        >/dev/null || { echo "make bench: apt-get install $$missing failed" >&2; exit 1; }; \
+	fi
+
+bench-micro: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
+
+bench: all bench-deps bench-micro $(BUILD)/bench/mint_tokens
+	BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_TOKENS=$(BENCH_TOKENS) \
+	BENCH_RSS_REQUESTS=$(BENCH_RSS_REQUESTS) BENCH_PORT=$(BENCH_PORT) NGINX_BIN=$(NGINX_BIN) \
+	    bench/e2e.sh
 
 # ---- sanitizers ---------------------------------------------------------------------------------
 # make asan: the unit tests, then an nginx binary built from the same tree as the module (Debian's

@@ -323,7 +323,8 @@ ngx_http_tasker_auth_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     auto  *mcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(conf);
 
-    ngx_conf_init_value(mcf->jwt_cache_size, 1024);
+    ngx_conf_init_value(mcf->jwt_cache_size,
+                        (ngx_int_t) tasker::kTokenCacheDefaultEntries);
     ngx_conf_init_value(mcf->jwks_follow_redirects, 0);
 
     return NGX_CONF_OK;

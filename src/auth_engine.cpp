@@ -3,7 +3,6 @@
 #include <chrono>
 #include <new>
 
-#include "digest.h"
 #include "tasker_limits.h"
 
 namespace tasker {
@@ -84,11 +83,9 @@ void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_
       out->jwt_attempted = true;
       uint64_t t0 = monotonicNs();
       Status s;
-      Sha256Digest digest;
-      bool cacheable = cache != nullptr && !token.empty() && token.size() <= kMaxTokenBytes &&
-                       sha256(token, &digest);
+      bool cacheable = cache != nullptr && !token.empty() && token.size() <= kMaxTokenBytes;
       const VerifiedToken* hit =
-          cacheable ? cache->find(digest, this, keys->id(), cfg_.verify.leeway_seconds, now)
+          cacheable ? cache->find(token, this, keys->id(), cfg_.verify.leeway_seconds, now)
                     : nullptr;
       if (hit != nullptr) {
         vt = *hit;
@@ -97,7 +94,7 @@ void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_
       } else {
         s = token.empty() ? Status::TokenMalformed
                           : verifyToken(token, *keys, cfg_.verify, now, &vt);
-        if (s == Status::Ok && cacheable) cache->insert(digest, this, keys->id(), vt);
+        if (s == Status::Ok && cacheable) cache->insert(token, this, keys->id(), vt);
       }
       out->verify_ns = monotonicNs() - t0;
       out->kid = std::move(vt.kid);

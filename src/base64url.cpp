@@ -8,40 +8,60 @@ namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-// Value 0..63 of a base64url character, or -1 for anything else ('=', '+', '/', spaces, ...).
-int value(unsigned char c) noexcept {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
+// Value 0..63 of each byte as a base64url character; kBad for anything else ('=', '+', '/',
+// spaces, ...). kBad has a bit no valid value has, so OR-ing the values of a run of characters
+// tells in one test, after the loop, whether any of them was invalid.
+constexpr uint32_t kBad = 0x100;
+
+struct DecodeTable {
+  uint32_t v[256];
+};
+
+constexpr DecodeTable makeDecodeTable() {
+  DecodeTable t{};
+  for (int c = 0; c < 256; ++c) t.v[c] = kBad;
+  for (int i = 0; i < 64; ++i)
+    t.v[static_cast<unsigned char>(kAlphabet[i])] = static_cast<uint32_t>(i);
+  return t;
 }
+
+constexpr DecodeTable kDecode = makeDecodeTable();
 
 }  // namespace
 
 Status base64urlDecode(std::string_view in, std::string* out) {
   out->clear();
+  const size_t n = in.size();
   // A single leftover character carries only 6 bits: no byte string encodes to that length.
-  if (in.size() % 4 == 1) return Status::TokenBadEncoding;
-  out->reserve(in.size() / 4 * 3 + 2);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    int v = value(c);
-    if (v < 0) {
-      out->clear();
-      return Status::TokenBadEncoding;
-    }
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xffu));
-    }
+  if (n % 4 == 1) return Status::TokenBadEncoding;
+  const size_t quads = n / 4, rest = n % 4;
+  out->resize(quads * 3 + (rest ? rest - 1 : 0));
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  auto* o = reinterpret_cast<unsigned char*>(&(*out)[0]);
+  uint32_t bad = 0;
+  // Four characters to three bytes, with no branch on the data: invalid characters are
+  // collected in `bad` and judged once at the end.
+  for (size_t q = 0; q < quads; ++q, p += 4, o += 3) {
+    uint32_t a = kDecode.v[p[0]], b = kDecode.v[p[1]], c = kDecode.v[p[2]], d = kDecode.v[p[3]];
+    bad |= a | b | c | d;
+    uint32_t v = (a << 18) | (b << 12) | (c << 6) | d;
+    o[0] = static_cast<unsigned char>(v >> 16);
+    o[1] = static_cast<unsigned char>(v >> 8);
+    o[2] = static_cast<unsigned char>(v);
   }
-  // The 2 or 4 bits left over must be zero, else two encodings would decode to the same bytes.
-  if (bits > 0 && (acc & ((1u << bits) - 1u)) != 0) {
+  if (rest >= 2) {
+    uint32_t a = kDecode.v[p[0]], b = kDecode.v[p[1]];
+    uint32_t c = rest == 3 ? kDecode.v[p[2]] : 0;
+    bad |= a | b | c;
+    uint32_t v = (a << 18) | (b << 12) | (c << 6);
+    o[0] = static_cast<unsigned char>(v >> 16);
+    if (rest == 3) o[1] = static_cast<unsigned char>(v >> 8);
+    // The 4 (rest 2) or 2 (rest 3) bits left over must be zero, else two encodings would decode
+    // to the same bytes.
+    uint32_t unused = rest == 2 ? (v & 0xffffu) : (v & 0xffu);
+    if (unused != 0) bad |= kBad;
+  }
+  if (bad & kBad) {
     out->clear();
     return Status::TokenBadEncoding;
   }

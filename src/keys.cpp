@@ -292,7 +292,26 @@ Status readPemBlock(std::string_view pem, std::string* label, std::string* der) 
 
 }  // namespace
 
-VerifyKey::~VerifyKey() { EVP_PKEY_free(static_cast<EVP_PKEY*>(pkey_)); }
+VerifyKey::~VerifyKey() {
+  for (void* ctx : prepared_) EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx));
+  EVP_PKEY_free(static_cast<EVP_PKEY*>(pkey_));
+}
+
+void VerifyKey::prepare() noexcept {
+  auto* pkey = static_cast<EVP_PKEY*>(pkey_);
+  for (int i = 0; i < kAlgCount; ++i) {
+    Alg alg = static_cast<Alg>(i);
+    if (!algFitsKey(alg, type_) || (alg_ && *alg_ != alg)) continue;
+    EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+    EVP_PKEY_CTX* pctx = nullptr;  // borrowed: owned by ctx
+    if (!ctx || EVP_DigestVerifyInit(ctx.get(), &pctx, algDigest(alg), nullptr, pkey) != 1 ||
+        configureSignatureCtx(pctx, alg) != Status::Ok) {
+      ERR_clear_error();  // not fatal: this alg falls back to a per-call init
+      continue;
+    }
+    prepared_[i] = ctx.release();  // owned by prepared_, freed in the destructor
+  }
+}
 
 Status VerifyKey::create(void* pkey, std::string kid, std::optional<Alg> alg,
                          std::unique_ptr<VerifyKey>* out) {
@@ -314,6 +333,7 @@ Status VerifyKey::create(void* pkey, std::string kid, std::optional<Alg> alg,
     k->kid_ = std::move(kid);
     k->alg_ = alg;
     k->bits_ = bits;
+    k->prepare();
     *out = std::move(k);
   } catch (const std::bad_alloc&) {
     return Status::OutOfMemory;

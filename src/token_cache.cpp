@@ -1,69 +1,221 @@
 #include "token_cache.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <new>
+#include <string>
+#include <type_traits>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
 
 namespace tasker {
 
-TokenCache::TokenCache(size_t slots) {
-  try {
-    entries_.resize(slots);
-  } catch (...) {
-    entries_.clear();  // no cache rather than no service
+struct TokenCache::Entry {
+  std::string text;  // the token, compared byte for byte
+  VerifiedToken verified;
+};
+
+namespace {
+
+uint64_t load64(const char* p) noexcept {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// 64x64 -> 128-bit multiply, folded: the mixing step of the hash.
+uint64_t mix(uint64_t a, uint64_t b) noexcept {
+  unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+constexpr uint64_t kK0 = 0xa0761d6478bd642full;
+constexpr uint64_t kK1 = 0xe7037ed1a0b428dbull;
+constexpr uint64_t kK2 = 0x8ebc6af09c88c6e3ull;
+
+// Equal bytes, in time that depends only on the length: every word is read, no early exit.
+bool sameBytes(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  uint64_t diff = 0;
+  size_t i = 0;
+  for (; i + 8 <= a.size(); i += 8) diff |= load64(a.data() + i) ^ load64(b.data() + i);
+  for (; i < a.size(); ++i)
+    diff |=
+        static_cast<uint64_t>(static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i]));
+  return diff == 0;
+}
+
+}  // namespace
+
+TokenCache::TokenCache(size_t entries) {
+  static_assert(2 * sizeof(uint64_t) + sizeof(Slot) == kTokenCacheSlotBytes,
+                "documented slot cost");
+  static_assert(std::is_trivial<Slot>::value, "slots come zeroed from calloc");
+  if (entries == 0) return;
+  // The seed only spreads tokens over sets (exactness never depends on it); it keeps an issuer of
+  // many tokens from aiming them at one set. Without randomness, fixed constants still work.
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(seed_), sizeof seed_) != 1) {
+    ERR_clear_error();
+    seed_[0] = kK0;
+    seed_[1] = kK1;
   }
+  size_t ways = entries < kTokenCacheWays ? entries : kTokenCacheWays;
+  size_t sets = 1;
+  while (sets * ways < entries) sets <<= 1;
+  // calloc: the zeroed pages of a large table stay untouched (and out of RSS) until used.
+  tags_ = static_cast<uint64_t*>(std::calloc(sets * ways, sizeof(uint64_t)));
+  recent_ = static_cast<uint64_t*>(std::calloc(sets * ways, sizeof(uint64_t)));
+  slots_ = static_cast<Slot*>(std::calloc(sets * ways, sizeof(Slot)));
+  if (tags_ == nullptr || recent_ == nullptr || slots_ == nullptr) {  // no cache, not no service
+    std::free(tags_);
+    std::free(recent_);
+    std::free(slots_);
+    tags_ = nullptr;
+    recent_ = nullptr;
+    slots_ = nullptr;
+    return;
+  }
+  sets_ = sets;
+  ways_ = ways;
 }
 
-TokenCache::Entry* TokenCache::slotFor(const Sha256Digest& digest) noexcept {
-  if (entries_.empty()) return nullptr;
-  // The digest is uniformly distributed, so any 8 of its bytes index the table well.
-  uint64_t h;
-  std::memcpy(&h, digest.data(), sizeof(h));
-  return &entries_[h % entries_.size()];
+TokenCache::~TokenCache() {
+  clear();
+  std::free(tags_);
+  std::free(recent_);
+  std::free(slots_);
 }
 
-const VerifiedToken* TokenCache::find(const Sha256Digest& digest, const void* scope,
-                                      uint64_t keyset_id, int64_t leeway_seconds,
-                                      int64_t now) noexcept {
-  Entry* e = slotFor(digest);
-  if (e == nullptr || !e->used || e->scope != scope || e->keyset_id != keyset_id ||
-      CRYPTO_memcmp(e->digest.data(), digest.data(), digest.size()) != 0) {
+uint64_t TokenCache::hash(std::string_view token) const noexcept {
+  // Sixteen bytes per multiply: a few dozen cycles for a typical token (a wyhash-like mix).
+  const char* p = token.data();
+  size_t n = token.size();
+  uint64_t h = seed_[0] ^ mix(n ^ kK0, seed_[1] ^ kK1);
+  for (; n >= 16; n -= 16, p += 16) {
+    h = mix(load64(p) ^ seed_[0] ^ kK1, load64(p + 8) ^ h ^ kK2);
+  }
+  uint64_t a = 0, b = 0;
+  if (n >= 8) {
+    a = load64(p);
+    p += 8;
+    n -= 8;
+  }
+  for (size_t i = 0; i < n; ++i)
+    b |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  h ^= mix(a ^ seed_[1] ^ kK2, b ^ h ^ kK0);
+  // Final avalanche (MurmurHash3's fmix64): tokens that differ only in a few trailing bytes
+  // would otherwise spread over the sets less evenly than random.
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+size_t TokenCache::setOf(uint64_t h) const noexcept {
+  return static_cast<size_t>(h >> 32) & (sets_ - 1);
+}
+
+bool TokenCache::matches(size_t index, uint64_t tag, std::string_view token,
+                         const void* scope) const noexcept {
+  return tags_[index] == tag && slots_[index].scope == scope &&
+         sameBytes(slots_[index].entry->text, token);
+}
+
+void TokenCache::drop(size_t index) noexcept {
+  Entry* e = slots_[index].entry;
+  if (!e->text.empty()) OPENSSL_cleanse(&e->text[0], e->text.size());
+  delete e;
+  slots_[index].entry = nullptr;
+  tags_[index] = 0;
+  --used_;
+}
+
+const VerifiedToken* TokenCache::find(std::string_view token, const void* scope, uint64_t keyset_id,
+                                      int64_t leeway_seconds, int64_t now) noexcept {
+  if (sets_ == 0) {
     ++misses_;
     return nullptr;
   }
-  // Expiry (and a clock that moved backwards past nbf/iat) is decided exactly as verifyToken
-  // would decide it now; a token that no longer passes is dropped and verified afresh.
-  if (!e->token.claims || e->token.claims->checkTimes(leeway_seconds, now) != Status::Ok) {
-    e->used = false;
-    e->token = VerifiedToken();
-    ++misses_;
-    return nullptr;
+  const uint64_t h = hash(token);
+  const uint64_t tag = h | 1u;
+  const size_t base = setOf(h) * ways_;
+  for (size_t w = 0; w < ways_; ++w) {
+    if (!matches(base + w, tag, token, scope)) continue;
+    Slot& s = slots_[base + w];
+    if (s.keyset_id != keyset_id) break;  // verified with another key set: never served
+    // Expiry (and a clock that moved backwards past nbf/iat) is decided exactly as verifyToken
+    // would decide it now; a token that no longer passes is dropped and verified afresh.
+    const VerifiedToken& vt = s.entry->verified;
+    if (!vt.claims || vt.claims->checkTimes(leeway_seconds, now) != Status::Ok) {
+      drop(base + w);
+      break;
+    }
+    s.stamp = ++clock_;
+    ++hits_;
+    return &vt;
   }
-  ++hits_;
-  return &e->token;
+  ++misses_;
+  return nullptr;
 }
 
-void TokenCache::insert(const Sha256Digest& digest, const void* scope, uint64_t keyset_id,
-                        const VerifiedToken& token) noexcept {
-  Entry* e = slotFor(digest);
-  if (e == nullptr || !token.claims) return;
-  try {
-    e->token = token;
-    e->digest = digest;
-    e->scope = scope;
-    e->keyset_id = keyset_id;
-    e->used = true;
-  } catch (...) {
-    e->used = false;
-    e->token = VerifiedToken();
+void TokenCache::insert(std::string_view token, const void* scope, uint64_t keyset_id,
+                        const VerifiedToken& verified) noexcept {
+  if (sets_ == 0 || !verified.claims) return;
+  const uint64_t h = hash(token);
+  const uint64_t tag = h | 1u;
+  const size_t base = setOf(h) * ways_;
+  size_t victim = base;
+  bool own = false;
+  for (size_t w = 0; w < ways_; ++w) {
+    size_t i = base + w;
+    if (tags_[i] == 0) {  // a free slot; keep looking for this token's own slot
+      if (tags_[victim] != 0) victim = i;
+      continue;
+    }
+    if (matches(i, tag, token, scope)) {
+      victim = i;  // the same token verified again (for another key set): replace it
+      own = true;
+      break;
+    }
+    if (tags_[victim] != 0 && slots_[i].stamp < slots_[victim].stamp) victim = i;
   }
+  const bool evicts = tags_[victim] != 0 && !own;
+  if (evicts) {
+    // Admission: only a token that missed recently may displace a valid entry.
+    uint64_t& seen = recent_[static_cast<size_t>(h % (sets_ * ways_))];
+    if (seen != tag) {
+      seen = tag;
+      ++deferred_;
+      return;
+    }
+    seen = 0;
+  }
+  Entry* entry = nullptr;
+  try {
+    entry = new Entry{std::string(token), verified};
+  } catch (...) {
+    return;
+  }
+  if (tags_[victim] != 0) {
+    if (evicts) ++evictions_;
+    drop(victim);
+  }
+  Slot& s = slots_[victim];
+  s.scope = scope;
+  s.keyset_id = keyset_id;
+  s.stamp = ++clock_;
+  s.entry = entry;
+  tags_[victim] = tag;
+  ++used_;
 }
 
 void TokenCache::clear() noexcept {
-  for (Entry& e : entries_) {
-    e.used = false;
-    e.token = VerifiedToken();
+  for (size_t i = 0; i < sets_ * ways_; ++i) {
+    if (tags_[i] != 0) drop(i);
   }
 }
 

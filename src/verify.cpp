@@ -14,12 +14,21 @@ namespace tasker {
 
 namespace {
 
-Status checkTimeClaims(const json_t* claims, int64_t leeway_seconds, int64_t now);
+// exp and iat (required) and nbf (optional), read once: their JSON types decide `types`.
+struct TimeClaims {
+  Status types = Status::Ok;
+  JsonNumber exp, iat, nbf;
+  bool has_nbf = false;
+};
+TimeClaims readTimeClaims(const json_t* claims) noexcept;
+Status evaluateTimes(const TimeClaims& t, int64_t leeway_seconds, int64_t now) noexcept;
 
 // Claims of a verified token, for $tasker_jwt_claim_<name> and tasker-ctl.
 class JsonClaims final : public Claims {
  public:
-  explicit JsonClaims(JsonPtr root) : root_(std::move(root)) {}
+  // The time claims are read here once, so that checkTimes (run on every cache hit) is a few
+  // comparisons rather than three jansson lookups; the tree never changes after this.
+  explicit JsonClaims(JsonPtr root) : root_(std::move(root)), times_(readTimeClaims(root_.get())) {}
 
   bool render(std::string_view name, std::string* out) const override {
     const json_t* v = jsonMember(root_.get(), name);
@@ -32,7 +41,7 @@ class JsonClaims final : public Claims {
   }
 
   Status checkTimes(int64_t leeway_seconds, int64_t now) const noexcept override {
-    return checkTimeClaims(root_.get(), leeway_seconds, now);
+    return evaluateTimes(times_, leeway_seconds, now);
   }
 
   std::string toJson() const override {
@@ -45,6 +54,7 @@ class JsonClaims final : public Claims {
 
  private:
   JsonPtr root_;
+  TimeClaims times_;
 };
 
 // Verifies sig over input with key, for alg (already known to fit the key type).
@@ -75,12 +85,18 @@ Status verifySignature(const VerifyKey& key, Alg alg, std::string_view input,
   }
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx) return osslFail(Status::OutOfMemory);
-  EVP_PKEY_CTX* pctx = nullptr;  // borrowed: owned by ctx
-  if (EVP_DigestVerifyInit(ctx.get(), &pctx, algDigest(alg), nullptr, pkey) != 1) {
-    return osslFail(Status::Internal);
+  const auto* prepared = static_cast<const EVP_MD_CTX*>(key.preparedVerifyCtx(alg));
+  if (prepared != nullptr) {
+    // A copy of the context prepared at key load: same digest, padding and key, no fetching.
+    if (EVP_MD_CTX_copy_ex(ctx.get(), prepared) != 1) return osslFail(Status::OutOfMemory);
+  } else {
+    EVP_PKEY_CTX* pctx = nullptr;  // borrowed: owned by ctx
+    if (EVP_DigestVerifyInit(ctx.get(), &pctx, algDigest(alg), nullptr, pkey) != 1) {
+      return osslFail(Status::Internal);
+    }
+    Status s = configureSignatureCtx(pctx, alg);
+    if (s != Status::Ok) return s;
   }
-  Status s = configureSignatureCtx(pctx, alg);
-  if (s != Status::Ok) return s;
   int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(to_check.data()),
                             to_check.size(), reinterpret_cast<const unsigned char*>(input.data()),
                             input.size());
@@ -137,24 +153,33 @@ Status readPermissions(const json_t* claims, const std::string& name, VerifiedTo
   return Status::Ok;
 }
 
-// exp and iat (required) and nbf (optional): JSON types, then values at `now`.
-Status checkTimeClaims(const json_t* claims, int64_t leeway_seconds, int64_t now) {
-  JsonNumber exp, iat, nbf;
-  Status s = jsonGetNumber(claims, "exp", &exp);
-  if (s != Status::Ok) return s;
-  s = jsonGetNumber(claims, "iat", &iat);
-  if (s != Status::Ok) return s;
-  s = jsonGetNumber(claims, "nbf", &nbf);
-  bool has_nbf = s == Status::Ok;
-  if (s == Status::TokenBadClaimType) return s;
+TimeClaims readTimeClaims(const json_t* claims) noexcept {
+  TimeClaims t;
+  t.types = jsonGetNumber(claims, "exp", &t.exp);
+  if (t.types != Status::Ok) return t;
+  t.types = jsonGetNumber(claims, "iat", &t.iat);
+  if (t.types != Status::Ok) return t;
+  Status s = jsonGetNumber(claims, "nbf", &t.nbf);
+  t.has_nbf = s == Status::Ok;
+  if (s == Status::TokenBadClaimType) t.types = s;
+  return t;
+}
 
+// exp, nbf, iat values at `now` (after their types passed).
+Status evaluateTimes(const TimeClaims& t, int64_t leeway_seconds, int64_t now) noexcept {
+  if (t.types != Status::Ok) return t.types;
   // Why a leeway: issuer and gateway clocks drift; a small symmetric allowance (default 60 s)
   // avoids rejecting fresh tokens without meaningfully extending a stolen token's life.
   int64_t leeway = leeway_seconds > 0 ? leeway_seconds : 0;
-  if (isExpired(exp, leeway, now)) return Status::TokenExpired;
-  if (has_nbf && isInFuture(nbf, leeway, now)) return Status::TokenNotYetValid;
-  if (isInFuture(iat, leeway, now)) return Status::TokenNotYetValid;
+  if (isExpired(t.exp, leeway, now)) return Status::TokenExpired;
+  if (t.has_nbf && isInFuture(t.nbf, leeway, now)) return Status::TokenNotYetValid;
+  if (isInFuture(t.iat, leeway, now)) return Status::TokenNotYetValid;
   return Status::Ok;
+}
+
+// exp and iat (required) and nbf (optional): JSON types, then values at `now`.
+Status checkTimeClaims(const json_t* claims, int64_t leeway_seconds, int64_t now) {
+  return evaluateTimes(readTimeClaims(claims), leeway_seconds, now);
 }
 
 // Registered claims: presence and JSON types first, then values.
@@ -201,22 +226,21 @@ Status verifyImpl(std::string_view token, const KeySet& keys, const VerifyOption
   Jwt jwt;
   Status s = decodeJwt(token, &jwt);
   if (s != Status::Ok) return s;
-  const json_t* header = jwt.header.get();
+  const JwtHeader& header = jwt.hdr;
 
   // The allowlist is the defence against alg confusion: the token names its algorithm, but only
   // the ten asymmetric ones we implement, and only those configured, are ever considered.
-  std::string_view alg_name;
-  if (jsonGetString(header, "alg", &alg_name) != Status::Ok) return Status::TokenAlgNotAllowed;
+  if (!header.has_alg) return Status::TokenAlgNotAllowed;
   Alg alg;
-  if (parseAlg(alg_name, &alg) != Status::Ok) return Status::TokenAlgNotAllowed;
+  if (parseAlg(header.alg, &alg) != Status::Ok) return Status::TokenAlgNotAllowed;
   if ((opts.algorithms & algBit(alg)) == 0) return Status::TokenAlgNotAllowed;
 
   // RFC 7515 4.1.11: a recipient must reject a token whose crit names an extension it does not
   // understand; we understand none.
-  if (jsonMember(header, "crit") != nullptr) return Status::TokenCritUnsupported;
+  if (header.has_crit) return Status::TokenCritUnsupported;
 
-  std::string_view kid;
-  bool has_kid = jsonGetString(header, "kid", &kid) == Status::Ok;
+  std::string_view kid = header.kid;
+  bool has_kid = header.has_kid;
   if (has_kid) out->kid.assign(kid);
 
   // jku, x5u, jwk and x5c are never read: keys only ever come from the configuration.

@@ -113,6 +113,26 @@ void test_base64url_failure_clears_output(void** state) {
   assert_true(out.empty());
 }
 
+void test_base64url_rejects_any_bad_byte_in_any_position(void** state) {
+  // The table decoder judges a whole run at once: a bad byte must be caught wherever it sits,
+  // in a full quad or in the 2- or 3-character tail.
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const std::string good = "QUJDREVGR0hJSktM";  // 16 chars; tails come from its prefixes
+  for (size_t len : {6u, 7u, 16u}) {
+    std::string base = len == 16 ? good : good.substr(0, 4) + (len == 6 ? "QQ" : "QUI");
+    for (size_t pos = 0; pos < base.size(); ++pos) {
+      for (int c = 0; c < 256; ++c) {
+        if (kAlphabet.find(static_cast<char>(c)) != std::string::npos) continue;
+        std::string in = base;
+        in[pos] = static_cast<char>(c);
+        assert_status(decode(in), Status::TokenBadEncoding);
+      }
+    }
+    assert_status(decode(base), Status::Ok);
+  }
+}
+
 }  // namespace
 }  // namespace tasker
 
@@ -129,6 +149,7 @@ int main(void) {
       cmocka_unit_test(test_base64url_rejects_impossible_length),
       cmocka_unit_test(test_base64url_rejects_nonzero_trailing_bits),
       cmocka_unit_test(test_base64url_failure_clears_output),
+      cmocka_unit_test(test_base64url_rejects_any_bad_byte_in_any_position),
   };
   return cmocka_run_group_tests_name("base64url", tests, nullptr, nullptr);
 }

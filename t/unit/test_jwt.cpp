@@ -27,9 +27,10 @@ void test_jwt_decodes_segments(void** state) {
   assert_str(jwt.header_json, "{\"alg\":\"RS256\"}");
   assert_str(jwt.claims_json, "{\"sub\":\"a\"}");
   assert_true(jwt.signature == std::string("\x00\xff", 2));
-  std::string_view alg;
-  assert_status(jsonGetString(jwt.header.get(), "alg", &alg), Status::Ok);
-  assert_str(alg, "RS256");
+  assert_true(jwt.hdr.has_alg);
+  assert_str(jwt.hdr.alg, "RS256");
+  assert_false(jwt.hdr.has_kid);
+  assert_false(jwt.hdr.has_crit);
   JsonPtr claims;
   assert_status(parseJwtClaims(jwt, &claims), Status::Ok);
   std::string_view sub;
@@ -135,6 +136,64 @@ void test_jwt_member_cap(void** state) {
   assert_status(parseJwtClaims(jwt, &claims), Status::TokenBadJson);
 }
 
+// Both header readers must agree: for each header, decodeJwt's result (status and alg/kid/crit)
+// equals what jansson alone gives, whichever reader took it.
+void test_jwt_fast_header_reader_agrees_with_jansson(void** state) {
+  const char* headers[] = {
+      "{\"alg\":\"RS256\",\"typ\":\"JWT\"}",
+      "{\"alg\":\"ES256\",\"kid\":\"k-1\",\"typ\":\"JWT\"}",
+      " {\t\"alg\" : \"EdDSA\" ,\r\n\"kid\":\"\"} \n",
+      "{}",
+      "{ }",
+      "{\"alg\":\"RS256\",\"crit\":\"b64\"}",
+      "{\"alg\":\"RS256\",\"crit\":[\"b64\"]}",
+      "{\"alg\":\"RS256\",\"kid\":7}",
+      "{\"alg\":null}",
+      "{\"alg\":\"RS\\u0032\\u0035\\u0036\"}",
+      "{\"alg\":\"RS256\",\"alg\":\"none\"}",
+      "{\"alg\":\"RS256\",\"kid\":\"a\",\"kid\":\"b\"}",
+      "{\"alg\":\"RS256\"",
+      "{\"alg\":\"RS256\"}x",
+      "{\"alg\":\"RS256\",}",
+      "{\"alg\" \"RS256\"}",
+      "[\"alg\",\"RS256\"]",
+      "{\"alg\":\"RS256\"}{}",
+      "{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\",\"d\":\"4\",\"e\":\"5\",\"f\":\"6\",\"g\":\"7\","
+      "\"h\":\"8\",\"alg\":\"RS256\"}",
+      "{\"x\":{\"alg\":\"HS256\"},\"alg\":\"RS256\"}",
+      "{\"alg\":\"RS256\\u00e9\"}",
+      "{\"alg\":\"caf\xc3\xa9\"}",
+      "{\"alg\":\"RS256\",\"kid\":\"\xff\"}",
+  };
+  for (const char* h : headers) {
+    Jwt jwt;
+    Status got = decode(tok(h, "{}"), &jwt);
+    JsonPtr ref;
+    Status want = jsonParseObject(h, &ref);
+    assert_status(got, want);
+    if (want != Status::Ok) continue;
+    std::string_view alg, kid;
+    bool has_alg = jsonGetString(ref.get(), "alg", &alg) == Status::Ok;
+    bool has_kid = jsonGetString(ref.get(), "kid", &kid) == Status::Ok;
+    assert_int_equal(jwt.hdr.has_alg, has_alg);
+    assert_int_equal(jwt.hdr.has_kid, has_kid);
+    assert_int_equal(jwt.hdr.has_crit, jsonMember(ref.get(), "crit") != nullptr);
+    if (has_alg) assert_str(jwt.hdr.alg, alg);
+    if (has_kid) assert_str(jwt.hdr.kid, kid);
+  }
+}
+
+void test_jwt_fast_header_reader_takes_only_simple_headers(void** state) {
+  JwtHeader h;
+  assert_true(readSimpleHeader("{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"k\"}", &h));
+  assert_str(h.alg, "RS256");
+  assert_str(h.kid, "k");
+  assert_false(readSimpleHeader("{\"alg\":\"RS256\",\"alg\":\"RS256\"}", &h));  // duplicate
+  assert_false(readSimpleHeader("{\"alg\":\"R\\u0053256\"}", &h));              // escape
+  assert_false(readSimpleHeader("{\"kid\":1}", &h));                            // number
+  assert_false(readSimpleHeader("{\"alg\":\"RS256\"} x", &h));                  // trailing
+}
+
 }  // namespace
 }  // namespace tasker
 
@@ -153,6 +212,8 @@ int main(void) {
       cmocka_unit_test(test_jwt_header_depth_16_ok_17_rejected),
       cmocka_unit_test(test_jwt_claims_parsed_only_on_request),
       cmocka_unit_test(test_jwt_member_cap),
+      cmocka_unit_test(test_jwt_fast_header_reader_agrees_with_jansson),
+      cmocka_unit_test(test_jwt_fast_header_reader_takes_only_simple_headers),
   };
   return cmocka_run_group_tests_name("jwt", tests, nullptr, nullptr);
 }

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <vector>
+
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -352,6 +355,34 @@ void test_keys_jwks_alg_and_use_optional(void** state) {
   assert_true(ks->find("k")->jwkAlg() == Alg::PS384);
 }
 
+void test_keys_prepared_contexts_follow_key_type_and_jwk_alg(void** state) {
+  // A verify context is prepared at load for every algorithm the key can verify, and only those.
+  struct {
+    KeyType type;
+    std::vector<Alg> fitting;
+  } cases[] = {
+      {KeyType::Rsa, {Alg::RS256, Alg::RS384, Alg::RS512, Alg::PS256, Alg::PS384, Alg::PS512}},
+      {KeyType::EcP256, {Alg::ES256}},
+      {KeyType::Ed25519, {Alg::EdDSA}},
+  };
+  for (const auto& c : cases) {
+    KeySetConstPtr ks = test::keySetFor(cachedKey(c.type, 0));
+    for (int i = 0; i < kAlgCount; ++i) {
+      Alg a = static_cast<Alg>(i);
+      bool fits = std::find(c.fitting.begin(), c.fitting.end(), a) != c.fitting.end();
+      assert_int_equal(ks->first()->preparedVerifyCtx(a) != nullptr, fits);
+    }
+  }
+  // A JWK that names its alg can only ever verify that one.
+  KeySetConstPtr ks;
+  assert_status(fromJwks(jwks({editedJwk(KeyType::Rsa, "k", "alg", "\"PS384\"")}), &ks),
+                Status::Ok);
+  for (int i = 0; i < kAlgCount; ++i) {
+    Alg a = static_cast<Alg>(i);
+    assert_int_equal(ks->find("k")->preparedVerifyCtx(a) != nullptr, a == Alg::PS384);
+  }
+}
+
 void test_keys_jwks_use_enc_skipped(void** state) {
   assertSkipped(editedJwk(KeyType::Rsa, "k", "use", "\"enc\""), "use is \"enc\"");
   assertSkipped(editedJwk(KeyType::Rsa, "k", "use", "1"), "use is not a string");
@@ -529,6 +560,7 @@ int main(void) {
   using namespace tasker;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_keys_pem_spki_rsa),
+      cmocka_unit_test(test_keys_prepared_contexts_follow_key_type_and_jwk_alg),
       cmocka_unit_test(test_keys_pem_pkcs1_rsa),
       cmocka_unit_test(test_keys_pem_ec_curves),
       cmocka_unit_test(test_keys_pem_ed25519),
