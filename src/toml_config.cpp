@@ -16,6 +16,7 @@
 #include <toml++/toml.h>
 
 #include "api_keys.h"
+#include "toml_guard.h"
 
 namespace tasker {
 
@@ -323,8 +324,14 @@ Status Loader::load(const toml::table& auth, AuthSettings* out) {
 
 Status loadAuthTomlImpl(const std::string& path, std::string_view table, AuthSettings* out,
                         std::vector<std::string>* warnings, std::string* error) {
+  // toml_guard.h: toml++ 3.3.0 can abort or hit undefined behaviour on malformed text, so the
+  // bytes are size-checked, scanned and parsed in a forked child before this process parses them.
+  Status st = checkTomlFile(path, error);
+  if (st != Status::Ok) return st;
   std::string text;
-  Status st = readFile(path, &text, error);
+  st = readFile(path, &text, error);
+  if (st != Status::Ok) return st;
+  st = checkTomlText(path, text, error);
   if (st != Status::Ok) return st;
 
   toml::parse_result parsed = toml::parse(std::string_view(text), std::string_view(path));
