@@ -70,6 +70,114 @@ int newlines(std::string_view text, size_t from, size_t to) noexcept {
   return n;
 }
 
+// ---- bare values (TOML 1.0: booleans, numbers, dates and times) ----
+
+bool isDigit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool isHexDigit(char c) noexcept {
+  return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// Consumes digits accepted by `ok`, single '_' allowed only between two of them. False when
+// none was found or an underscore is misplaced.
+bool digitsWithUnderscores(std::string_view s, size_t* i, bool (*ok)(char)) noexcept {
+  if (*i >= s.size() || !ok(s[*i])) return false;
+  ++*i;
+  while (*i < s.size()) {
+    if (ok(s[*i])) {
+      ++*i;
+    } else if (s[*i] == '_' && *i + 1 < s.size() && ok(s[*i + 1])) {
+      *i += 2;
+    } else {
+      break;
+    }
+  }
+  return true;
+}
+
+bool isOctDigit(char c) noexcept { return c >= '0' && c <= '7'; }
+bool isBinDigit(char c) noexcept { return c == '0' || c == '1'; }
+
+bool isNumber(std::string_view v) noexcept {
+  size_t i = 0;
+  if (v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'o' || v[1] == 'b')) {
+    i = 2;
+    bool (*ok)(char) = v[1] == 'x' ? isHexDigit : v[1] == 'o' ? isOctDigit : isBinDigit;
+    return digitsWithUnderscores(v, &i, ok) && i == v.size();
+  }
+  if (i < v.size() && (v[i] == '+' || v[i] == '-')) ++i;
+  std::string_view rest = v.substr(i);
+  if (rest == "inf" || rest == "nan") return true;
+  // Integer part: 0, or no leading zero.
+  if (i < v.size() && v[i] == '0' && i + 1 < v.size() && isDigit(v[i + 1])) return false;
+  if (!digitsWithUnderscores(v, &i, isDigit)) return false;
+  if (i < v.size() && v[i] == '.') {
+    ++i;
+    if (!digitsWithUnderscores(v, &i, isDigit)) return false;
+  }
+  if (i < v.size() && (v[i] == 'e' || v[i] == 'E')) {
+    ++i;
+    if (i < v.size() && (v[i] == '+' || v[i] == '-')) ++i;
+    if (!digitsWithUnderscores(v, &i, isDigit)) return false;
+  }
+  return i == v.size();
+}
+
+// Exactly n digits at v[*i].
+bool fixedDigits(std::string_view v, size_t* i, size_t n) noexcept {
+  for (size_t k = 0; k < n; ++k, ++*i) {
+    if (*i >= v.size() || !isDigit(v[*i])) return false;
+  }
+  return true;
+}
+
+bool isDate(std::string_view v, size_t* i) noexcept {
+  return fixedDigits(v, i, 4) && *i < v.size() && v[(*i)++] == '-' && fixedDigits(v, i, 2) &&
+         *i < v.size() && v[(*i)++] == '-' && fixedDigits(v, i, 2);
+}
+
+// HH:MM:SS[.fraction], then, when `offset`, an optional Z or +HH:MM / -HH:MM.
+bool isTime(std::string_view v, size_t* i, bool offset) noexcept {
+  if (!(fixedDigits(v, i, 2) && *i < v.size() && v[(*i)++] == ':' && fixedDigits(v, i, 2) &&
+        *i < v.size() && v[(*i)++] == ':' && fixedDigits(v, i, 2))) {
+    return false;
+  }
+  if (*i < v.size() && v[*i] == '.') {
+    ++*i;
+    if (*i >= v.size() || !isDigit(v[*i])) return false;
+    while (*i < v.size() && isDigit(v[*i])) ++*i;
+  }
+  if (!offset || *i == v.size()) return true;
+  if (v[*i] == 'Z' || v[*i] == 'z') {
+    ++*i;
+    return true;
+  }
+  if (v[*i] != '+' && v[*i] != '-') return false;
+  ++*i;
+  return fixedDigits(v, i, 2) && *i < v.size() && v[(*i)++] == ':' && fixedDigits(v, i, 2);
+}
+
+// A whole bare value token: what toml++'s value parsers are safe with.
+bool isBareValue(std::string_view v) noexcept {
+  if (v == "true" || v == "false") return true;
+  if (isNumber(v)) return true;
+  size_t i = 0;
+  if (isTime(v, &i, false) && i == v.size()) return true;  // local time
+  i = 0;
+  if (!isDate(v, &i)) return false;
+  if (i == v.size()) return true;  // local date
+  if (v[i] != 'T' && v[i] != 't' && v[i] != ' ') return false;
+  ++i;
+  return isTime(v, &i, true) && i == v.size();
+}
+
+bool isValueTerminator(unsigned char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',' || c == ']' || c == '}' ||
+         c == '#';
+}
+
+// A small TOML 1.0 lexer: strings, comments, table headers, the nesting of arrays and inline
+// tables, and where a value starts. It accepts every valid TOML 1.0 document and rejects the
+// shapes toml++ 3.3.0 cannot handle safely; other invalid text is left to toml++'s own errors.
 class Scanner {
  public:
   explicit Scanner(std::string_view text) : text_(text) {}
@@ -87,10 +195,12 @@ class Scanner {
   bool at(size_t i, char c) const noexcept { return i < text_.size() && text_[i] == c; }
   bool tripleAt(size_t i, char c) const noexcept { return at(i, c) && at(i + 1, c) && at(i + 2, c); }
   unsigned char byte(size_t i) const noexcept { return static_cast<unsigned char>(text_[i]); }
+  bool inArray() const noexcept { return !nesting_.empty() && nesting_.back() == '['; }
 
   std::string_view text_;
   size_t i_ = 0;
   int line_ = 1;
+  std::string nesting_;  // open '[' (arrays) and '{' (inline tables), innermost last
 };
 
 Status Scanner::run(int* line, std::string* what) {
@@ -109,16 +219,16 @@ Status Scanner::run(int* line, std::string* what) {
   if (text_.substr(0, 3) == "\xEF\xBB\xBF") i_ = 3;  // byte order mark
 
   State state = State::Normal;
-  int depth = 0;           // open '[' and '{' of values (not table headers)
-  bool line_start = true;  // Normal state, nothing but blanks so far on this line
-  char last = 0;           // last significant character in Normal state
+  bool line_start = true;     // Normal state, nothing but blanks so far on this line
+  bool expect_value = false;  // after '=', or after '[' / ',' in an array
   while (i_ < n) {
     const unsigned char c = byte(i_);
     switch (state) {
-      case State::Normal:
+      case State::Normal: {
         if (c == '\n') {
           ++line_;
           line_start = true;
+          if (nesting_.empty()) expect_value = false;  // "a =" then a newline: toml++'s error
           ++i_;
           continue;
         }
@@ -126,15 +236,19 @@ Status Scanner::run(int* line, std::string* what) {
           ++i_;
           continue;
         }
-        // toml++ classifies such a code point with is_non_ascii_horizontal_whitespace(), which
-        // reaches __builtin_unreachable() for most of them. TOML 1.0 allows non-ASCII only in
-        // strings and comments.
-        if (c >= 0x80) return fail("non-ASCII character outside a string or comment", line, what);
         if (c == '#') {
           state = State::Comment;
           ++i_;
           continue;
         }
+        // toml++ classifies such a code point with is_non_ascii_horizontal_whitespace(), which
+        // reaches __builtin_unreachable() for most of them. TOML 1.0 allows non-ASCII only in
+        // strings and comments, and control characters nowhere outside them.
+        if (c >= 0x80) return fail("non-ASCII character outside a string or comment", line, what);
+        if (c < 0x20 || c == 0x7F) return fail("control character", line, what);
+        const bool value_start = expect_value;
+        expect_value = false;
+        line_start = line_start && c == '[';  // read below, then cleared
         if (c == '"' || c == '\'') {
           if (tripleAt(i_, static_cast<char>(c))) {
             state = c == '"' ? State::MultiBasic : State::MultiLiteral;
@@ -143,11 +257,10 @@ Status Scanner::run(int* line, std::string* what) {
             state = c == '"' ? State::Basic : State::Literal;
             ++i_;
           }
-          last = static_cast<char>(c);
           line_start = false;
           continue;
         }
-        if (c == '[' && line_start && depth == 0) {
+        if (c == '[' && line_start && nesting_.empty() && !value_start) {
           // A table header: toml++ asserts that a key (or ']') follows '[' or '[['.
           size_t j = i_ + 1;
           while (j < n && isBlank(byte(j))) ++j;
@@ -158,23 +271,51 @@ Status Scanner::run(int* line, std::string* what) {
             return fail("a table header needs a key after '['", line, what);
           }
           i_ = j;
-          last = 0;
           line_start = false;
           continue;
         }
-        if (c == '[' || c == '{') {
-          ++depth;
+        line_start = false;
+        if (value_start && c != '[' && c != '{' && c != ']' && c != '}' && c != ',') {
+          // A bare value: toml++'s number and date-time parsers assert on shapes they did not
+          // expect (a NUL after "1979-05-27T", ...), so only well-formed TOML 1.0 values pass.
+          size_t j = i_;
+          while (j < n && !isValueTerminator(byte(j))) ++j;
+          // "1979-05-27 07:32:00": a date, one space, then a time is one value.
+          if (j - i_ == 10 && at(j, ' ') && j + 1 < n && isDigit(text_[j + 1])) {
+            ++j;
+            while (j < n && !isValueTerminator(byte(j))) ++j;
+          }
+          for (size_t k = i_; k < j; ++k) {
+            if (byte(k) >= 0x80) {
+              return fail("non-ASCII character outside a string or comment", line, what);
+            }
+            if (byte(k) < 0x20 || byte(k) == 0x7F) return fail("control character", line, what);
+          }
+          if (!isBareValue(text_.substr(i_, j - i_))) {
+            return fail("not a TOML value (string, number, boolean, date or time)", line, what);
+          }
+          i_ = j;
+          continue;
+        }
+        if (c == '[') {
+          nesting_.push_back('[');
+          expect_value = true;
+        } else if (c == '{') {
+          nesting_.push_back('{');
         } else if (c == ']' || c == '}') {
           // toml++ asserts that a value follows '[' or ',' in an array; '}' is not one.
-          if (c == '}' && (last == '[' || last == ',')) {
-            return fail("unexpected '}'", line, what);
+          if (!nesting_.empty() && nesting_.back() != (c == ']' ? '[' : '{')) {
+            return fail(c == ']' ? "unexpected ']'" : "unexpected '}'", line, what);
           }
-          if (depth > 0) --depth;
+          if (!nesting_.empty()) nesting_.pop_back();
+        } else if (c == ',') {
+          expect_value = inArray();
+        } else if (c == '=') {
+          expect_value = true;
         }
-        last = static_cast<char>(c);
-        line_start = false;
         ++i_;
         continue;
+      }
 
       case State::Comment:
         if (c == '\n') {
@@ -234,7 +375,6 @@ Status Scanner::run(int* line, std::string* what) {
           i_ += 3;
           for (int extra = 0; extra < 2 && at(i_, quote); ++extra) ++i_;
           state = State::Normal;
-          last = quote;
           continue;
         }
         ++i_;

@@ -108,6 +108,22 @@ void test_toml_guard_rejects_non_ascii_outside_strings(void** state) {
   assertRejected("a = \"\"\"x\\  \n\n  \xC3\xA9\"\"\"", 3, "line-ending backslash");
 }
 
+void test_toml_guard_rejects_malformed_bare_values(void** state) {
+  const std::string value = "not a TOML value";
+  // Found by fuzz_toml: parse_time's precondition after "1979-05-27T".
+  assertRejected(std::string("d = 1979-05-27T\0\0:32:00", 25), 1, "control character");
+  assertRejected("d = 1979-05-27Tx7:32:00", 1, value);
+  assertRejected("a = = 1", 1, value);
+  assertRejected("a = tru", 1, value);
+  assertRejected("a = [1, 2, x]", 1, value);
+  assertRejected("a = 0x", 1, value);
+  assertRejected("a = 1__0", 1, value);
+  assertRejected("a = 07", 1, value);
+  assertRejected("a = 1979-05-27 07:3", 1, value);
+  assertRejected("a = 07:32", 1, value);
+  assertRejected("a = { b = [1], c = ] }", 1, "unexpected ']'");
+}
+
 void test_toml_guard_rejects_invalid_utf8(void** state) {
   assertRejected("a = \"\xFF\"", 1, "invalid UTF-8");
   assertRejected("a = 1\n# \xC0\xAF\n", 2, "invalid UTF-8");          // overlong '/'
@@ -129,6 +145,12 @@ void test_toml_guard_accepts_valid_toml(void** state) {
   assertAccepted("s = '''a [ } ''' \nl = ''''quoted'''''\n");
   assertAccepted("s = \"a\\\"[\"\n[x]\n");
   assertAccepted("s = \"[\" # [\n");
+  assertAccepted(
+      "b = [true, false]\ni = [0, -1, +2, 1_000, 0xDEAD_beef, 0o755, 0b1_0]\n"
+      "f = [1.5, -0.0, 6.02e23, 1E-5, 1e0_1, inf, -inf, +nan, 3_1.4_1]\n"
+      "d = [1979-05-27T07:32:00Z, 1979-05-27 07:32:00.999-08:00, 1979-05-27t00:00:00+01:30]\n"
+      "l = [1979-05-27, 07:32:00, 00:00:00.5, 1979-05-27T07:32:00]\n"
+      "x = 1 # c\ny = [ # c\n  1, # c\n  2 ]\nz = {a=1,b=\"2\",c=[{d=1}]}\n");
 }
 
 // ---- the forked child ----------------------------------------------------------------------
@@ -282,6 +304,7 @@ int main(void) {
       cmocka_unit_test(test_toml_guard_rejects_known_parse_key_triggers),
       cmocka_unit_test(test_toml_guard_rejects_value_terminator_triggers),
       cmocka_unit_test(test_toml_guard_rejects_non_ascii_outside_strings),
+      cmocka_unit_test(test_toml_guard_rejects_malformed_bare_values),
       cmocka_unit_test(test_toml_guard_rejects_invalid_utf8),
       cmocka_unit_test(test_toml_guard_accepts_valid_toml),
       cmocka_unit_test(test_toml_guard_child_result),
