@@ -356,6 +356,10 @@ Status Scanner::run(int* line, std::string* what) {
           }
           size_t k = j;
           while (k < n && (isBlank(byte(k)) || byte(k) == '\r')) ++k;
+          if (k > j && k < n && byte(k) >= 0x80) {
+            // "\ é": toml++ skips the blanks with is_whitespace() before it finds no line end.
+            return fail("non-ASCII character after '\\' in a multi-line string", line, what);
+          }
           if (at(k, '\n')) {
             while (k < n && (isBlank(byte(k)) || byte(k) == '\r' || byte(k) == '\n')) {
               line_ += byte(k) == '\n';

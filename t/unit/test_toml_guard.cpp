@@ -105,6 +105,8 @@ void test_toml_guard_rejects_non_ascii_outside_strings(void** state) {
   assertRejected("a = 1\nb = \"x\" \xE3\x80\x80", 2, where);  // U+3000 (ideographic space)
   assertRejected("a = \xC2\xA0 1", 1, where);                 // U+00A0
   assertRejected("a = \"\"\"x\\\xC3\xA9\"\"\"", 1, "after '\\'");
+  // Found by fuzz_toml: a backslash, blanks, then non-ASCII (no line end).
+  assertRejected("a = \"\"\"\nx \\ \t\xC3\xA9\"\"\"", 2, "after '\\'");
   assertRejected("a = \"\"\"x\\  \n\n  \xC3\xA9\"\"\"", 3, "line-ending backslash");
 }
 
