@@ -155,3 +155,36 @@ jwt_issuer = "tasker-co
 --- must_die
 --- error_log eval
 qr/tasker_auth_config "\.\.\/html\/auth\.toml": \S*auth\.toml:3: /
+
+
+
+=== TEST 10: a backslash, blanks and a non-ASCII character in a multi-line string (toml++ unreachable program point) fails
+--- user_files
+>>> auth.toml
+[auth]
+jwt_issuer = """
+tasker \ é"""
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_auth_config "\.\.\/html\/auth\.toml": \S*auth\.toml:3: non-ASCII character after '\\' in a multi-line string/
+
+
+
+=== TEST 11: an unquoted value that is not TOML fails before toml++'s value parsers
+--- user_files
+>>> auth.toml
+[auth]
+enabled = yes
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_auth_config "\.\.\/html\/auth\.toml": \S*auth\.toml:2: not a TOML value/
