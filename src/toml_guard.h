@@ -59,7 +59,8 @@ Status parseTomlInChild(const std::string& path, std::string_view text, int time
 // Ok with *message set when the child delivered a result; ConfigFileSyntax with *message
 // describing the failure ("killed by signal 6", "timed out after 100 ms", "exited without a
 // result") otherwise; Internal when pipe() or fork() failed. SIGCHLD is blocked while waiting,
-// so nginx's master does not reap the child.
+// so nginx's master does not reap the child. The child allocates (toml++ does), so call this from
+// a single-threaded process (nginx's master or single process, tasker-ctl, tests).
 Status runTomlChild(const std::function<std::string()>& child, int timeout_ms,
                     std::string* message);
 
