@@ -118,7 +118,7 @@ integration: $(MODULE_SO) $(CLI)
 
 SUITES := t/cli/run.sh t/grpc/run.sh t/system/run.sh t/docs/quickstart.py t/docs/examples.py t/docs/secrets.py
 
-test: all unit integration
+test: all unit fuzz-replay integration
 	@for s in $(SUITES); do echo "== $$s"; $(TEST_ENV) $$s || exit 1; done
 
 # ---- compatibility matrix ----------------------------------------------------------------------
@@ -261,6 +261,55 @@ asan: asan-build
 	    fail=1; fi; \
 	echo "make asan: $$(( $$(date +%s) - start )) s, $$(echo "$$reports" | grep -c . ) sanitizer report files"; \
 	exit $$fail
+
+# ---- fuzzing (issue 10) -------------------------------------------------------------------------
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="toml token"]   libFuzzer (clang), each target N s
+#   make fuzz-replay                                          stored corpora t/fuzz/<target>/, g++
+# Targets are fuzz/fuzz_<target>.cpp. libFuzzer builds use clang with ASan+UBSan against the core
+# compiled the same way (build/fuzz); new corpus entries go to build/fuzz/corpus/<target>/ and
+# crashes to build/fuzz/artifacts/<target>/. The replay links each target with
+# fuzz/replay_main.cpp instead of libFuzzer (g++, ASan+UBSan, build/replay), so `make test` needs
+# no clang.
+.PHONY: fuzz fuzz-build fuzz-replay fuzz-replay-run
+FUZZ_BUILD    := build/fuzz
+FUZZ_CXX      ?= clang++
+FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CXXFLAGS := $(CXXSTD) -O1 -g $(WARN) -Isrc $(FUZZ_SAN)
+FUZZ_ALL      := $(patsubst fuzz/fuzz_%.cpp,%,$(wildcard fuzz/fuzz_*.cpp))
+FUZZ_TARGETS  ?= $(FUZZ_ALL)
+FUZZ_SECONDS  ?= 60
+FUZZ_ARGS     ?=
+FUZZ_OBJS     := $(CORE_SRCS:src/%.cpp=$(FUZZ_BUILD)/core/%.o)
+
+$(FUZZ_BUILD)/core/%.o: src/%.cpp $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.cpp fuzz/fuzz_common.h $(FUZZ_OBJS)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) $(CORE_LIBS) -o $@
+
+fuzz-build: $(FUZZ_ALL:%=$(FUZZ_BUILD)/fuzz_%)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t; \
+	    echo "== fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	    $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	        -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ $(FUZZ_ARGS) \
+	        $(FUZZ_BUILD)/corpus/$$t t/fuzz/$$t || exit 1; \
+	done
+
+fuzz-replay:
+	@$(MAKE) --no-print-directory BUILD=build/replay \
+	    OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    fuzz-replay-run
+
+fuzz-replay-run: $(FUZZ_ALL:%=$(BUILD)/fuzz/replay_%)
+	@for t in $(FUZZ_ALL); do $(BUILD)/fuzz/replay_$$t t/fuzz/$$t || exit 1; done
+
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.cpp fuzz/replay_main.cpp fuzz/fuzz_common.h $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_CORE) $< fuzz/replay_main.cpp $(CORE_LIB) $(CORE_LIBS) -o $@
 
 # ---- demo ---------------------------------------------------------------------------------------
 demo: all

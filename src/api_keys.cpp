@@ -138,6 +138,12 @@ Status ApiKeyRegistry::add(std::string_view key, const std::vector<std::string>&
     }
     entry.permissions.reserve(permissions.size());
     for (const std::string& p : permissions) {
+      // No permission contains a comma; kept, such a string would read like two grants in the
+      // comma-joined $tasker_auth_permissions (SPEC 5). Refused whatever the strict setting.
+      if (p.find(',') != std::string::npos) {
+        if (detail) *detail = "permission \"" + p + "\" contains a comma";
+        return Status::ConfigInvalid;
+      }
       if (!isKnownPermissionString(p)) {
         // Strict mode refuses the configuration; otherwise the string is kept (so it shows in
         // $tasker_auth_permissions and can be logged) but grants nothing.

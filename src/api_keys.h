@@ -36,7 +36,8 @@ class ApiKeyRegistry {
   //  ConfigBadHash: malformed sha256: value (*detail = the value);
   //  ConfigDuplicateKey: same digest already present (*detail = the first entry's source);
   //  ConfigUnknownPermission: strict and a string outside the vocabulary (*detail = the string).
-  // Empty key: ConfigInvalid.
+  //  ConfigInvalid: empty key, too many permissions, or a permission containing a comma (which
+  //  would read like two grants in $tasker_auth_permissions), whatever `strict` says.
   Status add(std::string_view key, const std::vector<std::string>& permissions,
              std::string_view description, bool strict, std::string source,
              std::string* detail);

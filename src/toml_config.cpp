@@ -16,6 +16,7 @@
 #include <toml++/toml.h>
 
 #include "api_keys.h"
+#include "toml_guard.h"
 
 namespace tasker {
 
@@ -322,9 +323,14 @@ Status Loader::load(const toml::table& auth, AuthSettings* out) {
 }
 
 // The one place where toml++ parses text: the whole document into *root, or ConfigFileSyntax
-// with "<file>:<line>: <description>".
+// with "<file>:<line>: <description>". toml_guard.h: toml++ 3.3.0 can abort or hit undefined
+// behaviour on malformed text, so the bytes are scanned and parsed in a forked child before this
+// process parses them.
 Status parseTomlText(const std::string& text, const std::string& path, toml::table* root,
                      std::string* error) {
+  Status st = checkTomlText(path, text, error);
+  if (st != Status::Ok) return st;
+
   toml::parse_result parsed = toml::parse(std::string_view(text), std::string_view(path));
   if (!parsed) {
     const toml::parse_error& e = parsed.error();
@@ -338,8 +344,10 @@ Status parseTomlText(const std::string& text, const std::string& path, toml::tab
 
 Status loadAuthTomlImpl(const std::string& path, std::string_view table, AuthSettings* out,
                         std::vector<std::string>* warnings, std::string* error) {
+  Status st = checkTomlFile(path, error);  // a regular file of bounded size (toml_guard.h)
+  if (st != Status::Ok) return st;
   std::string text;
-  Status st = readFile(path, &text, error);
+  st = readFile(path, &text, error);
   if (st != Status::Ok) return st;
 
   toml::table root;

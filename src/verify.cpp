@@ -122,7 +122,9 @@ bool isInFuture(const JsonNumber& t, int64_t leeway, int64_t now) noexcept {
   return ahead > static_cast<uint64_t>(leeway);
 }
 
-// Reads the permissions claim into out->permissions (absent: empty).
+// Reads the permissions claim into out->permissions (absent: empty). A string containing a comma
+// makes the claim malformed whatever the strict setting: no permission has one, and in the
+// comma-joined $tasker_auth_permissions it would read like two grants (SPEC 5).
 Status readPermissions(const json_t* claims, const std::string& name, VerifiedToken* out) {
   const json_t* p = jsonMember(claims, name);
   if (p == nullptr) return Status::Ok;
@@ -137,7 +139,9 @@ Status readPermissions(const json_t* claims, const std::string& name, VerifiedTo
         if (out->permissions.size() >= kMaxPermissionsPerCredential) {
           return Status::TokenBadPermissionsClaim;
         }
-        out->permissions.emplace_back(s.substr(pos, end - pos));
+        std::string_view item = s.substr(pos, end - pos);
+        if (item.find(',') != std::string_view::npos) return Status::TokenBadPermissionsClaim;
+        out->permissions.emplace_back(item);
       }
       pos = end + 1;
     }
@@ -148,7 +152,9 @@ Status readPermissions(const json_t* claims, const std::string& name, VerifiedTo
   for (size_t i = 0; i < json_array_size(p); ++i) {
     const json_t* m = json_array_get(p, i);
     if (!json_is_string(m)) return Status::TokenBadPermissionsClaim;
-    out->permissions.emplace_back(jsonStringView(m));
+    std::string_view item = jsonStringView(m);
+    if (item.find(',') != std::string_view::npos) return Status::TokenBadPermissionsClaim;
+    out->permissions.emplace_back(item);
   }
   return Status::Ok;
 }

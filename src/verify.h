@@ -66,7 +66,8 @@ struct VerifiedToken {
 // segments, header JSON (depth, duplicates), alg in the allowlist, no crit, kid (JWKS mode),
 // key selection and alg/key fit (incl. the JWK's own alg), signature, then claims: sub (string),
 // iss, aud, exp, iat present and valid within the leeway, nbf when present, duplicates, the
-// permissions claim (array of strings, or one space-separated string; absent = empty), and
+// permissions claim (array of strings, or one space-separated string; absent = empty; a
+// string containing a comma is TokenBadPermissionsClaim in every mode), and
 // strict validation. jku, x5u, jwk, x5c and typ in the header are ignored.
 // In public-key mode (require_kid false) the kid is ignored and keys.first() is used.
 // Never throws; an allocation failure gives OutOfMemory.

@@ -65,6 +65,21 @@ void test_api_keys_split_permission_list(void** state) {
   assertStrings(splitPermissionList("tasks:read tasks:list"), {"tasks:read tasks:list"});
 }
 
+// A permission containing a comma is refused in strict and lax mode (issue 10): kept, it would
+// read like two grants in $tasker_auth_permissions.
+void test_api_keys_permission_with_comma_refused(void** state) {
+  for (bool strict : {true, false}) {
+    ApiKeyRegistry reg;
+    std::string detail;
+    assert_int_equal(static_cast<int>(reg.add("key-with-comma-perm", {"tasks:read,dlq:update"}, "ci",
+                                              strict, "test.conf:3", &detail)),
+                     static_cast<int>(Status::ConfigInvalid));
+    assert_string_equal(detail.c_str(), "permission \"tasks:read,dlq:update\" contains a comma");
+    assert_int_equal(reg.size(), 0);
+    assert_null(reg.lookup("key-with-comma-perm"));
+  }
+}
+
 // ---- lookup ----------------------------------------------------------------------------------
 
 void test_api_keys_plain_key_lookup(void** state) {
@@ -381,6 +396,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_api_keys_hash_known_vectors),
       cmocka_unit_test(test_api_keys_split_permission_list),
+      cmocka_unit_test(test_api_keys_permission_with_comma_refused),
       cmocka_unit_test(test_api_keys_plain_key_lookup),
       cmocka_unit_test(test_api_keys_hashed_key_lookup),
       cmocka_unit_test(test_api_keys_keys_differing_in_last_byte),

@@ -760,6 +760,32 @@ void test_verify_strict_unknown_permission(void** state) {
                 Status::TokenUnknownPermission);
 }
 
+// A comma inside one permission string would read like two grants in $tasker_auth_permissions:
+// the claim is malformed in strict and lax mode, in both claim forms (issue 10).
+void test_verify_permission_with_comma_rejected(void** state) {
+  VerifyOptions lax;
+  lax.strict = false;
+  VerifiedToken vt;
+  for (const VerifyOptions& opts : {VerifyOptions(), lax}) {
+    assert_status(verifyClaims(defaultClaims().set("permissions", "[\"tasks:read,dlq:update\"]"),
+                               kNow, &vt, opts),
+                  Status::TokenBadPermissionsClaim);
+    assert_true(vt.permissions.empty());
+    assert_status(verifyClaims(defaultClaims().set("permissions", "[\"tasks:read\",\",\"]"), kNow,
+                               &vt, opts),
+                  Status::TokenBadPermissionsClaim);
+    assert_status(verifyClaims(defaultClaims().set("permissions", q("tasks:read dlq:update,x")),
+                               kNow, &vt, opts),
+                  Status::TokenBadPermissionsClaim);
+    assert_true(vt.permissions.empty());
+  }
+  // Without a comma the lax token still passes with its unknown string kept.
+  assert_status(verifyClaims(defaultClaims().set("permissions", "[\"tasks:read\",\"dlq:update;x\"]"),
+                             kNow, &vt, lax),
+                Status::Ok);
+  assertStrings(vt.permissions, {"tasks:read", "dlq:update;x"});
+}
+
 // ---- output -------------------------------------------------------------------------------
 
 void test_verify_output_reset_between_calls(void** state) {
@@ -889,6 +915,7 @@ int main(void) {
       cmocka_unit_test(test_verify_permissions_claim_name_option),
       cmocka_unit_test(test_verify_permissions_cap),
       cmocka_unit_test(test_verify_strict_unknown_permission),
+      cmocka_unit_test(test_verify_permission_with_comma_rejected),
       cmocka_unit_test(test_verify_output_reset_between_calls),
       cmocka_unit_test(test_verify_claims_render_every_type),
       cmocka_unit_test(test_verify_claims_to_json),
