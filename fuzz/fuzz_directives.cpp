@@ -1,11 +1,17 @@
-// libFuzzer target: the parsing behind the tasker_permission and tasker_api_key directives
-// (permissions.h RuleSet::addRule, api_keys.h splitPermissionList and ApiKeyRegistry::add), then
-// rule evaluation and key lookup. Input lines, as nginx would hand over arguments:
+// libFuzzer target: the directive parsers, through the functions the directive setters and the
+// TOML overlay call (settings.h parsePermissionRule, parseApiKeyEntry, parseAlgorithms,
+// parseVerificationMethod, parseJwksUrl; claim_path.h ClaimPath::parse for tasker_jwt_claim_set),
+// then the registry (ApiKeyRegistry::add), rule evaluation and key lookup. Input lines, as nginx
+// would hand over arguments:
 //   every line up to an empty one: a tasker_permission directive, arguments split at blanks;
 //   then lines of "KEY<TAB>PERMS<TAB>DESCRIPTION" (tasker_api_key);
+//   every line also goes, whole, to the single-value parsers (algorithm list split at blanks,
+//   verification method, JWKS URL, claim path);
 //   the first byte's low bit picks strict validation.
 // Invariants: a rule set only ever requires vocabulary permissions; a registry entry never holds
-// a permission string with a comma, nor (strict) an unknown one; a key that was added is found.
+// a permission string with a comma, nor (strict) an unknown one; a key that was added is found;
+// an accepted claim path has 1..kMaxClaimPathDepth non-empty names; an accepted algorithm list is
+// not empty; a refused value always comes with a reason.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -13,8 +19,11 @@
 #include <vector>
 
 #include "api_keys.h"
+#include "claim_path.h"
 #include "fuzz_common.h"
 #include "permissions.h"
+#include "settings.h"
+#include "tasker_limits.h"
 
 using namespace tasker;
 
@@ -44,8 +53,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t i = 0;
   for (; i < lines.size() && !lines[i].empty(); ++i) {
     std::vector<std::string_view> args = split(lines[i], ' ', true);
-    std::string bad;
-    (void)rules.addRule(args, &bad);
+    SettingError err;
+    if (parsePermissionRule(args, &rules, &err) != Status::Ok) {
+      fuzz::check(!err.reason.empty(), "a refused rule without a reason");
+    }
   }
   for (const PermissionRule& r : rules.rules()) {
     fuzz::check(!r.required.empty(), "a rule without a required permission");
@@ -58,9 +69,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (++i; i < lines.size(); ++i) {
     std::vector<std::string_view> f = split(lines[i], '\t', false);
     if (f.size() < 2) continue;
+    ApiKeySpec spec;
+    SettingError err;
+    if (parseApiKeyEntry(f[0], splitPermissionList(f[1]), f.size() > 2 ? f[2] : "",
+                         "fuzz.conf:" + std::to_string(i + 1), &spec, &err) != Status::Ok) {
+      fuzz::check(!err.reason.empty(), "a refused API key without a reason");
+      continue;
+    }
+    for (const std::string& p : spec.permissions) {
+      fuzz::check(p.find(',') == std::string::npos, "an API key spec permission with a comma");
+    }
     std::string detail;
-    Status s = registry.add(f[0], splitPermissionList(f[1]), f.size() > 2 ? f[2] : "api-key",
-                            strict, "fuzz.conf:" + std::to_string(i + 1), &detail);
+    Status s = registry.add(spec.key, spec.permissions, spec.description, strict, spec.source,
+                            &detail);
     if (s == Status::Ok) added.emplace_back(f[0]);
   }
   for (const ApiKeyEntry& e : registry.entries()) {
@@ -83,6 +104,34 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (s == Status::PermDenied) fuzz::check(permissionIndex(missing) >= 0, "bad missing name");
     }
   }
+  for (std::string_view l : lines) {
+    AlgMask algs = 0;
+    VerificationMethod method;
+    std::string url;
+    SettingError err;
+    if (parseAlgorithms(split(l, ' ', true), &algs, &err) == Status::Ok) {
+      fuzz::check(algs != 0, "an accepted empty algorithm list");
+    }
+    (void)parseVerificationMethod(l, &method, &err);
+    if (parseJwksUrl(l, &url, &err) == Status::Ok) {
+      std::string scheme = url.substr(0, url.find("://"));
+      for (char& c : scheme) c = static_cast<char>(c | 0x20);  // schemes ignore case
+      fuzz::check(scheme == "http" || scheme == "https", "an accepted JWKS URL not http(s)");
+    }
+    ClaimPath path;
+    const char* why = nullptr;
+    if (ClaimPath::parse(l, &path, &why) == Status::Ok) {
+      fuzz::check(!path.segments().empty() &&
+                      path.segments().size() <= static_cast<size_t>(kMaxClaimPathDepth),
+                  "an accepted claim path of bad depth");
+      for (const std::string& seg : path.segments()) {
+        fuzz::check(!seg.empty(), "an accepted claim path with an empty name");
+      }
+    } else {
+      fuzz::check(why != nullptr, "a refused claim path without a reason");
+    }
+  }
+
   Grant g;
   for (std::string_view l : lines) g.add(l);
   (void)rules.check("GET", g, &missing);
