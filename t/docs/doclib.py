@@ -166,14 +166,21 @@ def report(name, output, rc):
     return seen
 
 
+# Passed through to the commands, so that `make asan` runs them with its sanitizer settings
+# (suppressions for nginx's own reports, the report directory) like every other suite.
+SANITIZER_VARS = ("ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "TASKER_SANITIZER_REPORTS")
+
+
 def base_env(bindir, home, qs_dir, pidfile):
-    return {
+    env = {
         "PATH": bindir + ":/usr/local/bin:/usr/bin:/bin",
         "HOME": home,
         "QS_DIR": qs_dir,
         "QS_PIDFILE": pidfile,
         "LANG": "C.UTF-8",
     }
+    env.update({k: os.environ[k] for k in SANITIZER_VARS if k in os.environ})
+    return env
 
 
 def nginx_bindir(scratch):
