@@ -248,7 +248,8 @@ asan-build: $(ASAN_SRC_STAMP) $(ASAN_BUILD)/report_hook.o
 	    $(ASAN_BUILD)/tasker-ctl $(ASAN_BUILD)/ngx_http_tasker_auth_module.so $(ASAN_NGINX) \
 	    $(patsubst $(BUILD)/%,$(ASAN_BUILD)/%,$(UNIT_BINS))
 
-asan: asan-build
+# `all` too: the README Quick Start that t/docs runs copies build/ngx_http_tasker_auth_module.so
+asan: all asan-build
 	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS) && chmod 1777 $(ASAN_LOGS)
 	@start=$$(date +%s); fail=0; \
 	for t in $(patsubst $(BUILD)/%,$(ASAN_BUILD)/%,$(UNIT_BINS)); do echo "== $$t"; \

@@ -188,6 +188,7 @@ backend GET subject=alice@example.com method=jwt permissions=tasks:read
         internal;
         tasker_auth on;
         tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_http_version 1.0;  # the default became 1.1 in nginx 1.29; the log line names it
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_mirrored;
     }
     location = /_mirrored {
