@@ -17,36 +17,19 @@ extern "C" {
 #include <cmocka.h>
 }
 
+#include "scratch_dir.h"
+
 #include "permissions.h"
 
 namespace tasker {
 namespace {
 
-std::string g_dir;
-std::vector<std::string> g_files;
+using test::g_dir;
+using test::g_files;
+using test::scratchTeardown;
+using test::writeFile;
 
-int groupSetup(void** state) {
-  char tmpl[] = "/tmp/tasker_settings_test_XXXXXX";
-  if (!mkdtemp(tmpl)) return -1;
-  g_dir = tmpl;
-  return 0;
-}
-
-int groupTeardown(void** state) {
-  for (const std::string& f : g_files) unlink(f.c_str());
-  rmdir(g_dir.c_str());
-  return 0;
-}
-
-std::string writeFile(const std::string& name, const std::string& text) {
-  std::string path = g_dir + "/" + name;
-  FILE* f = fopen(path.c_str(), "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(text.data(), 1, text.size(), f), text.size());
-  assert_int_equal(fclose(f), 0);
-  g_files.push_back(path);
-  return path;
-}
+int groupSetup(void** state) { return test::scratchSetup("/tmp/tasker_settings_test_XXXXXX"); }
 
 void assertMessage(const SettingError& e, const char* name, const std::string& want) {
   assert_string_equal(e.message(name).c_str(), want.c_str());
@@ -252,5 +235,5 @@ int main(void) {
       cmocka_unit_test(test_settings_load_refuses_with_file_and_key),
       cmocka_unit_test(test_settings_load_passes_loader_errors),
   };
-  return cmocka_run_group_tests_name("settings", tests, groupSetup, groupTeardown);
+  return cmocka_run_group_tests_name("settings", tests, groupSetup, scratchTeardown);
 }

@@ -17,35 +17,17 @@ extern "C" {
 #include <cmocka.h>
 }
 
+#include "scratch_dir.h"
+
 namespace tasker {
 namespace {
 
-std::string g_dir;                 // the mkdtemp directory
-std::vector<std::string> g_files;  // files written into it
+using test::g_dir;
+using test::g_files;
+using test::scratchTeardown;
+using test::writeFile;
 
-int groupSetup(void** state) {
-  char tmpl[] = "/tmp/tasker_toml_test_XXXXXX";
-  if (!mkdtemp(tmpl)) return -1;
-  g_dir = tmpl;
-  return 0;
-}
-
-int groupTeardown(void** state) {
-  for (const std::string& f : g_files) unlink(f.c_str());
-  rmdir(g_dir.c_str());
-  return 0;
-}
-
-// Writes text to <dir>/<name> and returns the path.
-std::string writeFile(const std::string& name, const std::string& text) {
-  std::string path = g_dir + "/" + name;
-  FILE* f = fopen(path.c_str(), "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(text.data(), 1, text.size(), f), text.size());
-  assert_int_equal(fclose(f), 0);
-  g_files.push_back(path);
-  return path;
-}
+int groupSetup(void** state) { return test::scratchSetup("/tmp/tasker_toml_test_XXXXXX"); }
 
 struct Loaded {
   Status status;
@@ -608,5 +590,5 @@ int main(void) {
       cmocka_unit_test(test_toml_config_failure_leaves_outputs_untouched),
       cmocka_unit_test(test_toml_config_null_warnings_and_error),
   };
-  return cmocka_run_group_tests_name("toml_config", tests, groupSetup, groupTeardown);
+  return cmocka_run_group_tests_name("toml_config", tests, groupSetup, scratchTeardown);
 }
