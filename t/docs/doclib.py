@@ -13,6 +13,7 @@ needs a moment for its first fetch.
 import os
 import re
 import socket
+import subprocess
 import sys
 
 HTTP_CHECK = re.compile(r"^(curl\s.*?)\s+#\s*(\d{3})\s*$")
@@ -143,6 +144,18 @@ qs_cleanup() {
 }
 trap qs_cleanup EXIT
 """
+
+
+def run_script(script_path, cwd, env, timeout=120):
+    """Runs a generated script with bash; returns (combined output, exit code), -1 on timeout."""
+    try:
+        proc = subprocess.run(["/bin/bash", script_path], cwd=cwd, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=timeout)
+        return proc.stdout, proc.returncode
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout or ""
+        return (out.decode() if isinstance(out, bytes) else out), -1
 
 
 def report(name, output, rc):

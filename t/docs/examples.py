@@ -27,7 +27,6 @@ import glob
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -115,14 +114,7 @@ def run_example(path):
         f.write("\n".join(script) + "\n")
     pidfile = pid_file(conf, mirror)
     env = doclib.base_env(doclib.nginx_bindir(scratch), home, qs_dir, pidfile or "")
-    try:
-        proc = subprocess.run(["/bin/bash", script_path], cwd=mirror, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              timeout=120)
-        output, rc = proc.stdout, proc.returncode
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout or ""
-        output, rc = (out.decode() if isinstance(out, bytes) else out), -1
+    output, rc = doclib.run_script(script_path, mirror, env)
     seen = doclib.report(name, output, rc)
 
     grpc = "grpc_pass" in conf

@@ -30,7 +30,6 @@ The last line is "N passed, M failed"; the exit status is non-zero when anything
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -113,14 +112,7 @@ def run_scenario(name, blocks):
         f.write(script)
     pidfile = os.path.join(home, "tasker-gateway", "logs", "nginx.pid")
     env = doclib.base_env(bindir, home, qs_dir, pidfile)
-    try:
-        proc = subprocess.run(["/bin/bash", os.path.join(qs_dir, "script.sh")], cwd=REPO, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              timeout=120)
-        output, rc = proc.stdout, proc.returncode
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout or ""
-        output, rc = (out.decode() if isinstance(out, bytes) else out), -1
+    output, rc = doclib.run_script(os.path.join(qs_dir, "script.sh"), REPO, env)
     seen = doclib.report(name, output, rc)
     for want in ("401", "403", "200"):
         check(want in seen, f"{name}: the Quick Start shows a {want}")
