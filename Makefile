@@ -64,7 +64,7 @@ $(CORE_LIB): $(CORE_OBJS)
 # ---- tasker-ctl ---------------------------------------------------------------------------------
 cli: $(CLI)
 $(CLI): $(CLI_SRCS) $(CORE_LIB) $(wildcard src/*.h src/cli/*.h)
-	$(CXX) $(CXXFLAGS_CORE) $(CLI_SRCS) $(CORE_LIB) $(CORE_LIBS) -o $@
+	$(CXX) $(CXXFLAGS_CORE) $(CLI_SRCS) $(CORE_LIB) $(CORE_LIBS) $(EXTRA_LDFLAGS) -o $@
 
 # ---- nginx module -------------------------------------------------------------------------------
 # Configured once per nginx tree with that tree's flags (Debian: conf_flags, for binary
@@ -152,7 +152,7 @@ BENCH_ROUNDS       ?= 3
 BENCH_TOKENS       ?= 10000
 BENCH_RSS_REQUESTS ?= 2000000
 BENCH_PORT         ?= 2400
-BENCH_PACKAGES     := wrk gnuplot-nox
+BENCH_PACKAGES     := wrk gnuplot-nox linux-perf
 BENCH_SRCS := $(wildcard bench/bench_*.cpp)
 BENCH_BINS := $(BENCH_SRCS:bench/%.cpp=$(BUILD)/bench/%)
 $(BUILD)/bench/%: bench/%.cpp $(CORE_LIB)

@@ -54,6 +54,10 @@ w(f"nginx pinned to core {env['SCPU']}, wrk (1 thread, {env['CONNS']} connection
   "order; medians over rounds. Server CPU per request = the workers' utime+stime "
   "(/proc/<pid>/stat) over the run / requests wrk completed. Every response was 2xx.")
 w("")
+w(f"Idle client core: {env.get('HALT_STATE', 'not recorded')}. (On a VM whose idle vCPU halts at "
+  "once, waking wrk after each response costs the server a hypervisor exit whenever the server is "
+  "slower than wrk: bench/e2e.sh explains why the window is set.)")
+w("")
 w(f"`openssl speed -seconds 3` in the same run, same core: RSA-2048 verify {rsa_us:.2f} µs, "
   f"ECDSA P-256 verify {ecdsa_us:.2f} µs, Ed25519 verify {ed_us:.2f} µs.")
 w("")
@@ -131,6 +135,49 @@ w("The 1.1 × goal compares with the one-token hit driven by the same wrk Lua sc
   "sides pay the same client-side request formatting. Ratios hold only within one run: the "
   "machine is shared, so absolute figures move between runs.")
 w("")
+# ---- where the time goes (perf, separate pass) ----
+GROUPS = (("kernel", "kernel"), ("nginx", "nginx"), ("libc", "libc"),
+          ("module", "module and core"), ("jansson", "jansson"), ("libstdc++", "libstdc++"),
+          ("libcrypto", "libcrypto"), ("other", "other"))
+
+
+PREFIXES = (("[kernel", "kernel"), ("nginx", "nginx"), ("libc.so", "libc"),
+            ("ngx_http_tasker_auth_module", "module"), ("libjansson", "jansson"),
+            ("libstdc++", "libstdc++"), ("libcrypto", "libcrypto"))
+
+
+def group_of(dso):
+    return next((g for prefix, g in PREFIXES if dso.startswith(prefix)), "other")
+
+
+profile = {}
+prof_path = os.path.join(out, "profile.tsv")
+if os.path.exists(prof_path):
+    with open(prof_path) as f:
+        next(f)
+        for line in f:
+            wl, per_req, dso, pct = line.rstrip("\n").split("\t")
+            d = profile.setdefault(wl, {"cpu": float(per_req)})
+            g = group_of(dso)
+            d[g] = d.get(g, 0.0) + float(pct) * float(per_req) / 100.0
+if profile:
+    verify_cost = {"rs256_nocache": rsa_us, "es256_nocache": ecdsa_us, "eddsa_nocache": ed_us}
+    w("## Where the time goes")
+    w("")
+    w("A separate pass after the rounds: `perf record -e cpu-clock` on the workers during one run "
+      "per workload; each shared object's share of the samples times that run's CPU per request. "
+      "The last column compares libcrypto's own time per request with `openssl speed`'s verify "
+      "in its tight loop.")
+    w("")
+    w("| workload | CPU µs/req | " + " | ".join(label for _, label in GROUPS) +
+      " | libcrypto / openssl verify |")
+    w("|---|---:|" + "---:|" * len(GROUPS) + "---:|")
+    for wl, d in profile.items():
+        cells = " | ".join(f"{d.get(g, 0.0):.2f}" for g, _ in GROUPS)
+        ratio = f"{d.get('libcrypto', 0.0) / verify_cost[wl]:.3f} ×" if wl in verify_cost else ""
+        w(f"| {LABELS.get(wl, wl)} | {d['cpu']:.2f} | {cells} | {ratio} |")
+    w("")
+
 before, after = int(env["RSS_BEFORE_MANY"]), int(env["RSS_AFTER_MANY"])
 w("## Memory")
 w("")
