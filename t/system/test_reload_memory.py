@@ -16,26 +16,18 @@ DIR/vg.<pid>. The RSS bound is not checked then, nor under ASan (ASAN_OPTIONS se
 valgrind's and ASan's own memory (shadow, quarantine of freed blocks) dominate.
 Runs with Debian's /usr/bin/python3. Loopback only.
 """
-import http.client
-import json
 import os
 import re
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import unittest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-NGINX = os.environ.get("TEST_NGINX_BINARY", "/usr/sbin/nginx")
-MODULE = os.environ.get("TEST_NGINX_MODULE",
-                        os.path.join(REPO, "build", "ngx_http_tasker_auth_module.so"))
-TOKENS = os.path.join(REPO, "t", "lib", "tasker_tokens.py")
-PYTHON = "/usr/bin/python3"
+from nginxlib import MODULE, Nginx, free_port, http_get, make_keys, mint
+
 VALGRIND = os.environ.get("RELOAD_VALGRIND")
 
 RELOADS = 50
@@ -52,12 +44,6 @@ MAX_GROWTH_KIB = {"master": 512, "worker": 512}
 # broken files make toml++ 3.3.0 abort instead; they are issue 10's own tests.)
 BROKEN_TOML = '[auth]\nenabled = true\njwt_allowed_algorithms = [1,\n'
 BROKEN_PEM = "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_kib(pid):
@@ -86,14 +72,20 @@ class ReloadMemoryTest(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix="tasker-reload-")
         os.chmod(self.tmp, 0o755)
         self.keys = os.path.join(self.tmp, "keys")
-        subprocess.run([PYTHON, TOKENS, "keys", self.keys], check=True)
-        out = subprocess.run([PYTHON, TOKENS, "mint", self.keys], check=True,
-                             input=json.dumps({"reader": {"claims": {"permissions": ["tasks:read"]}}})
-                             .encode(), stdout=subprocess.PIPE).stdout
-        self.token = json.loads(out)["reader"]
+        make_keys(self.keys)
+        self.token = mint(self.keys,
+                          {"reader": {"claims": {"permissions": ["tasks:read"]}}})["reader"]
         self.prefix = os.path.join(self.tmp, "nginx")
-        for d in ("logs", "conf", "tmp"):
-            os.makedirs(os.path.join(self.prefix, d))
+        wrapper = []
+        if VALGRIND:
+            os.makedirs(VALGRIND, exist_ok=True)
+            wrapper = ["valgrind", "--tool=memcheck", "--leak-check=full",
+                       "--show-leak-kinds=definite", "--errors-for-leak-kinds=definite",
+                       "--track-fds=no", "--child-silent-after-fork=no",
+                       "--log-file=" + os.path.join(VALGRIND, "vg.%p")]
+        # -e: what nginx logs before the configuration's error_log applies stays in the prefix
+        self.nginx = Nginx(self.prefix, args=["-e", "logs/error.log"], wrapper=wrapper,
+                           timeout=120 if VALGRIND else 10)
         self.pem = os.path.join(self.prefix, "conf", "jwt-public.pem")
         shutil.copy(os.path.join(self.keys, "rsa-public.pem"), self.pem)
         self.toml = os.path.join(self.prefix, "conf", "auth.toml")
@@ -102,8 +94,7 @@ class ReloadMemoryTest(unittest.TestCase):
                           % os.path.join(self.keys, "rsa-public.pem"))
         self.write(self.toml, self.good_toml)
         self.port = free_port()
-        self.conf = os.path.join(self.prefix, "conf", "nginx.conf")
-        self.write(self.conf, f"""
+        self.write(self.nginx.conf, f"""
 load_module {MODULE};
 daemon off;
 worker_processes 2;
@@ -135,30 +126,14 @@ http {{
     }}
 }}
 """)
-        cmd = [NGINX, "-p", self.prefix + "/", "-e", "logs/error.log", "-c", self.conf]
-        if VALGRIND:
-            os.makedirs(VALGRIND, exist_ok=True)
-            cmd = ["valgrind", "--tool=memcheck", "--leak-check=full", "--show-leak-kinds=definite",
-                   "--errors-for-leak-kinds=definite", "--track-fds=no", "--child-silent-after-fork=no",
-                   "--log-file=" + os.path.join(VALGRIND, "vg.%p")] + cmd
-        with open(os.path.join(self.prefix, "logs", "stderr.log"), "w") as err:
-            self.nginx = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
         self.addCleanup(self.stop)
-        self.log_pos = 0
-        deadline = time.time() + (120 if VALGRIND else 10)
-        while len(children(self.nginx.pid)) < 2 or not self.answers():
-            self.assertLess(time.time(), deadline,
-                            "nginx did not start:\n" + self.log() + self.log("stderr.log"))
-            time.sleep(0.1)
+        # daemon off: the master is our child, self.nginx.proc
+        self.nginx.start(foreground=True,
+                         ready=lambda: len(children(self.nginx.master_pid())) >= 2
+                         and self.answers())
 
     def stop(self):
-        if self.nginx.poll() is None:
-            self.nginx.send_signal(signal.SIGQUIT)
-            try:
-                self.nginx.wait(120 if VALGRIND else 10)
-            except subprocess.TimeoutExpired:
-                self.nginx.kill()
-                self.nginx.wait()
+        self.nginx.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     @staticmethod
@@ -168,11 +143,7 @@ http {{
         os.rename(path + ".new", path)
 
     def log(self, name="error.log"):
-        try:
-            with open(os.path.join(self.prefix, "logs", name), errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return self.nginx.log(name)
 
     def answers(self):
         try:
@@ -181,27 +152,21 @@ http {{
             return False
 
     def get(self, path):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30 if VALGRIND else 5)
-        try:
-            conn.request("GET", path, headers={"Authorization": "Bearer " + self.token})
-            r = conn.getresponse()
-            r.read()
-            return r.status
-        finally:
-            conn.close()
+        return http_get(self.port, path, {"Authorization": "Bearer " + self.token},
+                        timeout=30 if VALGRIND else 5)[0]
 
     def reload(self, expect_ok):
         """SIGHUP, then wait until the master has logged the outcome and, after a good
         reload, the old workers have gone. Returns the new log text."""
         log = self.log()
         start = len(log)
-        old = set(children(self.nginx.pid))
-        os.kill(self.nginx.pid, signal.SIGHUP)
+        old = set(children(self.nginx.master_pid()))
+        os.kill(self.nginx.master_pid(), signal.SIGHUP)
         deadline = time.time() + (120 if VALGRIND else 15)
         while True:
             self.assertLess(time.time(), deadline, "reload did not finish:\n" + self.log()[start:])
             new = self.log()[start:]
-            kids = set(children(self.nginx.pid))
+            kids = set(children(self.nginx.master_pid()))
             if expect_ok and len(re.findall(r"start worker process", new)) >= 2 \
                     and not (kids & old) and len(kids) == 2:
                 return new
@@ -210,8 +175,8 @@ http {{
             time.sleep(0.05)
 
     def sample(self):
-        master = rss_kib(self.nginx.pid)
-        workers = [rss_kib(p) for p in children(self.nginx.pid)]
+        master = rss_kib(self.nginx.master_pid())
+        workers = [rss_kib(p) for p in children(self.nginx.master_pid())]
         return master, max(workers)
 
     def test_50_reloads_with_broken_files_in_between(self):
@@ -255,7 +220,7 @@ http {{
                     shutil.copy(os.path.join(self.keys, "rsa-public.pem"), self.pem)
                 else:
                     self.reload(expect_ok=True)
-                self.assertIsNone(self.nginx.poll(), "the master exited:\n" + self.log())
+                self.assertIsNone(self.nginx.proc.poll(), "the master exited:\n" + self.log())
                 if i >= WARMUP:
                     samples.append(self.sample())
         finally:
@@ -292,9 +257,7 @@ events {{ }}
 http {{ server {{ listen 127.0.0.1:{self.port};
     location / {{ tasker_auth on; tasker_jwt_public_key_path {self.pem}; }} }} }}
 """)
-        r = subprocess.run([NGINX, "-t", "-p", self.prefix + "/", "-e", "logs/error.log",
-                            "-c", conf], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True)
+        r = self.nginx.cmd("-t", conf=conf)
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn(self.pem, r.stdout)
         self.assertNotIn("No such file or directory", r.stdout)

@@ -10,101 +10,16 @@
 
 Runs with Debian's /usr/bin/python3 (python3-jwt, python3-cryptography). Loopback only.
 """
-import http.client
-import json
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import unittest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-NGINX = os.environ.get("TEST_NGINX_BINARY", "/usr/sbin/nginx")
-MODULE = os.environ.get("TEST_NGINX_MODULE",
-                        os.path.join(REPO, "build", "ngx_http_tasker_auth_module.so"))
-TOKENS = os.path.join(REPO, "t", "lib", "tasker_tokens.py")
-PYTHON = "/usr/bin/python3"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def mint(keys, specs):
-    out = subprocess.run([PYTHON, TOKENS, "mint", keys], input=json.dumps(specs).encode(),
-                         stdout=subprocess.PIPE, check=True).stdout
-    return json.loads(out)
-
-
-class Nginx:
-    def __init__(self, prefix, conf):
-        self.prefix = prefix
-        os.makedirs(os.path.join(prefix, "logs"), exist_ok=True)
-        os.makedirs(os.path.join(prefix, "conf"), exist_ok=True)
-        self.conf = os.path.join(prefix, "conf", "nginx.conf")
-        with open(self.conf, "w") as f:
-            f.write(conf)
-
-    def cmd(self, *args):
-        return subprocess.run([NGINX, "-p", self.prefix + "/", "-c", self.conf, *args],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-    def start(self):
-        r = self.cmd()
-        if r.returncode != 0:
-            raise AssertionError("nginx failed to start:\n" + r.stdout)
-        for _ in range(100):
-            if os.path.exists(self.pidfile()):
-                return
-            time.sleep(0.05)
-        raise AssertionError("nginx wrote no pid file")
-
-    def pidfile(self):
-        return os.path.join(self.prefix, "logs", "nginx.pid")
-
-    def master(self):
-        with open(self.pidfile()) as f:
-            return int(f.read().strip())
-
-    def stop(self):
-        try:
-            pid = self.master()
-        except (OSError, ValueError):
-            return
-        if pid:
-            os.kill(pid, signal.SIGQUIT)
-            for _ in range(100):
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    return
-                time.sleep(0.05)
-            os.kill(pid, signal.SIGKILL)
-
-    def log(self, name="error.log"):
-        path = os.path.join(self.prefix, "logs", name)
-        if not os.path.exists(path):
-            return ""
-        with open(path) as f:
-            return f.read()
-
-
-def get(port, path, headers=None, timeout=5):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        r = conn.getresponse()
-        return r.status, r.read().decode()
-    finally:
-        conn.close()
+from nginxlib import MODULE, REPO, Nginx, free_port, http_get, make_keys, mint
 
 
 def metric(text, series):
@@ -118,7 +33,7 @@ class SystemTest(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="tasker-system-")
         os.chmod(cls.tmp, 0o755)  # workers run as nobody and serve jwks.json from here
         cls.keys = os.path.join(cls.tmp, "keys")
-        subprocess.run([PYTHON, TOKENS, "keys", cls.keys], check=True)
+        make_keys(cls.keys)
         cls.tok = mint(cls.keys, {"reader": {"claims": {"permissions": ["tasks:read"]}},
                                   "kid": {"header": {"kid": "kid-rsa"}}})
 
@@ -149,9 +64,7 @@ http {{
     }}
 }}
 """
-        prefix = os.path.join(self.tmp, name)
-        os.makedirs(os.path.join(prefix, "tmp"), exist_ok=True)
-        n = Nginx(prefix, conf)
+        n = Nginx(os.path.join(self.tmp, name), conf, port=port, ready_path="/_backend")
         self.addCleanup(n.stop)
         return n, port
 
@@ -173,7 +86,7 @@ http {{
         def client():
             while not stop.is_set():
                 try:
-                    status, _ = get(port, "/t", hdr)
+                    status, _, _ = http_get(port, "/t", hdr)
                 except Exception as e:  # a refused or reset connection is a lost request
                     status = repr(e)
                 with lock:
@@ -188,7 +101,7 @@ http {{
         try:
             for _ in range(5):
                 time.sleep(0.8)
-                r = n.cmd("-s", "reload")
+                r = n.reload()
                 self.assertEqual(r.returncode, 0, r.stdout)
             time.sleep(0.8)
         finally:
@@ -199,7 +112,7 @@ http {{
         self.assertEqual(results["bad"], [], "requests failed during reloads")
         self.assertGreater(results["ok"], 100)
         time.sleep(0.3)
-        _, text = get(port, "/metrics")
+        _, text, _ = http_get(port, "/metrics")
         self.assertEqual(metric(text, 'tasker_auth_requests_total{method="jwt",result="success"}'),
                          results["ok"], "counters must be summed over workers and survive reloads")
         self.assertEqual(metric(text, 'tasker_auth_jwt_verification_duration_milliseconds_count'
@@ -225,19 +138,19 @@ http {{
         time.sleep(1.0)
         hdr = {"Authorization": "Bearer " + self.tok["kid"]}
         for _ in range(20):  # new connections spread over both workers
-            self.assertEqual(get(port, "/t", hdr)[0], 200, n.log())
-        r = n.cmd("-s", "reload")
+            self.assertEqual(http_get(port, "/t", hdr)[0], 200, n.log())
+        r = n.reload()
         self.assertEqual(r.returncode, 0, r.stdout)
         time.sleep(3.2)
         for _ in range(20):
-            self.assertEqual(get(port, "/t", hdr)[0], 200, n.log())
+            self.assertEqual(http_get(port, "/t", hdr)[0], 200, n.log())
         elapsed = time.time() - started
         fetches = n.log("jwks.log").count("GET /jwks.json")
         # one fetch a second for the whole server, plus one for the first load; one per worker
         # would double it
         self.assertGreaterEqual(fetches, int(elapsed) - 2, n.log())
         self.assertLessEqual(fetches, int(elapsed) + 2, n.log())
-        _, text = get(port, "/metrics")
+        _, text, _ = http_get(port, "/metrics")
         refreshed = metric(text, 'tasker_auth_jwks_refresh_total{url="http://127.0.0.1:%d/jwks.json",'
                                  'result="success"}' % port)
         # the access log has the GET when nginx serves it; the fetching worker publishes (and
@@ -297,9 +210,7 @@ http {{
                     os.makedirs(os.path.join(work, d), exist_ok=True)
                 os.symlink(MODULE, os.path.join(work, "modules",
                                                 "ngx_http_tasker_auth_module.so"))
-                r = subprocess.run([NGINX, "-t", "-p", work + "/", "-c",
-                                    os.path.join(work, "conf", name)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                r = Nginx(work, conf=os.path.join(work, "conf", name)).cmd("-t")
                 self.assertEqual(r.returncode, 0, r.stdout)
 
 

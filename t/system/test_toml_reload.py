@@ -15,20 +15,13 @@ the master is still fully functional. No process may have died on a signal.
 
 Runs with Debian's /usr/bin/python3; loopback only.
 """
-import http.client
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import tempfile
-import time
 import unittest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-NGINX = os.environ.get("TEST_NGINX_BINARY", "/usr/sbin/nginx")
-MODULE = os.environ.get("TEST_NGINX_MODULE",
-                        os.path.join(REPO, "build", "ngx_http_tasker_auth_module.so"))
+from nginxlib import MODULE, Nginx, alive, free_port, http_get, wait_for
 
 GOOD = """[auth]
 enabled = true
@@ -52,32 +45,16 @@ BROKEN = {
 }
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def get(port, headers):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", "/t", headers=headers)
-        r = conn.getresponse()
-        return r.status, r.read().decode()
-    finally:
-        conn.close()
+    return http_get(port, "/t", headers)
 
 
 class TomlReloadTest(unittest.TestCase):
     def setUp(self):
         self.prefix = tempfile.mkdtemp(prefix="tasker-toml-reload-")
-        for d in ("logs", "conf", "tmp"):
-            os.makedirs(os.path.join(self.prefix, d))
         self.toml = os.path.join(self.prefix, "conf", "auth.toml")
-        self.conf = os.path.join(self.prefix, "conf", "nginx.conf")
         self.port = free_port()
-        with open(self.conf, "w") as f:
-            f.write(f"""
+        self.server = Nginx(self.prefix, f"""
 load_module {MODULE};
 worker_processes 1;
 error_log logs/error.log info;
@@ -100,26 +77,12 @@ http {{
         location = /_backend {{ return 200 "ok\\n"; }}
     }}
 }}
-""")
+""", port=self.port, ready_path="/_backend")
         self.write_toml(GOOD.format(key="old-key-1234567890").encode())
 
     def tearDown(self):
-        pid = self.master_pid()
-        if pid:
-            try:
-                os.kill(pid, signal.SIGQUIT)
-                for _ in range(100):
-                    os.kill(pid, 0)
-                    time.sleep(0.05)
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        self.server.stop()
         shutil.rmtree(self.prefix, ignore_errors=True)
-
-    def nginx(self, *args):
-        return subprocess.run([NGINX, "-p", self.prefix + "/", "-c", self.conf, *args],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              errors="replace")
 
     def write_toml(self, data):
         tmp = self.toml + ".new"
@@ -127,68 +90,40 @@ http {{
             f.write(data)
         os.rename(tmp, self.toml)
 
-    def master_pid(self):
-        try:
-            with open(os.path.join(self.prefix, "logs", "nginx.pid")) as f:
-                return int(f.read().strip())
-        except (OSError, ValueError):
-            return None
-
-    def log(self):
-        with open(os.path.join(self.prefix, "logs", "error.log"), errors="replace") as f:
-            return f.read()
-
-    def alive(self, pid):
-        try:
-            os.kill(pid, 0)
-            return True
-        except ProcessLookupError:
-            return False
-
-    def wait_for(self, what, predicate, seconds=10):
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            if predicate():
-                return
-            time.sleep(0.05)
-        self.fail("timed out waiting for " + what)
-
     def test_reload_with_broken_toml_keeps_serving(self):
-        r = self.nginx()
-        self.assertEqual(r.returncode, 0, r.stdout)
-        self.wait_for("pid file", lambda: self.master_pid() is not None)
-        master = self.master_pid()
         old = {"X-API-Key": "old-key-1234567890"}
         new = {"X-API-Key": "new-key-1234567890"}
-        self.wait_for("first answer", lambda: get(self.port, old)[0] == 200)
+        self.server.start()
+        master = self.server.master_pid()
+        wait_for(lambda: get(self.port, old)[0] == 200, what="first answer")
 
         for name, data in BROKEN.items():
             with self.subTest(name):
                 self.write_toml(data)
-                t = self.nginx("-t")
+                t = self.server.cmd("-t")
                 self.assertEqual(t.returncode, 1, t.stdout)
                 self.assertIn(self.toml + ":", t.stdout)
                 self.assertIn("tasker_auth_config", t.stdout)
 
-                before = self.log().count("tasker_auth_config")
+                before = self.server.log().count("tasker_auth_config")
                 os.kill(master, signal.SIGHUP)
-                self.wait_for("the reload error in the log",
-                              lambda: self.log().count("tasker_auth_config") > before)
-                self.assertTrue(self.alive(master), "the master died on reload")
-                self.assertEqual(self.master_pid(), master)
+                wait_for(lambda: self.server.log().count("tasker_auth_config") > before,
+                         what="the reload error in the log")
+                self.assertTrue(alive(master), "the master died on reload")
+                self.assertEqual(self.server.master_pid(), master)
                 self.assertEqual(get(self.port, old)[0], 200, "old configuration not serving")
                 self.assertEqual(get(self.port, new)[0], 401)
 
         # A fixed file reloads as usual: the master is still fully working.
         self.write_toml(GOOD.format(key="new-key-1234567890").encode())
-        self.assertEqual(self.nginx("-t").returncode, 0)
+        self.assertEqual(self.server.cmd("-t").returncode, 0)
         os.kill(master, signal.SIGHUP)
-        self.wait_for("the new key", lambda: get(self.port, new)[0] == 200)
+        wait_for(lambda: get(self.port, new)[0] == 200, what="the new key")
         # The old worker may still accept a connection or two while it shuts down.
-        self.wait_for("the old key refused", lambda: get(self.port, old)[0] == 401)
-        self.assertTrue(self.alive(master))
+        wait_for(lambda: get(self.port, old)[0] == 401, what="the old key refused")
+        self.assertTrue(alive(master))
 
-        log = self.log()
+        log = self.server.log()
         self.assertNotIn("exited on signal", log)
         self.assertNotIn("Assertion", log)
 
