@@ -211,7 +211,7 @@ void FlatMembers::push_back(const FlatMember& m) {
     return;
   }
   if (size_ == kInline) {
-    more_.reserve(kMaxClaims);  // once: the reader never goes past kMaxClaims
+    more_.reserve(2 * kInline);
     more_.assign(inline_.begin(), inline_.end());
   }
   more_.push_back(m);

@@ -22,8 +22,8 @@ namespace tasker {
 
 // The JSON type of a flat member's value.
 enum class FlatKind : uint8_t {
-  String,       // a string of printable ASCII without escapes
-  Integer,      // an integer of at most 18 digits (no "-0")
+  String,   // a string of printable ASCII without escapes
+  Integer,  // an integer of at most 18 digits (no "-0")
   True,
   False,
   Null,
@@ -33,13 +33,13 @@ enum class FlatKind : uint8_t {
 // One member. Positions are byte offsets into the text that was read, not pointers, so that
 // the text can be moved (a short std::string keeps its bytes inline) without the member dangling.
 struct FlatMember {
-  uint32_t name_pos = 0;   // the name's bytes, between its quotes
+  uint32_t name_pos = 0;  // the name's bytes, between its quotes
   uint32_t name_len = 0;
   uint32_t value_pos = 0;  // String: the bytes between the quotes; StringArray: '[' to ']'
   uint32_t value_len = 0;  // inclusive; other kinds: the literal's text
   uint32_t name_hash = 0;  // of the name's bytes (duplicate detection)
   FlatKind kind = FlatKind::Null;
-  int64_t integer = 0;     // Integer: the value; StringArray: the element count
+  int64_t integer = 0;  // Integer: the value; StringArray: the element count
 
   std::string_view name(std::string_view text) const noexcept {
     return text.substr(name_pos, name_len);
@@ -50,13 +50,16 @@ struct FlatMember {
 };
 
 // The members of a flat claims object in document order. The first kInline live inside the
-// object (no allocation for the usual token); more go to one vector reserved once.
+// object (no allocation for the usual token); past that, all of them move to a vector, which
+// grows by doubling (no capacity reserved up front: verified claims stay in the token cache).
 class FlatMembers {
  public:
   static constexpr size_t kInline = 16;
 
   size_t size() const noexcept { return size_; }
-  const FlatMember* begin() const noexcept { return size_ <= kInline ? inline_.data() : more_.data(); }
+  const FlatMember* begin() const noexcept {
+    return size_ <= kInline ? inline_.data() : more_.data();
+  }
   const FlatMember* end() const noexcept { return begin() + size_; }
   const FlatMember& operator[](size_t i) const noexcept { return begin()[i]; }
   // The member called `name` in `text` (the text these members were read from), or nullptr.

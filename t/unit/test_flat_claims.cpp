@@ -77,7 +77,7 @@ void test_flat_claims_takes_integer_extremes(void** state) {
   assert_int_equal(m[0].integer, 999999999999999999LL);
   assert_int_equal(m[1].integer, -999999999999999999LL);
   assert_int_equal(m[2].integer, 7);
-  assert_false(takes("{\"a\":1000000000000000000}"));   // 19 digits: jansson decides
+  assert_false(takes("{\"a\":1000000000000000000}"));  // 19 digits: jansson decides
   assert_false(takes("{\"a\":-1000000000000000000}"));
 }
 
@@ -256,7 +256,9 @@ void compareClaims(const Claims& f, const Claims& j, const char* doc) {
   for (const char* name : kNames) {
     std::string fo = "stale", jo = "stale";
     bool fr = f.render(name, &fo), jr = j.render(name, &jo);
-    if (fr != jr || fo != jo) fail_msg("render(%s) of %s: %s/%s", name, doc, fo.c_str(), jo.c_str());
+    if (fr != jr || fo != jo) {
+      fail_msg("render(%s) of %s: %s/%s", name, doc, fo.c_str(), jo.c_str());
+    }
     for (const std::string& p : {std::string(name), std::string(name) + ".x"}) {
       ClaimPath path;
       if (ClaimPath::parse(p, &path) != Status::Ok) continue;
