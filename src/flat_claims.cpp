@@ -21,18 +21,23 @@ void skipSpace(std::string_view t, size_t* pos) noexcept {
   while (*pos < t.size() && isJsonSpace(t[*pos])) ++*pos;
 }
 
+// Bytes a plain string may hold: printable ASCII (0x20-0x7e) but '"' and '\\'.
+struct PlainTable {
+  bool plain[256] = {};
+  constexpr PlainTable() {
+    for (int c = 0x20; c <= 0x7e; ++c) plain[c] = c != '"' && c != '\\';
+  }
+};
+constexpr PlainTable kPlain;
+
 // A string with no escapes and only printable ASCII at t[*pos] (the opening quote): *start and
 // *len give its bytes between the quotes, *pos ends after the closing quote.
 bool readPlainString(std::string_view t, size_t* pos, size_t* start, size_t* len) noexcept {
   size_t i = *pos;
   if (i >= t.size() || t[i] != '"') return false;
   *start = ++i;
-  for (; i < t.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(t[i]);
-    if (c == '"') break;
-    if (c < 0x20 || c > 0x7e || c == '\\') return false;
-  }
-  if (i >= t.size()) return false;
+  while (i < t.size() && kPlain.plain[static_cast<unsigned char>(t[i])]) ++i;
+  if (i >= t.size() || t[i] != '"') return false;  // the end, an escape or another byte
   *len = i - *start;
   *pos = i + 1;
   return true;
