@@ -135,4 +135,8 @@ Status parseJwtClaims(const Jwt& jwt, JsonPtr* claims) noexcept {
   return parseCapped(jwt.claims_json, claims);
 }
 
+Status parseJwtClaims(std::string_view claims_json, JsonPtr* claims) noexcept {
+  return parseCapped(claims_json, claims);
+}
+
 }  // namespace tasker

@@ -63,5 +63,7 @@ Status decodeJwt(std::string_view token, Jwt* out);
 // Parses jwt.claims_json into *claims: a JSON object at most kMaxJsonDepth deep with at most
 // kMaxClaims members (else TokenBadJson), without duplicate members (TokenDuplicateMember).
 Status parseJwtClaims(const Jwt& jwt, JsonPtr* claims) noexcept;
+// The same for claims text decoded elsewhere (jwt.claims_json moved out of the Jwt).
+Status parseJwtClaims(std::string_view claims_json, JsonPtr* claims) noexcept;
 
 }  // namespace tasker

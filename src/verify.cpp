@@ -5,14 +5,94 @@
 #include <openssl/err.h>
 
 #include "claim_path_internal.h"
+#include "flat_claims.h"
 #include "json.h"
 #include "jwt.h"
-#include "tasker_limits.h"
 #include "ossl.h"
+#include "tasker_limits.h"
+#include "verify_internal.h"
 
 namespace tasker {
 
 namespace {
+
+// ---- claim sources ------------------------------------------------------------------------------
+// The claim checks below are written once, over either form of a claims object: the jansson tree
+// (JsonSource) or the members of the flat reader (FlatSource, flat_claims.h). A source gives
+// member(name) (a null Value when absent), the type tests, the string and number of a value, and
+// forEachElement(v, f), which calls f(const std::string_view* item) for each array element
+// (nullptr for an element that is not a string) until f returns false.
+
+struct JsonSource {
+  using Value = const json_t*;
+  const json_t* obj;
+
+  Value member(std::string_view name) const noexcept { return jsonMember(obj, name); }
+  bool isString(Value v) const noexcept { return json_is_string(v); }
+  bool isArray(Value v) const noexcept { return json_is_array(v); }
+  std::string_view stringOf(Value v) const noexcept { return jsonStringView(v); }
+  size_t arraySize(Value v) const noexcept { return json_array_size(v); }
+  template <class F>
+  void forEachElement(Value v, F&& f) const {
+    for (size_t i = 0; i < json_array_size(v); ++i) {
+      const json_t* m = json_array_get(v, i);
+      std::string_view item = jsonStringView(m);
+      if (!f(json_is_string(m) ? &item : nullptr)) return;
+    }
+  }
+  // Ok, or TokenBadClaimType when v is not a number.
+  Status number(Value v, JsonNumber* out) const noexcept {
+    if (json_is_integer(v)) {
+      *out = JsonNumber{true, static_cast<int64_t>(json_integer_value(v)), 0};
+      return Status::Ok;
+    }
+    if (json_is_real(v)) {
+      *out = JsonNumber{false, 0, json_real_value(v)};
+      return Status::Ok;
+    }
+    return Status::TokenBadClaimType;
+  }
+};
+
+struct FlatSource {
+  using Value = const FlatMember*;
+  std::string_view text;
+  const FlatMembers& members;
+
+  Value member(std::string_view name) const noexcept { return members.find(text, name); }
+  bool isString(Value v) const noexcept { return v->kind == FlatKind::String; }
+  bool isArray(Value v) const noexcept { return v->kind == FlatKind::StringArray; }
+  std::string_view stringOf(Value v) const noexcept { return v->value(text); }
+  size_t arraySize(Value v) const noexcept { return static_cast<size_t>(v->integer); }
+  template <class F>
+  void forEachElement(Value v, F&& f) const {
+    forEachFlatString(text, *v, [&](std::string_view item) { return f(&item); });
+  }
+  // The flat reader takes no reals: a number is an integer.
+  Status number(Value v, JsonNumber* out) const noexcept {
+    if (v->kind != FlatKind::Integer) return Status::TokenBadClaimType;
+    *out = JsonNumber{true, v->integer, 0};
+    return Status::Ok;
+  }
+};
+
+// Ok, TokenMissingClaim (absent) or TokenBadClaimType (not a string), as jsonGetString.
+template <class Source>
+Status getString(const Source& src, std::string_view name, std::string_view* out) noexcept {
+  typename Source::Value v = src.member(name);
+  if (v == nullptr) return Status::TokenMissingClaim;
+  if (!src.isString(v)) return Status::TokenBadClaimType;
+  *out = src.stringOf(v);
+  return Status::Ok;
+}
+
+// Ok, TokenMissingClaim or TokenBadClaimType, as jsonGetNumber.
+template <class Source>
+Status getNumber(const Source& src, std::string_view name, JsonNumber* out) noexcept {
+  typename Source::Value v = src.member(name);
+  if (v == nullptr) return Status::TokenMissingClaim;
+  return src.number(v, out);
+}
 
 // exp and iat (required) and nbf (optional), read once: their JSON types decide `types`.
 struct TimeClaims {
@@ -20,15 +100,28 @@ struct TimeClaims {
   JsonNumber exp, iat, nbf;
   bool has_nbf = false;
 };
-TimeClaims readTimeClaims(const json_t* claims) noexcept;
+
+template <class Source>
+TimeClaims readTimeClaims(const Source& src) noexcept {
+  TimeClaims t;
+  t.types = getNumber(src, "exp", &t.exp);
+  if (t.types != Status::Ok) return t;
+  t.types = getNumber(src, "iat", &t.iat);
+  if (t.types != Status::Ok) return t;
+  Status s = getNumber(src, "nbf", &t.nbf);
+  t.has_nbf = s == Status::Ok;
+  if (s == Status::TokenBadClaimType) t.types = s;
+  return t;
+}
+
 Status evaluateTimes(const TimeClaims& t, int64_t leeway_seconds, int64_t now) noexcept;
 
-// Claims of a verified token, for $tasker_jwt_claim_<name> and tasker-ctl.
+// Claims of a verified token, for $tasker_jwt_claim_<name> and tasker-ctl: the jansson tree.
 class JsonClaims final : public Claims {
  public:
-  // The time claims are read here once, so that checkTimes (run on every cache hit) is a few
-  // comparisons rather than three jansson lookups; the tree never changes after this.
-  explicit JsonClaims(JsonPtr root) : root_(std::move(root)), times_(readTimeClaims(root_.get())) {}
+  // The time claims were read once by the checks, so that checkTimes (run on every cache hit)
+  // is a few comparisons rather than three lookups; the tree never changes after this.
+  JsonClaims(JsonPtr root, const TimeClaims& times) : root_(std::move(root)), times_(times) {}
 
   bool render(std::string_view name, std::string* out) const override {
     const json_t* v = jsonMember(root_.get(), name);
@@ -54,6 +147,41 @@ class JsonClaims final : public Claims {
 
  private:
   JsonPtr root_;
+  TimeClaims times_;
+};
+
+// The same for a flat claims object (flat_claims.h): the decoded text and its members, rendered
+// exactly as JsonClaims renders the jansson tree of the same text.
+class FlatClaims final : public Claims {
+ public:
+  FlatClaims(std::string text, FlatMembers members, const TimeClaims& times)
+      : text_(std::move(text)), members_(std::move(members)), times_(times) {}
+
+  bool render(std::string_view name, std::string* out) const override {
+    const FlatMember* m = members_.find(text_, name);
+    return m != nullptr && renderFlatValue(text_, *m, out);
+  }
+
+  // No member is an object, so only a path of one name can lead anywhere (claimPathLookup).
+  bool renderPath(const ClaimPath& path, std::string* out) const override {
+    return path.segments().size() == 1 && render(path.segments()[0], out);
+  }
+
+  Status checkTimes(int64_t leeway_seconds, int64_t now) const noexcept override {
+    return evaluateTimes(times_, leeway_seconds, now);
+  }
+
+  std::string toJson() const override {
+    try {
+      return flatCompactJson(text_, members_);
+    } catch (const std::bad_alloc&) {
+      return std::string();
+    }
+  }
+
+ private:
+  std::string text_;  // members_ hold offsets into it
+  FlatMembers members_;
   TimeClaims times_;
 };
 
@@ -125,12 +253,13 @@ bool isInFuture(const JsonNumber& t, int64_t leeway, int64_t now) noexcept {
 // Reads the permissions claim into out->permissions (absent: empty). A string containing a comma
 // makes the claim malformed whatever the strict setting: no permission has one, and in the
 // comma-joined $tasker_auth_permissions it would read like two grants (SPEC 5).
-Status readPermissions(const json_t* claims, const std::string& name, VerifiedToken* out) {
-  const json_t* p = jsonMember(claims, name);
+template <class Source>
+Status readPermissions(const Source& src, const std::string& name, VerifiedToken* out) {
+  typename Source::Value p = src.member(name);
   if (p == nullptr) return Status::Ok;
-  if (json_is_string(p)) {
+  if (src.isString(p)) {
     // OAuth "scope" style: space-separated (RFC 6749 3.3); empty pieces are dropped.
-    std::string_view s = jsonStringView(p);
+    std::string_view s = src.stringOf(p);
     size_t pos = 0;
     while (pos < s.size()) {
       size_t end = s.find(' ', pos);
@@ -147,28 +276,18 @@ Status readPermissions(const json_t* claims, const std::string& name, VerifiedTo
     }
     return Status::Ok;
   }
-  if (!json_is_array(p)) return Status::TokenBadPermissionsClaim;  // null, number, object, bool
-  if (json_array_size(p) > kMaxPermissionsPerCredential) return Status::TokenBadPermissionsClaim;
-  for (size_t i = 0; i < json_array_size(p); ++i) {
-    const json_t* m = json_array_get(p, i);
-    if (!json_is_string(m)) return Status::TokenBadPermissionsClaim;
-    std::string_view item = jsonStringView(m);
-    if (item.find(',') != std::string_view::npos) return Status::TokenBadPermissionsClaim;
-    out->permissions.emplace_back(item);
-  }
-  return Status::Ok;
-}
-
-TimeClaims readTimeClaims(const json_t* claims) noexcept {
-  TimeClaims t;
-  t.types = jsonGetNumber(claims, "exp", &t.exp);
-  if (t.types != Status::Ok) return t;
-  t.types = jsonGetNumber(claims, "iat", &t.iat);
-  if (t.types != Status::Ok) return t;
-  Status s = jsonGetNumber(claims, "nbf", &t.nbf);
-  t.has_nbf = s == Status::Ok;
-  if (s == Status::TokenBadClaimType) t.types = s;
-  return t;
+  if (!src.isArray(p)) return Status::TokenBadPermissionsClaim;  // null, number, object, bool
+  if (src.arraySize(p) > kMaxPermissionsPerCredential) return Status::TokenBadPermissionsClaim;
+  Status s = Status::Ok;
+  src.forEachElement(p, [&](const std::string_view* item) {
+    if (item == nullptr || item->find(',') != std::string_view::npos) {
+      s = Status::TokenBadPermissionsClaim;
+      return false;
+    }
+    out->permissions.emplace_back(*item);
+    return true;
+  });
+  return s;
 }
 
 // exp, nbf, iat values at `now` (after their types passed).
@@ -183,39 +302,37 @@ Status evaluateTimes(const TimeClaims& t, int64_t leeway_seconds, int64_t now) n
   return Status::Ok;
 }
 
-// exp and iat (required) and nbf (optional): JSON types, then values at `now`.
-Status checkTimeClaims(const json_t* claims, int64_t leeway_seconds, int64_t now) {
-  return evaluateTimes(readTimeClaims(claims), leeway_seconds, now);
-}
-
-// Registered claims: presence and JSON types first, then values.
-Status checkClaims(const json_t* claims, const VerifyOptions& opts, int64_t now,
-                   VerifiedToken* out) {
+// Registered claims: presence and JSON types first, then values. *times gets the time claims
+// as read (for Claims::checkTimes).
+template <class Source>
+Status checkClaims(const Source& src, const VerifyOptions& opts, int64_t now, VerifiedToken* out,
+                   TimeClaims* times) {
   std::string_view sub, iss;
-  Status s = jsonGetString(claims, "sub", &sub);
+  Status s = getString(src, "sub", &sub);
   if (s != Status::Ok) return s;
   out->subject.assign(sub);
-  s = jsonGetString(claims, "iss", &iss);
+  s = getString(src, "iss", &iss);
   if (s != Status::Ok) return s;
-  const json_t* aud = jsonMember(claims, "aud");
+  typename Source::Value aud = src.member("aud");
   if (aud == nullptr) return Status::TokenMissingClaim;
-  if (!json_is_string(aud) && !json_is_array(aud)) return Status::TokenBadClaimType;
-  s = checkTimeClaims(claims, opts.leeway_seconds, now);
+  if (!src.isString(aud) && !src.isArray(aud)) return Status::TokenBadClaimType;
+  *times = readTimeClaims(src);
+  s = evaluateTimes(*times, opts.leeway_seconds, now);
   if (s != Status::Ok) return s;
 
   if (iss != opts.issuer) return Status::TokenBadIssuer;
   bool aud_ok = false;
-  if (json_is_string(aud)) {
-    aud_ok = jsonStringView(aud) == opts.audience;
+  if (src.isString(aud)) {
+    aud_ok = src.stringOf(aud) == opts.audience;
   } else {
-    for (size_t i = 0; i < json_array_size(aud) && !aud_ok; ++i) {
-      const json_t* a = json_array_get(aud, i);
-      aud_ok = json_is_string(a) && jsonStringView(a) == opts.audience;  // others never match
-    }
+    src.forEachElement(aud, [&](const std::string_view* a) {
+      aud_ok = a != nullptr && *a == opts.audience;  // non-strings never match
+      return !aud_ok;
+    });
   }
   if (!aud_ok) return Status::TokenBadAudience;
 
-  s = readPermissions(claims, opts.permissions_claim, out);
+  s = readPermissions(src, opts.permissions_claim, out);
   if (s != Status::Ok) {
     out->permissions.clear();
     return s;
@@ -226,6 +343,53 @@ Status checkClaims(const json_t* claims, const VerifyOptions& opts, int64_t now,
   }
   return Status::Ok;
 }
+
+// The claims through the flat reader: false when it declines (nothing done), else true with the
+// outcome in *status.
+bool verifyFlatClaims(std::string* claims_json, const VerifyOptions& opts, int64_t now,
+                      VerifiedToken* out, Status* status) {
+  FlatMembers members;
+  if (!readFlatClaims(*claims_json, &members)) return false;
+  TimeClaims times;
+  *status = checkClaims(FlatSource{*claims_json, members}, opts, now, out, &times);
+  if (*status == Status::Ok) {
+    out->claims = std::make_shared<FlatClaims>(std::move(*claims_json), std::move(members), times);
+  }
+  return true;
+}
+
+// The claims through jansson: jsonParseObject and the kMaxClaims cap decide the JSON statuses.
+Status verifyJanssonClaims(std::string_view claims_json, const VerifyOptions& opts, int64_t now,
+                           VerifiedToken* out) {
+  JsonPtr claims;
+  Status s = parseJwtClaims(claims_json, &claims);
+  if (s != Status::Ok) return s;
+  TimeClaims times;
+  s = checkClaims(JsonSource{claims.get()}, opts, now, out, &times);
+  if (s != Status::Ok) return s;
+  out->claims = std::make_shared<JsonClaims>(std::move(claims), times);
+  return Status::Ok;
+}
+
+}  // namespace
+
+Status verifyClaimsText(ClaimsReader reader, std::string claims_json, const VerifyOptions& opts,
+                        int64_t now, VerifiedToken* out) {
+  Status s = Status::Ok;
+  if (reader == ClaimsReader::Jansson) {
+    s = verifyJanssonClaims(claims_json, opts, now, out);
+  } else if (!verifyFlatClaims(&claims_json, opts, now, out, &s)) {
+    // Declined: anything but the usual flat object (nested values, escapes, reals, invalid
+    // JSON, ...) takes the jansson path, which decides exactly as before the flat reader.
+    if (reader == ClaimsReader::Flat) return Status::Internal;
+    s = verifyJanssonClaims(claims_json, opts, now, out);
+  }
+  if (s != Status::Ok) return s;
+  if (opts.strict && !out->unknown.empty()) return Status::TokenUnknownPermission;
+  return Status::Ok;
+}
+
+namespace {
 
 Status verifyImpl(std::string_view token, const KeySet& keys, const VerifyOptions& opts,
                   int64_t now, VerifiedToken* out) {
@@ -266,15 +430,7 @@ Status verifyImpl(std::string_view token, const KeySet& keys, const VerifyOption
   if (s != Status::Ok) return s;
 
   // Only now are the claims trusted enough to be parsed.
-  JsonPtr claims;
-  s = parseJwtClaims(jwt, &claims);
-  if (s != Status::Ok) return s;
-  s = checkClaims(claims.get(), opts, now, out);
-  if (s != Status::Ok) return s;
-
-  out->claims = std::make_shared<JsonClaims>(std::move(claims));
-  if (opts.strict && !out->unknown.empty()) return Status::TokenUnknownPermission;
-  return Status::Ok;
+  return verifyClaimsText(ClaimsReader::Auto, std::move(jwt.claims_json), opts, now, out);
 }
 
 }  // namespace

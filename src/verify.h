@@ -27,7 +27,9 @@ struct VerifyOptions {
   bool require_kid = false;                     // JWKS mode: kid required and selects the key
 };
 
-// The parsed claims of a verified token, kept for $tasker_jwt_claim_<name>. Opaque (jansson inside).
+// The parsed claims of a verified token, kept for $tasker_jwt_claim_<name>. Opaque: a jansson
+// tree, or for the usual flat claims the decoded text and its members (flat_claims.h); both
+// behave alike.
 class Claims {
  public:
   virtual ~Claims() = default;
