@@ -650,21 +650,50 @@ ngx_http_tasker_auth_var_copy(ngx_pool_t *pool, std::string_view src,
 }
 
 
-/* "a,b,c" in r->pool */
+/* "a,b,c" in the pool, control bytes replaced as by var_copy */
 static ngx_int_t
 ngx_http_tasker_auth_join(ngx_pool_t *pool,
     const std::vector<std::string> &items, ngx_str_t *out)
 {
-    std::string  joined;
+    size_t   i, len;
+    u_char  *p;
 
+    ngx_str_null(out);
+
+    len = 0;
     for (const std::string &s : items) {
-        if (!joined.empty()) {
-            joined += ',';
-        }
-        joined += s;
+        len += s.size() + 1;
     }
 
-    return ngx_http_tasker_auth_var_copy(pool, joined, out);
+    if (len <= 1) {
+        return NGX_OK;
+    }
+
+    p = (u_char *) ngx_pnalloc(pool, len - 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+
+    for (const std::string &s : items) {
+        if (p != out->data) {
+            *p++ = ',';
+        }
+        p = ngx_cpymem(p, s.data(), s.size());
+    }
+
+    out->len = p - out->data;
+
+    for (i = 0; i < out->len; i++) {
+        if ((out->data[i] < 0x20 && out->data[i] != '\t')
+            || out->data[i] == 0x7f)
+        {
+            out->data[i] = '?';
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -677,7 +706,7 @@ ngx_http_tasker_auth_claims_cleanup(void *data)
 
 /* The identity the variables show; the claims live as long as r->pool. */
 static ngx_int_t
-ngx_http_tasker_auth_set_ctx(ngx_http_request_t *r, tasker::Decision *d)
+ngx_http_tasker_auth_set_ctx(ngx_http_request_t *r, const tasker::Decision *d)
 {
     ngx_pool_cleanup_t          *cln;
     ngx_http_tasker_auth_ctx_t  *ctx;
@@ -696,22 +725,22 @@ ngx_http_tasker_auth_set_ctx(ngx_http_request_t *r, tasker::Decision *d)
 
     ctx->method = tasker::authMethodName(d->method);
 
-    if (ngx_http_tasker_auth_var_copy(r->pool, d->subject, &ctx->subject)
+    if (ngx_http_tasker_auth_var_copy(r->pool, d->subject(), &ctx->subject)
         != NGX_OK
-        || ngx_http_tasker_auth_join(r->pool, d->permissions, &ctx->permissions)
+        || ngx_http_tasker_auth_join(r->pool, d->permissions(),
+                                     &ctx->permissions)
            != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (d->claims) {
+    if (d->claims()) {
         cln = ngx_pool_cleanup_add(r->pool, sizeof(tasker::ClaimsConstPtr));
         if (cln == NULL) {
             return NGX_ERROR;
         }
 
-        ctx->claims = new (cln->data) tasker::ClaimsConstPtr(
-                                          std::move(d->claims));
+        ctx->claims = new (cln->data) tasker::ClaimsConstPtr(d->claims());
         cln->handler = ngx_http_tasker_auth_claims_cleanup;
     }
 
@@ -766,16 +795,16 @@ ngx_http_tasker_auth_log_decision(ngx_http_request_t *r,
     tasker::Verdict    verdict = tasker::verdictFor(d.status);
 
     if (verdict == tasker::Verdict::Allow && lcf->log.success_level == 0
-        && (d.unknown_permissions.empty() || !lcf->log.unknown_permissions))
+        && (d.unknownPermissions().empty() || !lcf->log.unknown_permissions))
     {
         return;  /* a quiet success costs no copy */
     }
 
-    subject = ngx_http_tasker_auth_log_safe(r->pool, d.subject);
+    subject = ngx_http_tasker_auth_log_safe(r->pool, d.subject());
 
-    if (lcf->log.unknown_permissions && !d.unknown_permissions.empty()
+    if (lcf->log.unknown_permissions && !d.unknownPermissions().empty()
         && d.method == tasker::AuthMethod::Jwt
-        && ngx_http_tasker_auth_join(r->pool, d.unknown_permissions, &list)
+        && ngx_http_tasker_auth_join(r->pool, d.unknownPermissions(), &list)
            == NGX_OK)
     {
         list = ngx_http_tasker_auth_log_safe(r->pool,

@@ -117,8 +117,9 @@ int run(size_t n_tokens) {
               static_cast<unsigned long long>(small.evictions()),
               static_cast<unsigned long long>(small.deferred()));
 
-  VerifiedToken vt;
-  if (verifyToken(tokens[0], *keys, VerifyOptions(), kNow, &vt) != Status::Ok) return 1;
+  VerifiedToken verified;
+  if (verifyToken(tokens[0], *keys, VerifyOptions(), kNow, &verified) != Status::Ok) return 1;
+  auto vt = std::make_shared<const VerifiedToken>(std::move(verified));
   TokenCache ins(256);
   row("TokenCache::insert into full sets", measure(n, [&](long i) {
         ins.insert(tokens[static_cast<size_t>(i)], &policy, keys->id(), vt);

@@ -119,7 +119,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (s == Status::Ok) {
     fuzz::check(d.authenticated, "verified token not authenticated by the facade");
   }
-  for (const std::string& p : d.permissions) {
+  for (const std::string& p : d.permissions()) {
     fuzz::check(p.find(',') == std::string::npos, "the facade kept a permission with a comma");
   }
   return 0;

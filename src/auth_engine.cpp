@@ -30,6 +30,31 @@ uint64_t monotonicNs() noexcept {
 
 }  // namespace
 
+namespace {
+const std::string kNoSubject;
+const std::vector<std::string> kNoPermissions;
+const ClaimsConstPtr kNoClaims;
+}  // namespace
+
+const std::string& Decision::subject() const noexcept {
+  if (token != nullptr) return token->subject;
+  return api_key != nullptr ? api_key->description : kNoSubject;
+}
+
+const std::vector<std::string>& Decision::permissions() const noexcept {
+  if (token != nullptr) return token->permissions;
+  return api_key != nullptr ? api_key->permissions : kNoPermissions;
+}
+
+const std::vector<std::string>& Decision::unknownPermissions() const noexcept {
+  if (token != nullptr) return token->unknown;
+  return api_key != nullptr ? api_key->unknown : kNoPermissions;
+}
+
+const ClaimsConstPtr& Decision::claims() const noexcept {
+  return token != nullptr ? token->claims : kNoClaims;
+}
+
 const char* authMethodName(AuthMethod m) noexcept {
   switch (m) {
     case AuthMethod::Jwt: return "jwt";
@@ -79,40 +104,37 @@ void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_
         out->status = Status::KeysUnavailable;
         return;
       }
-      VerifiedToken vt;
       out->jwt_attempted = true;
       uint64_t t0 = monotonicNs();
       Status s;
       bool cacheable = cache != nullptr && !token.empty() && token.size() <= kMaxTokenBytes;
-      const VerifiedToken* hit =
+      const VerifiedToken* vt =
           cacheable ? cache->find(token, this, keys->id(), cfg_.verify.leeway_seconds, now)
                     : nullptr;
-      if (hit != nullptr) {
-        vt = *hit;
+      if (vt != nullptr) {
         s = Status::Ok;
         out->cache_hit = true;
+      } else if (token.empty()) {
+        s = Status::TokenMalformed;
       } else {
-        s = token.empty() ? Status::TokenMalformed
-                          : verifyToken(token, *keys, cfg_.verify, now, &vt);
-        if (s == Status::Ok && cacheable) cache->insert(token, this, keys->id(), vt);
+        VerifiedToken fresh;
+        s = verifyToken(token, *keys, cfg_.verify, now, &fresh);
+        if (s == Status::Ok || s == Status::TokenUnknownPermission) {
+          out->owned = std::make_shared<const VerifiedToken>(std::move(fresh));
+          vt = out->owned.get();
+          if (s == Status::Ok && cacheable) cache->insert(token, this, keys->id(), out->owned);
+        }
       }
       out->verify_ns = monotonicNs() - t0;
-      out->kid = std::move(vt.kid);
-      if (s == Status::TokenUnknownPermission) {
-        out->subject = std::move(vt.subject);
-        out->unknown_permissions = std::move(vt.unknown);
-      }
+      if (s == Status::TokenUnknownPermission) out->token = vt;
       if (s != Status::Ok) {
         out->status = s;
         return;
       }
       out->authenticated = true;
-      out->subject = std::move(vt.subject);
-      out->permissions = std::move(vt.permissions);
-      out->unknown_permissions = std::move(vt.unknown);
-      out->claims = std::move(vt.claims);
+      out->token = vt;
       const char* missing = nullptr;
-      out->status = cfg_.rules ? cfg_.rules->check(req.method, vt.grant, &missing) : Status::Ok;
+      out->status = cfg_.rules ? cfg_.rules->check(req.method, vt->grant, &missing) : Status::Ok;
       out->missing_permission = missing;
       return;
     }
@@ -127,9 +149,7 @@ void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_
         return;
       }
       out->authenticated = true;
-      out->subject = e->description;
-      out->permissions = e->permissions;
-      out->unknown_permissions = e->unknown;
+      out->api_key = e;
       const char* missing = nullptr;
       out->status = cfg_.rules ? cfg_.rules->check(req.method, e->grant, &missing) : Status::Ok;
       out->missing_permission = missing;

@@ -61,11 +61,22 @@ struct Decision {
   uint64_t verify_ns = 0;                 // duration of that verification
   const char* missing_permission = nullptr;  // PermDenied: vocabulary name, static storage
   bool authenticated = false;             // identity below is valid (also for Perm* statuses)
-  std::string subject;
-  std::vector<std::string> permissions;   // credential order
-  std::vector<std::string> unknown_permissions;
-  std::string kid;                        // bearer kid (JWKS unknown-kid refresh)
-  ClaimsConstPtr claims;                  // JWT only
+
+  // The identity, read through these accessors (empty when there is none). On
+  // TokenUnknownPermission the subject and unknown list are there too, for the log.
+  const std::string& subject() const noexcept;
+  const std::vector<std::string>& permissions() const noexcept;  // credential order
+  const std::vector<std::string>& unknownPermissions() const noexcept;
+  const ClaimsConstPtr& claims() const noexcept;                  // JWT only
+
+  // Where the identity lives; nothing is copied per request. A JWT's is a verification result:
+  // on a cache hit the cache's own entry (valid until that cache's next insert or clear, which
+  // never happens before the access handler is done with the decision), otherwise `owned`
+  // (shared with the cache entry it was inserted as). An API key's is its registry entry, part
+  // of the configuration, which outlives the request.
+  const VerifiedToken* token = nullptr;
+  std::shared_ptr<const VerifiedToken> owned;
+  const ApiKeyEntry* api_key = nullptr;
 };
 
 class AuthPolicy {

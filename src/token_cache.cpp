@@ -14,7 +14,7 @@ namespace tasker {
 
 struct TokenCache::Entry {
   std::string text;  // the token, compared byte for byte
-  VerifiedToken verified;
+  std::shared_ptr<const VerifiedToken> verified;  // shared with the decision that verified it
 };
 
 namespace {
@@ -149,7 +149,7 @@ const VerifiedToken* TokenCache::find(std::string_view token, const void* scope,
     if (s.keyset_id != keyset_id) break;  // verified with another key set: never served
     // Expiry (and a clock that moved backwards past nbf/iat) is decided exactly as verifyToken
     // would decide it now; a token that no longer passes is dropped and verified afresh.
-    const VerifiedToken& vt = s.entry->verified;
+    const VerifiedToken& vt = *s.entry->verified;
     if (!vt.claims || vt.claims->checkTimes(leeway_seconds, now) != Status::Ok) {
       drop(base + w);
       break;
@@ -163,8 +163,8 @@ const VerifiedToken* TokenCache::find(std::string_view token, const void* scope,
 }
 
 void TokenCache::insert(std::string_view token, const void* scope, uint64_t keyset_id,
-                        const VerifiedToken& verified) noexcept {
-  if (sets_ == 0 || !verified.claims) return;
+                        std::shared_ptr<const VerifiedToken> verified) noexcept {
+  if (sets_ == 0 || !verified || !verified->claims) return;
   const uint64_t h = hash(token);
   const uint64_t tag = h | 1u;
   const size_t base = setOf(h) * ways_;
@@ -196,7 +196,7 @@ void TokenCache::insert(std::string_view token, const void* scope, uint64_t keys
   }
   Entry* entry = nullptr;
   try {
-    entry = new Entry{std::string(token), verified};
+    entry = new Entry{std::string(token), std::move(verified)};
   } catch (...) {
     return;
   }

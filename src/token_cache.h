@@ -41,11 +41,12 @@
 // Usage:
 //   TokenCache cache(kTokenCacheDefaultEntries);
 //   const VerifiedToken* hit = cache.find(token, scope, keys.id(), leeway, now);
-//   if (!hit) { ... verifyToken(...) == Ok ... cache.insert(token, scope, keys.id(), vt); }
+//   if (!hit) { ... verifyToken(...) == Ok ... cache.insert(token, scope, keys.id(), shared_vt); }
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "verify.h"
@@ -78,13 +79,14 @@ class TokenCache {
   const VerifiedToken* find(std::string_view token, const void* scope, uint64_t keyset_id,
                             int64_t leeway_seconds, int64_t now) noexcept;
 
-  // Stores a successfully verified token (it must carry claims): in the slot already holding this
+  // Stores a successfully verified token (it must carry claims; the entry shares it, so the
+  // caller's copy stays valid whatever later inserts evict): in the slot already holding this
   // token and scope (for another key set), else in a free slot of its set, else, if the token
   // already missed recently (see Admission above), in place of the set's least recently used
   // entry; otherwise it only notes the token as recently missed. Never throws: on allocation
   // failure nothing is stored.
   void insert(std::string_view token, const void* scope, uint64_t keyset_id,
-              const VerifiedToken& verified) noexcept;
+              std::shared_ptr<const VerifiedToken> verified) noexcept;
 
   void clear() noexcept;
 

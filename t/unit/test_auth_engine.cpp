@@ -90,7 +90,7 @@ void test_auth_engine_other_scheme_falls_back_to_key(void** state) {
   Decision d = run(*policy(true, true), v);
   assert_int_equal(d.status, Status::Ok);
   assert_int_equal(d.method, AuthMethod::ApiKey);
-  assert_string_equal(d.subject.c_str(), "svc");
+  assert_string_equal(d.subject().c_str(), "svc");
 }
 
 void test_auth_engine_empty_key_is_invalid(void** state) {
@@ -160,7 +160,7 @@ void test_auth_engine_cache_answers_second_request(void** state) {
   assert_false(first.cache_hit);
   assert_int_equal(second.status, Status::Ok);
   assert_true(second.cache_hit);
-  assert_string_equal(second.subject.c_str(), "user-1");
+  assert_string_equal(second.subject().c_str(), "user-1");
   // a tampered copy never matches the cached entry
   std::string tampered = "Bearer " + flipSignatureBit(makeToken(Alg::RS256), 0, 0);
   v.authorization = tampered;

@@ -3,6 +3,7 @@
 #include "token_cache.h"
 
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,14 +17,16 @@ namespace {
 struct Fixture {
   std::string token;
   KeySetConstPtr keys;
-  VerifiedToken vt;
+  std::shared_ptr<const VerifiedToken> vt;  // as the engine inserts it: shared with the cache
 };
 
 Fixture verified(const ClaimSet& claims = defaultClaims()) {
   Fixture f;
   f.token = makeToken(Alg::RS256, claims);
   f.keys = keySetFor(keyFor(Alg::RS256));
-  assert_int_equal(verifyToken(f.token, *f.keys, optsFor(Alg::RS256), kNow, &f.vt), Status::Ok);
+  VerifiedToken vt;
+  assert_int_equal(verifyToken(f.token, *f.keys, optsFor(Alg::RS256), kNow, &vt), Status::Ok);
+  f.vt = std::make_shared<const VerifiedToken>(std::move(vt));
   return f;
 }
 
