@@ -794,10 +794,18 @@ ngx_http_tasker_auth_log_decision(ngx_http_request_t *r,
     const char        *method = tasker::authMethodName(d.method);
     tasker::Verdict    verdict = tasker::verdictFor(d.status);
 
-    if (verdict == tasker::Verdict::Allow && lcf->log.success_level == 0
-        && (d.unknownPermissions().empty() || !lcf->log.unknown_permissions))
+    /*
+     * A success writes a line only at a level the error_log keeps (the test
+     * ngx_log_error makes; the first log of a chain has the highest level).
+     * A quiet success costs no copy.
+     */
+    if (verdict == tasker::Verdict::Allow
+        && (lcf->log.success_level == 0
+            || log->log_level < lcf->log.success_level)
+        && (d.unknownPermissions().empty() || !lcf->log.unknown_permissions
+            || log->log_level < NGX_LOG_WARN))
     {
-        return;  /* a quiet success costs no copy */
+        return;
     }
 
     subject = ngx_http_tasker_auth_log_safe(r->pool, d.subject());
