@@ -73,7 +73,8 @@ struct Decision {
   // on a cache hit the cache's own entry (valid until that cache's next insert or clear, which
   // never happens before the access handler is done with the decision), otherwise `owned`
   // (shared with the cache entry it was inserted as). An API key's is its registry entry, part
-  // of the configuration, which outlives the request.
+  // of the policy's configuration, which outlives the request: a decision must not outlive the
+  // AuthPolicy that made it.
   const VerifiedToken* token = nullptr;
   std::shared_ptr<const VerifiedToken> owned;
   const ApiKeyEntry* api_key = nullptr;
