@@ -1,6 +1,7 @@
 #include "jwt.h"
 
 #include "base64url.h"
+#include "flat_claims.h"
 #include "tasker_limits.h"
 
 namespace tasker {
@@ -18,28 +19,6 @@ Status parseCapped(std::string_view text, JsonPtr* out) noexcept {
   return Status::Ok;
 }
 
-bool isJsonSpace(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-// Reads a string with no escapes and only printable ASCII at json[*pos] (the opening quote).
-bool readPlainString(std::string_view json, size_t* pos, std::string_view* out) noexcept {
-  size_t i = *pos;
-  if (i >= json.size() || json[i] != '"') return false;
-  size_t start = ++i;
-  for (; i < json.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(json[i]);
-    if (c == '"') break;
-    if (c < 0x20 || c > 0x7e || c == '\\') return false;
-  }
-  if (i >= json.size()) return false;
-  *out = json.substr(start, i - start);
-  *pos = i + 1;
-  return true;
-}
-
-void skipSpace(std::string_view json, size_t* pos) noexcept {
-  while (*pos < json.size() && isJsonSpace(json[*pos])) ++*pos;
-}
-
 // Fills *out from the jansson header object (the general path).
 void headerFromJson(const json_t* header, JwtHeader* out) noexcept {
   out->has_alg = jsonGetString(header, "alg", &out->alg) == Status::Ok;
@@ -50,55 +29,25 @@ void headerFromJson(const json_t* header, JwtHeader* out) noexcept {
 }  // namespace
 
 bool readSimpleHeader(std::string_view json, JwtHeader* out) noexcept {
+  // The flat claims reader does the reading (same JSON subset, no allocation for up to
+  // FlatMembers::kInline members); a header is simple when it has few members, all strings.
   constexpr size_t kMaxSimpleMembers = 8;
-  std::string_view names[kMaxSimpleMembers];
-  size_t count = 0;
+  FlatMembers members;
+  if (!readFlatClaims(json, &members) || members.size() > kMaxSimpleMembers) return false;
   JwtHeader h;
-  size_t pos = 0;
-  skipSpace(json, &pos);
-  if (pos >= json.size() || json[pos] != '{') return false;
-  ++pos;
-  skipSpace(json, &pos);
-  if (pos < json.size() && json[pos] == '}') {
-    ++pos;
-  } else {
-    for (;;) {
-      std::string_view name, value;
-      if (!readPlainString(json, &pos, &name)) return false;
-      skipSpace(json, &pos);
-      if (pos >= json.size() || json[pos] != ':') return false;
-      ++pos;
-      skipSpace(json, &pos);
-      if (!readPlainString(json, &pos, &value)) return false;  // non-strings: general path
-      for (size_t i = 0; i < count; ++i) {
-        if (names[i] == name) return false;  // duplicate: the general path rejects it
-      }
-      if (count == kMaxSimpleMembers) return false;
-      names[count++] = name;
-      if (name == "alg") {
-        h.has_alg = true;
-        h.alg = value;
-      } else if (name == "kid") {
-        h.has_kid = true;
-        h.kid = value;
-      } else if (name == "crit") {
-        h.has_crit = true;
-      }
-      skipSpace(json, &pos);
-      if (pos < json.size() && json[pos] == ',') {
-        ++pos;
-        skipSpace(json, &pos);
-        continue;
-      }
-      if (pos < json.size() && json[pos] == '}') {
-        ++pos;
-        break;
-      }
-      return false;
+  for (const FlatMember& m : members) {
+    if (m.kind != FlatKind::String) return false;  // non-strings: general path
+    std::string_view name = m.name(json);
+    if (name == "alg") {
+      h.has_alg = true;
+      h.alg = m.value(json);
+    } else if (name == "kid") {
+      h.has_kid = true;
+      h.kid = m.value(json);
+    } else if (name == "crit") {
+      h.has_crit = true;
     }
   }
-  skipSpace(json, &pos);
-  if (pos != json.size()) return false;
   *out = h;
   return true;
 }
