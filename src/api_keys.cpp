@@ -77,13 +77,29 @@ Status configuredDigest(std::string_view key, Digest* out, std::string* detail) 
   return sha256(key, out) ? Status::Ok : Status::Internal;
 }
 
+// Equal digests, in time that does not depend on where they differ.
+bool sameDigest(const Digest& a, const Digest& b) noexcept {
+  uint64_t diff = 0;
+  for (size_t i = 0; i < a.size(); i += sizeof(uint64_t)) {
+    uint64_t x, y;
+    std::memcpy(&x, a.data() + i, sizeof x);
+    std::memcpy(&y, b.data() + i, sizeof y);
+    diff |= x ^ y;
+  }
+  return diff == 0;
+}
+
 }  // namespace
 
-size_t ApiKeyRegistry::DigestHash::operator()(const std::array<uint8_t, 32>& d) const noexcept {
+size_t ApiKeyRegistry::probe(const Digest& d) const noexcept {
   // The digest is uniformly distributed, so any 8 of its bytes make a good hash.
   uint64_t h;
-  std::memcpy(&h, d.data(), sizeof(h));
-  return static_cast<size_t>(h);
+  std::memcpy(&h, d.data(), sizeof h);
+  const size_t mask = slots_.size() - 1;
+  size_t i = static_cast<size_t>(h) & mask;
+  // Ends: the table is never more than half full.
+  while (slots_[i].entry != 0 && !sameDigest(slots_[i].digest, d)) i = (i + 1) & mask;
+  return i;
 }
 
 std::vector<std::string> splitPermissionList(std::string_view csv) {
@@ -124,11 +140,14 @@ Status ApiKeyRegistry::add(std::string_view key, const std::vector<std::string>&
     Status st = configuredDigest(key, &entry.digest, detail);
     if (st != Status::Ok) return st;
 
-    auto dup = index_.find(entry.digest);
-    if (dup != index_.end()) {
-      if (detail) *detail = entries_[dup->second].source;
-      return Status::ConfigDuplicateKey;
+    if (!slots_.empty()) {
+      const Slot& dup = slots_[probe(entry.digest)];
+      if (dup.entry != 0) {
+        if (detail) *detail = entries_[dup.entry - 1].source;
+        return Status::ConfigDuplicateKey;
+      }
     }
+    if (entries_.size() >= UINT32_MAX - 1) return Status::ConfigInvalid;
 
     if (permissions.size() > kMaxPermissionsPerCredential) {
       if (detail) {
@@ -159,14 +178,21 @@ Status ApiKeyRegistry::add(std::string_view key, const std::vector<std::string>&
     entry.description = std::string(description);
     entry.source = std::move(source);
 
-    // Commit both containers or neither.
-    entries_.push_back(std::move(entry));
-    try {
-      index_.emplace(entries_.back().digest, entries_.size() - 1);
-    } catch (...) {
-      entries_.pop_back();
-      throw;
+    // Everything that may throw happens before anything is committed: a grown table is built
+    // aside (with the old entries only) and swapped in.
+    if (2 * (entries_.size() + 1) > slots_.size()) {
+      ApiKeyRegistry grown;
+      grown.slots_.assign(slots_.empty() ? 16 : 2 * slots_.size(), Slot{});
+      for (const Slot& old : slots_) {
+        if (old.entry != 0) grown.slots_[grown.probe(old.digest)] = old;
+      }
+      slots_.swap(grown.slots_);
     }
+    entries_.reserve(entries_.size() + 1);
+    Slot& free_slot = slots_[probe(entry.digest)];
+    entries_.push_back(std::move(entry));  // cannot throw after the reserve
+    free_slot.digest = entries_.back().digest;
+    free_slot.entry = static_cast<uint32_t>(entries_.size());
     return Status::Ok;
   } catch (const std::bad_alloc&) {
     return Status::OutOfMemory;
@@ -182,11 +208,9 @@ const ApiKeyEntry* ApiKeyRegistry::lookup(std::string_view presented) const noex
   Digest d;
   if (!sha256(presented, &d)) return nullptr;
   const ApiKeyEntry* found = nullptr;
-  auto it = index_.find(d);
-  if (it != index_.end()) {
-    const ApiKeyEntry& e = entries_[it->second];
-    // The table's own equality already matched; confirm in constant time regardless.
-    if (CRYPTO_memcmp(e.digest.data(), d.data(), d.size()) == 0) found = &e;
+  if (!slots_.empty()) {
+    const Slot& s = slots_[probe(d)];
+    if (s.entry != 0) found = &entries_[s.entry - 1];
   }
   OPENSSL_cleanse(d.data(), d.size());
   return found;

@@ -1,13 +1,12 @@
 // API key registry (SPEC 2 tasker_api_key). Keys are stored only as SHA-256 digests, looked up by
-// digest in a hash table (cost independent of which key matches and of the registry size), and the
-// final match is confirmed with a constant-time compare.
+// digest in a hash table (cost independent of which key matches and of the registry size), every
+// digest compared in constant time.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "permissions.h"
@@ -50,11 +49,18 @@ class ApiKeyRegistry {
   const std::vector<ApiKeyEntry>& entries() const noexcept { return entries_; }
 
  private:
-  struct DigestHash {
-    size_t operator()(const std::array<uint8_t, 32>& d) const noexcept;
+  // The index: open addressing with linear probing over a power-of-two table kept at most half
+  // full, the digest held in the slot, so that a lookup usually reads one cache line of the table
+  // and then the matching entry.
+  struct Slot {
+    std::array<uint8_t, 32> digest;
+    uint32_t entry;  // index into entries_ plus one; 0 marks a free slot
   };
+  // The slot holding digest d, or the free slot that ends its probe sequence.
+  size_t probe(const std::array<uint8_t, 32>& d) const noexcept;
+
   std::vector<ApiKeyEntry> entries_;
-  std::unordered_map<std::array<uint8_t, 32>, size_t, DigestHash> index_;
+  std::vector<Slot> slots_;
 };
 
 }  // namespace tasker

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <string>
 
+#include <openssl/evp.h>
+
 extern "C" {
 #include <cmocka.h>
 }
@@ -47,12 +49,36 @@ void test_digest_binary_input(void** state) {
   assert_true(a != b);  // the length, not a C string, decides what is hashed
 }
 
+void test_digest_million_a(void** state) {
+  tasker::Sha256Digest d;
+  assert_true(tasker::sha256(std::string(1000000, 'a'), &d));
+  assert_string_equal(hex(d).c_str(),
+                      "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+// Every length around the block and padding boundaries (55, 56, 64, 119, 120, 128 bytes) gives
+// what OpenSSL's EVP interface gives, whichever interface digest.cpp was built with.
+void test_digest_matches_evp(void** state) {
+  std::string data;
+  for (size_t n = 0; n <= 300; ++n) {
+    tasker::Sha256Digest d, e;
+    unsigned int len = 0;
+    assert_true(tasker::sha256(data, &d));
+    assert_int_equal(EVP_Digest(data.data(), data.size(), e.data(), &len, EVP_sha256(), nullptr), 1);
+    assert_int_equal(len, 32);
+    assert_true(d == e);
+    data.push_back(static_cast<char>('A' + n * 7 % 251));
+  }
+}
+
 }  // namespace
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_digest_known_vectors),
       cmocka_unit_test(test_digest_binary_input),
+      cmocka_unit_test(test_digest_million_a),
+      cmocka_unit_test(test_digest_matches_evp),
   };
   return cmocka_run_group_tests_name("digest", tests, nullptr, nullptr);
 }
