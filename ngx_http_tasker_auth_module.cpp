@@ -698,16 +698,24 @@ ngx_http_tasker_auth_join(ngx_pool_t *pool,
 
 
 static void
-ngx_http_tasker_auth_claims_cleanup(void *data)
+ngx_http_tasker_auth_token_cleanup(void *data)
 {
-    static_cast<tasker::ClaimsConstPtr *>(data)->~shared_ptr();
+    using token_ptr = std::shared_ptr<const tasker::VerifiedToken>;
+
+    static_cast<token_ptr *>(data)->~token_ptr();
 }
 
 
-/* The identity the variables show; the claims live as long as r->pool. */
+/*
+ * Keeps the identity for the variables, as long as r->pool: a JWT's verified
+ * result (moved out of the decision, so its cache entry may be evicted
+ * meanwhile) or an API key's entry (the configuration's). Nothing is copied.
+ */
 static ngx_int_t
-ngx_http_tasker_auth_set_ctx(ngx_http_request_t *r, const tasker::Decision *d)
+ngx_http_tasker_auth_set_ctx(ngx_http_request_t *r, tasker::Decision *d)
 {
+    using token_ptr = std::shared_ptr<const tasker::VerifiedToken>;
+
     ngx_pool_cleanup_t          *cln;
     ngx_http_tasker_auth_ctx_t  *ctx;
 
@@ -723,26 +731,20 @@ ngx_http_tasker_auth_set_ctx(ngx_http_request_t *r, const tasker::Decision *d)
         return NGX_OK;
     }
 
-    ctx->method = tasker::authMethodName(d->method);
-
-    if (ngx_http_tasker_auth_var_copy(r->pool, d->subject(), &ctx->subject)
-        != NGX_OK
-        || ngx_http_tasker_auth_join(r->pool, d->permissions(),
-                                     &ctx->permissions)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (d->claims()) {
-        cln = ngx_pool_cleanup_add(r->pool, sizeof(tasker::ClaimsConstPtr));
+    if (d->owned) {
+        cln = ngx_pool_cleanup_add(r->pool, sizeof(token_ptr));
         if (cln == NULL) {
             return NGX_ERROR;
         }
 
-        ctx->claims = new (cln->data) tasker::ClaimsConstPtr(d->claims());
-        cln->handler = ngx_http_tasker_auth_claims_cleanup;
+        ctx->token = new (cln->data) token_ptr(std::move(d->owned));
+        cln->handler = ngx_http_tasker_auth_token_cleanup;
+
+    } else {
+        ctx->api_key = d->api_key;
     }
+
+    ctx->method = tasker::authMethodName(d->method);
 
     return NGX_OK;
 }
@@ -943,6 +945,33 @@ ngx_http_tasker_auth_handler(ngx_http_request_t *r)
 
 /* ---- variables -------------------------------------------------------- */
 
+/* The kept identity's subject and permissions; empty when there is none. */
+static const std::string &
+ngx_http_tasker_auth_ctx_subject(const ngx_http_tasker_auth_ctx_t *ctx)
+{
+    static const std::string  none;
+
+    if (ctx->token != NULL && *ctx->token) {
+        return (*ctx->token)->subject;
+    }
+
+    return ctx->api_key != NULL ? ctx->api_key->description : none;
+}
+
+
+static const std::vector<std::string> &
+ngx_http_tasker_auth_ctx_permissions(const ngx_http_tasker_auth_ctx_t *ctx)
+{
+    static const std::vector<std::string>  none;
+
+    if (ctx->token != NULL && *ctx->token) {
+        return (*ctx->token)->permissions;
+    }
+
+    return ctx->api_key != NULL ? ctx->api_key->permissions : none;
+}
+
+
 static ngx_int_t
 ngx_http_tasker_auth_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
@@ -955,24 +984,45 @@ ngx_http_tasker_auth_variable(ngx_http_request_t *r,
 
     ngx_str_null(&s);
 
-    if (ctx != NULL) {
+    /* not inspected (auth off, preflight) or not authenticated: empty */
+    if (ctx != NULL && ctx->method != NULL) {
         switch (data) {
+
         case NGX_HTTP_TASKER_AUTH_VAR_SUBJECT:
+            if (!ctx->subject_built) {
+                if (ngx_http_tasker_auth_var_copy(r->pool,
+                        ngx_http_tasker_auth_ctx_subject(ctx), &ctx->subject)
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+                ctx->subject_built = 1;
+            }
             s = ctx->subject;
             break;
+
         case NGX_HTTP_TASKER_AUTH_VAR_METHOD:
-            if (ctx->method != NULL) {
-                s.data = (u_char *) ctx->method;
-                s.len = ngx_strlen(ctx->method);
-            }
+            s.data = (u_char *) ctx->method;
+            s.len = ngx_strlen(ctx->method);
             break;
+
         default: /* NGX_HTTP_TASKER_AUTH_VAR_PERMISSIONS */
+            if (!ctx->permissions_built) {
+                if (ngx_http_tasker_auth_join(r->pool,
+                        ngx_http_tasker_auth_ctx_permissions(ctx),
+                        &ctx->permissions)
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+                ctx->permissions_built = 1;
+            }
             s = ctx->permissions;
             break;
         }
     }
 
-    /* not inspected (auth off, preflight): an empty value, not "not found" */
+    /* an empty value, not "not found" */
     v->len = s.len;
     v->data = s.data ? s.data : (u_char *) "";
     v->valid = 1;
@@ -1005,14 +1055,16 @@ ngx_http_tasker_auth_render_claim(ngx_http_request_t *r,
     ctx = static_cast<ngx_http_tasker_auth_ctx_t *>(
               ngx_http_get_module_ctx(r, ngx_http_tasker_auth_module));
 
-    if (ctx == NULL || ctx->claims == NULL) {
+    if (ctx == NULL || ctx->token == NULL || !*ctx->token
+        || !(*ctx->token)->claims)
+    {
         return NGX_OK;
     }
 
     try {
         std::string  out;
 
-        if (!render(**ctx->claims, &out)) {
+        if (!render(*(*ctx->token)->claims, &out)) {
             return NGX_OK;
         }
 

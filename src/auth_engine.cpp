@@ -108,12 +108,15 @@ void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_
       uint64_t t0 = monotonicNs();
       Status s;
       bool cacheable = cache != nullptr && !token.empty() && token.size() <= kMaxTokenBytes;
-      const VerifiedToken* vt =
+      const std::shared_ptr<const VerifiedToken>* hit =
           cacheable ? cache->find(token, this, keys->id(), cfg_.verify.leeway_seconds, now)
                     : nullptr;
-      if (vt != nullptr) {
+      const VerifiedToken* vt = nullptr;
+      if (hit != nullptr) {
         s = Status::Ok;
         out->cache_hit = true;
+        out->owned = *hit;  // shared: a later insert may evict the entry while a request uses it
+        vt = out->owned.get();
       } else if (token.empty()) {
         s = Status::TokenMalformed;
       } else {

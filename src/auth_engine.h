@@ -69,12 +69,11 @@ struct Decision {
   const std::vector<std::string>& unknownPermissions() const noexcept;
   const ClaimsConstPtr& claims() const noexcept;                  // JWT only
 
-  // Where the identity lives; nothing is copied per request. A JWT's is a verification result:
-  // on a cache hit the cache's own entry (valid until that cache's next insert or clear, which
-  // never happens before the access handler is done with the decision), otherwise `owned`
-  // (shared with the cache entry it was inserted as). An API key's is its registry entry, part
-  // of the policy's configuration, which outlives the request: a decision must not outlive the
-  // AuthPolicy that made it.
+  // Where the identity lives; nothing is copied per request. A JWT's is a verification result,
+  // `owned`, shared with the cache entry it came from or was inserted as (a caller may keep it
+  // for as long as it needs, e.g. move it into the request); `token` is owned.get(). An API
+  // key's is its registry entry, part of the policy's configuration, which outlives the
+  // request: a decision must not outlive the AuthPolicy that made it.
   const VerifiedToken* token = nullptr;
   std::shared_ptr<const VerifiedToken> owned;
   const ApiKeyEntry* api_key = nullptr;

@@ -173,11 +173,20 @@ typedef struct {
 } ngx_http_tasker_auth_loc_conf_t;
 
 
+/*
+ * What the access handler decided, for the $tasker_* variables. The identity
+ * is kept, not copied: the variables build their values from it on first
+ * read, so a request whose configuration reads none copies nothing.
+ */
 typedef struct {
-    ngx_str_t                         subject;
-    ngx_str_t                         permissions;
-    const char                       *method;
-    tasker::ClaimsConstPtr           *claims;        /* placement-new */
+    const char                       *method;       /* NULL: not authenticated */
+    const tasker::ApiKeyEntry        *api_key;      /* the configuration's */
+    /* a JWT's verified result, placement-new in a pool cleanup */
+    std::shared_ptr<const tasker::VerifiedToken>  *token;
+    ngx_str_t                         subject;      /* built on first read */
+    ngx_str_t                         permissions;  /* built on first read */
+    unsigned                          subject_built:1;
+    unsigned                          permissions_built:1;
 } ngx_http_tasker_auth_ctx_t;
 
 

@@ -134,8 +134,10 @@ void TokenCache::drop(size_t index) noexcept {
   --used_;
 }
 
-const VerifiedToken* TokenCache::find(std::string_view token, const void* scope, uint64_t keyset_id,
-                                      int64_t leeway_seconds, int64_t now) noexcept {
+const std::shared_ptr<const VerifiedToken>* TokenCache::find(std::string_view token,
+                                                             const void* scope, uint64_t keyset_id,
+                                                             int64_t leeway_seconds,
+                                                             int64_t now) noexcept {
   if (sets_ == 0) {
     ++misses_;
     return nullptr;
@@ -156,7 +158,7 @@ const VerifiedToken* TokenCache::find(std::string_view token, const void* scope,
     }
     s.stamp = ++clock_;
     ++hits_;
-    return &vt;
+    return &s.entry->verified;
   }
   ++misses_;
   return nullptr;

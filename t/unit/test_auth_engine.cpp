@@ -162,6 +162,14 @@ void test_auth_engine_cache_answers_second_request(void** state) {
   assert_int_equal(second.status, Status::Ok);
   assert_true(second.cache_hit);
   assert_string_equal(second.subject().c_str(), "user-1");
+  // the hit shares the result the first decision verified, and keeps it after the cache lets go
+  assert_true(second.owned.get() == first.owned.get());
+  assert_true(second.token == second.owned.get());
+  cache.clear();
+  first = Decision();
+  assert_int_equal(second.owned.use_count(), 1);
+  assert_string_equal(second.subject().c_str(), "user-1");
+  assert_int_equal(second.permissions().size(), 2);  // tasks:read, tasks:list
   // a tampered copy never matches the cached entry
   std::string tampered = "Bearer " + flipSignatureBit(makeToken(Alg::RS256), 0, 0);
   v.authorization = tampered;

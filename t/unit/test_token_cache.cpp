@@ -37,10 +37,12 @@ void test_token_cache_hit_after_insert(void** state) {
   TokenCache cache(64);
   assert_null(cache.find(f.token, &kScope, f.keys->id(), 60, kNow));
   cache.insert(f.token, &kScope, f.keys->id(), f.vt);
-  const VerifiedToken* hit = cache.find(f.token, &kScope, f.keys->id(), 60, kNow);
+  const std::shared_ptr<const VerifiedToken>* hit =
+      cache.find(f.token, &kScope, f.keys->id(), 60, kNow);
   assert_non_null(hit);
-  assert_string_equal(hit->subject.c_str(), "user-1");
-  assert_int_equal(hit->permissions.size(), 2);
+  assert_true(hit->get() == f.vt.get());  // the inserted result itself, shared, not a copy
+  assert_string_equal((*hit)->subject.c_str(), "user-1");
+  assert_int_equal((*hit)->permissions.size(), 2);
   assert_int_equal(cache.hits(), 1);
   assert_int_equal(cache.misses(), 1);
 }
@@ -102,9 +104,10 @@ void test_token_cache_collision_replaces_slot(void** state) {
   assert_non_null(cache.find(a.token, &kScope, a.keys->id(), 60, kNow));
   cache.insert(b.token, &kScope, b.keys->id(), b.vt);  // b missed again: replaces a
   assert_null(cache.find(a.token, &kScope, a.keys->id(), 60, kNow));
-  const VerifiedToken* hit = cache.find(b.token, &kScope, b.keys->id(), 60, kNow);
+  const std::shared_ptr<const VerifiedToken>* hit =
+      cache.find(b.token, &kScope, b.keys->id(), 60, kNow);
   assert_non_null(hit);
-  assert_string_equal(hit->subject.c_str(), "user-2");
+  assert_string_equal((*hit)->subject.c_str(), "user-2");
 }
 
 void test_token_cache_zero_slots_disables(void** state) {
