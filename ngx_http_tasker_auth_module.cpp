@@ -357,6 +357,7 @@ ngx_http_tasker_auth_create_loc_conf(ngx_conf_t *cf)
      *     conf->jwks.url = { 0, NULL };
      *     conf->jwks.index = 0;
      *     conf->api_keys.header = { 0, NULL };
+     *     conf->api_keys.header_lc = { 0, NULL };
      *     conf->api_keys.keys = NULL;
      *     conf->toml = NULL;
      *     conf->policy = NULL;
@@ -493,6 +494,17 @@ ngx_http_tasker_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_OK;
     }
 
+    /* the request path compares it with nginx's lower-cased header names */
+    conf->api_keys.header_lc.len = conf->api_keys.header.len;
+    conf->api_keys.header_lc.data = (u_char *) ngx_pnalloc(cf->pool,
+                                                 conf->api_keys.header.len + 1);
+    if (conf->api_keys.header_lc.data == NULL) {
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    ngx_strlow(conf->api_keys.header_lc.data, conf->api_keys.header.data,
+               conf->api_keys.header.len);
+
     return ngx_http_tasker_auth_build_policy(cf, conf);
 }
 
@@ -512,9 +524,14 @@ ngx_http_tasker_auth_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /* ---- access handler --------------------------------------------------- */
 
+/*
+ * The first request header called name, and how many there are. lc, when
+ * given, is name in lower case: compared with the lower-cased name nginx
+ * keeps for each header, it saves a case-insensitive compare per byte.
+ */
 static ngx_table_elt_t *
-ngx_http_tasker_auth_find_header(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_uint_t *count)
+ngx_http_tasker_auth_find_header(ngx_http_request_t *r, const ngx_str_t *name,
+    const ngx_str_t *lc, ngx_uint_t *count)
 {
     ngx_uint_t        i;
     ngx_list_part_t  *part;
@@ -537,8 +554,13 @@ ngx_http_tasker_auth_find_header(ngx_http_request_t *r, ngx_str_t *name,
             i = 0;
         }
 
-        if (h[i].key.len == name->len
-            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+        if (h[i].key.len != name->len) {
+            continue;
+        }
+
+        if (lc != NULL && h[i].lowcase_key != NULL
+            ? ngx_memcmp(h[i].lowcase_key, lc->data, lc->len) == 0
+            : ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
         {
             if (found == NULL) {
                 found = &h[i];
@@ -568,7 +590,8 @@ ngx_http_tasker_auth_request_view(ngx_http_request_t *r,
     }
 
     if (lcf->api_keys.enabled) {
-        h = ngx_http_tasker_auth_find_header(r, &lcf->api_keys.header, &count);
+        h = ngx_http_tasker_auth_find_header(r, &lcf->api_keys.header,
+                                             &lcf->api_keys.header_lc, &count);
         if (h != NULL) {
             /* two key headers are ambiguous: treat them as an invalid key */
             view->api_key = count == 1 ? ngx_http_tasker_auth_sv(&h->value)
@@ -579,10 +602,10 @@ ngx_http_tasker_auth_request_view(ngx_http_request_t *r,
     if (r->method == NGX_HTTP_OPTIONS) {
         ngx_str_set(&name, "Origin");
         view->has_origin =
-            ngx_http_tasker_auth_find_header(r, &name, &count) != NULL;
+            ngx_http_tasker_auth_find_header(r, &name, NULL, &count) != NULL;
         ngx_str_set(&name, "Access-Control-Request-Method");
         view->has_acr_method =
-            ngx_http_tasker_auth_find_header(r, &name, &count) != NULL;
+            ngx_http_tasker_auth_find_header(r, &name, NULL, &count) != NULL;
     }
 }
 

@@ -1,6 +1,7 @@
 #include "api_keys.h"
 
 #include <cstring>
+#include <string.h>
 #include <new>
 #include <utility>
 
@@ -212,7 +213,7 @@ const ApiKeyEntry* ApiKeyRegistry::lookup(std::string_view presented) const noex
     const Slot& s = slots_[probe(d)];
     if (s.entry != 0) found = &entries_[s.entry - 1];
   }
-  OPENSSL_cleanse(d.data(), d.size());
+  explicit_bzero(d.data(), d.size());  // as OPENSSL_cleanse, without its byte loop
   return found;
 }
 

@@ -151,6 +151,7 @@ typedef struct {
 typedef struct {
     ngx_flag_t                        enabled;
     ngx_str_t                         header;
+    ngx_str_t                         header_lc;    /* lower case, set at merge */
     ngx_http_tasker_auth_keys_t      *keys;
 } ngx_http_tasker_auth_api_keys_conf_t;
 

@@ -12,9 +12,32 @@
 
 namespace tasker {
 
+// One allocation per cached token: this header, then the token's bytes. A hit reads the result
+// pointer and starts comparing the text on the same cache line, with no pointer to a separate
+// string buffer to chase first.
 struct TokenCache::Entry {
-  std::string text;  // the token, compared byte for byte
-  std::shared_ptr<const VerifiedToken> verified;  // shared with the decision that verified it
+  std::shared_ptr<const VerifiedToken> verified;  // shared with the decisions that use it
+  size_t size;                                    // of the token text that follows
+
+  std::string_view text() const noexcept {
+    return std::string_view(reinterpret_cast<const char*>(this + 1), size);
+  }
+
+  // nullptr when memory runs out.
+  static Entry* make(std::string_view token, std::shared_ptr<const VerifiedToken> v) noexcept {
+    void* mem = std::malloc(sizeof(Entry) + token.size());
+    if (mem == nullptr) return nullptr;
+    Entry* e = new (mem) Entry{std::move(v), token.size()};
+    if (!token.empty()) std::memcpy(reinterpret_cast<char*>(e + 1), token.data(), token.size());
+    return e;
+  }
+
+  // Wipes the text: an evicted token does not linger in freed memory.
+  static void destroy(Entry* e) noexcept {
+    OPENSSL_cleanse(reinterpret_cast<char*>(e + 1), e->size);
+    e->~Entry();
+    std::free(e);
+  }
 };
 
 namespace {
@@ -122,13 +145,11 @@ size_t TokenCache::setOf(uint64_t h) const noexcept {
 bool TokenCache::matches(size_t index, uint64_t tag, std::string_view token,
                          const void* scope) const noexcept {
   return tags_[index] == tag && slots_[index].scope == scope &&
-         sameBytes(slots_[index].entry->text, token);
+         sameBytes(slots_[index].entry->text(), token);
 }
 
 void TokenCache::drop(size_t index) noexcept {
-  Entry* e = slots_[index].entry;
-  if (!e->text.empty()) OPENSSL_cleanse(&e->text[0], e->text.size());
-  delete e;
+  Entry::destroy(slots_[index].entry);
   slots_[index].entry = nullptr;
   tags_[index] = 0;
   --used_;
@@ -196,12 +217,8 @@ void TokenCache::insert(std::string_view token, const void* scope, uint64_t keys
     }
     seen = 0;
   }
-  Entry* entry = nullptr;
-  try {
-    entry = new Entry{std::string(token), std::move(verified)};
-  } catch (...) {
-    return;
-  }
+  Entry* entry = Entry::make(token, std::move(verified));
+  if (entry == nullptr) return;
   if (tags_[victim] != 0) {
     if (evicts) ++evictions_;
     drop(victim);

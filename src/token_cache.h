@@ -99,7 +99,7 @@ class TokenCache {
   uint64_t deferred() const noexcept { return deferred_; }    // inserts that only noted the token
 
  private:
-  struct Entry;  // token text and VerifiedToken, on the heap
+  struct Entry;  // the shared result and the token text, in one heap block
   // Trivial, so the slot array can come zeroed from calloc (pages untouched until used).
   struct Slot {
     const void* scope;

@@ -369,3 +369,22 @@ tasker_api_key "ci-pipeline" holds unknown permission "tasks:destroy"
 --- must_die
 --- error_log eval
 qr/tasker_api_key "blank" is invalid \(empty key\) in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 20: the key header twice, in different case, is ambiguous: an invalid key, never the first one
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key: ci-key-abcdefghijklmnop
+x-api-KEY: ci-key-abcdefghijklmnop
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","message":"Invalid API key"}
