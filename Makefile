@@ -148,9 +148,9 @@ test-package: deb
 # every workload of issue 11 side by side, `openssl speed` in the same run; writes
 # build/bench/report.md and build/bench/chart.png. Not run by CI. Variables (see bench/e2e.sh):
 BENCH_SECONDS      ?= 5
-BENCH_ROUNDS       ?= 3
+BENCH_ROUNDS       ?= 7
 BENCH_TOKENS       ?= 10000
-BENCH_RSS_REQUESTS ?= 2000000
+BENCH_RSS_REQUESTS ?= 5000000
 BENCH_PORT         ?= 2400
 BENCH_PACKAGES     := wrk gnuplot-nox linux-perf
 BENCH_SRCS := $(wildcard bench/bench_*.cpp)

@@ -20,10 +20,10 @@
 #
 # Environment (defaults):
 #   BENCH_SECONDS=5        seconds per measured run
-#   BENCH_ROUNDS=3         rounds (the median is reported)
+#   BENCH_ROUNDS=7         rounds (the median is reported)
 #   BENCH_CONNECTIONS=32   wrk connections
 #   BENCH_TOKENS=10000     distinct tokens of the many-tokens workloads
-#   BENCH_RSS_REQUESTS=2000000  requests of the long many-tokens run that samples worker RSS
+#   BENCH_RSS_REQUESTS=5000000  requests of the long many-tokens run that samples worker RSS
 #   BENCH_WARMUP_SECONDS=3 wrk warm-up before the many-tokens runs (first pass fills caches)
 #   BENCH_SERVER_CPU=0, BENCH_CLIENT_CPU=1   cores for nginx and wrk
 #   BENCH_PORT=2400        first port (uses 4)
@@ -50,10 +50,10 @@ MODULE_SO=$REPO/build/ngx_http_tasker_auth_module.so
 CLI=$REPO/build/tasker-ctl
 MINT=$OUT/mint_tokens
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-7}
 CONNS=${BENCH_CONNECTIONS:-32}
 NTOKENS=${BENCH_TOKENS:-10000}
-RSS_REQUESTS=${BENCH_RSS_REQUESTS:-2000000}
+RSS_REQUESTS=${BENCH_RSS_REQUESTS:-5000000}
 WARMUP=${BENCH_WARMUP_SECONDS:-3}
 SCPU=${BENCH_SERVER_CPU:-0}
 CCPU=${BENCH_CLIENT_CPU:-1}
