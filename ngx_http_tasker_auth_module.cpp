@@ -968,30 +968,11 @@ ngx_http_tasker_auth_handler(ngx_http_request_t *r)
 
 /* ---- variables -------------------------------------------------------- */
 
-/* The kept identity's subject and permissions; empty when there is none. */
-static const std::string &
-ngx_http_tasker_auth_ctx_subject(const ngx_http_tasker_auth_ctx_t *ctx)
+/* The kept JWT result, or NULL (an API key, or nothing kept). */
+static const tasker::VerifiedToken *
+ngx_http_tasker_auth_ctx_token(const ngx_http_tasker_auth_ctx_t *ctx)
 {
-    static const std::string  none;
-
-    if (ctx->token != NULL && *ctx->token) {
-        return (*ctx->token)->subject;
-    }
-
-    return ctx->api_key != NULL ? ctx->api_key->description : none;
-}
-
-
-static const std::vector<std::string> &
-ngx_http_tasker_auth_ctx_permissions(const ngx_http_tasker_auth_ctx_t *ctx)
-{
-    static const std::vector<std::string>  none;
-
-    if (ctx->token != NULL && *ctx->token) {
-        return (*ctx->token)->permissions;
-    }
-
-    return ctx->api_key != NULL ? ctx->api_key->permissions : none;
+    return ctx->token != NULL ? ctx->token->get() : NULL;
 }
 
 
@@ -1014,7 +995,9 @@ ngx_http_tasker_auth_variable(ngx_http_request_t *r,
         case NGX_HTTP_TASKER_AUTH_VAR_SUBJECT:
             if (!ctx->subject_built) {
                 if (ngx_http_tasker_auth_var_copy(r->pool,
-                        ngx_http_tasker_auth_ctx_subject(ctx), &ctx->subject)
+                        tasker::identitySubject(
+                            ngx_http_tasker_auth_ctx_token(ctx), ctx->api_key),
+                        &ctx->subject)
                     != NGX_OK)
                 {
                     return NGX_ERROR;
@@ -1032,7 +1015,8 @@ ngx_http_tasker_auth_variable(ngx_http_request_t *r,
         default: /* NGX_HTTP_TASKER_AUTH_VAR_PERMISSIONS */
             if (!ctx->permissions_built) {
                 if (ngx_http_tasker_auth_join(r->pool,
-                        ngx_http_tasker_auth_ctx_permissions(ctx),
+                        tasker::identityPermissions(
+                            ngx_http_tasker_auth_ctx_token(ctx), ctx->api_key),
                         &ctx->permissions)
                     != NGX_OK)
                 {
@@ -1066,8 +1050,9 @@ static ngx_int_t
 ngx_http_tasker_auth_render_claim(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, Render render)
 {
-    ngx_str_t                    value;
-    ngx_http_tasker_auth_ctx_t  *ctx;
+    ngx_str_t                     value;
+    ngx_http_tasker_auth_ctx_t   *ctx;
+    const tasker::VerifiedToken  *token;
 
     v->valid = 1;
     v->no_cacheable = 1;
@@ -1078,16 +1063,16 @@ ngx_http_tasker_auth_render_claim(ngx_http_request_t *r,
     ctx = static_cast<ngx_http_tasker_auth_ctx_t *>(
               ngx_http_get_module_ctx(r, ngx_http_tasker_auth_module));
 
-    if (ctx == NULL || ctx->token == NULL || !*ctx->token
-        || !(*ctx->token)->claims)
-    {
+    token = ctx != NULL ? ngx_http_tasker_auth_ctx_token(ctx) : NULL;
+
+    if (token == NULL || !token->claims) {
         return NGX_OK;
     }
 
     try {
         std::string  out;
 
-        if (!render(*(*ctx->token)->claims, &out)) {
+        if (!render(*token->claims, &out)) {
             return NGX_OK;
         }
 

@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "ct_equal.h"
 #include "digest.h"
 #include "tasker_limits.h"
 
@@ -78,18 +79,6 @@ Status configuredDigest(std::string_view key, Digest* out, std::string* detail) 
   return sha256(key, out) ? Status::Ok : Status::Internal;
 }
 
-// Equal digests, in time that does not depend on where they differ.
-bool sameDigest(const Digest& a, const Digest& b) noexcept {
-  uint64_t diff = 0;
-  for (size_t i = 0; i < a.size(); i += sizeof(uint64_t)) {
-    uint64_t x, y;
-    std::memcpy(&x, a.data() + i, sizeof x);
-    std::memcpy(&y, b.data() + i, sizeof y);
-    diff |= x ^ y;
-  }
-  return diff == 0;
-}
-
 }  // namespace
 
 size_t ApiKeyRegistry::probe(const Digest& d) const noexcept {
@@ -99,7 +88,9 @@ size_t ApiKeyRegistry::probe(const Digest& d) const noexcept {
   const size_t mask = slots_.size() - 1;
   size_t i = static_cast<size_t>(h) & mask;
   // Ends: the table is never more than half full.
-  while (slots_[i].entry != 0 && !sameDigest(slots_[i].digest, d)) i = (i + 1) & mask;
+  while (slots_[i].entry != 0 && !sameBytes(slots_[i].digest.data(), d.data(), d.size())) {
+    i = (i + 1) & mask;
+  }
   return i;
 }
 

@@ -36,14 +36,21 @@ const std::vector<std::string> kNoPermissions;
 const ClaimsConstPtr kNoClaims;
 }  // namespace
 
-const std::string& Decision::subject() const noexcept {
+const std::string& identitySubject(const VerifiedToken* token, const ApiKeyEntry* key) noexcept {
   if (token != nullptr) return token->subject;
-  return api_key != nullptr ? api_key->description : kNoSubject;
+  return key != nullptr ? key->description : kNoSubject;
 }
 
-const std::vector<std::string>& Decision::permissions() const noexcept {
+const std::vector<std::string>& identityPermissions(const VerifiedToken* token,
+                                                   const ApiKeyEntry* key) noexcept {
   if (token != nullptr) return token->permissions;
-  return api_key != nullptr ? api_key->permissions : kNoPermissions;
+  return key != nullptr ? key->permissions : kNoPermissions;
+}
+
+const std::string& Decision::subject() const noexcept { return identitySubject(token, api_key); }
+
+const std::vector<std::string>& Decision::permissions() const noexcept {
+  return identityPermissions(token, api_key);
 }
 
 const std::vector<std::string>& Decision::unknownPermissions() const noexcept {

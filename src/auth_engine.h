@@ -51,6 +51,13 @@ enum class AuthMethod { None, Jwt, ApiKey };
 // "jwt", "api_key" or "" (SPEC 5 $tasker_auth_method).
 const char* authMethodName(AuthMethod m) noexcept;
 
+// The subject and permission list (credential order) of a verified token or, without one, of
+// an API key entry; empty when both are null. Decision's accessors and the nginx adapter's
+// variables (which keep the identity past the decision) both read through these.
+const std::string& identitySubject(const VerifiedToken* token, const ApiKeyEntry* key) noexcept;
+const std::vector<std::string>& identityPermissions(const VerifiedToken* token,
+                                                   const ApiKeyEntry* key) noexcept;
+
 struct Decision {
   Status status = Status::Internal;
   AuthMethod method = AuthMethod::None;   // the credential tried (Jwt for any bearer)

@@ -10,6 +10,8 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
+#include "ct_equal.h"
+
 namespace tasker {
 
 // One allocation per cached token: this header, then the token's bytes. A hit reads the result
@@ -57,18 +59,6 @@ uint64_t mix(uint64_t a, uint64_t b) noexcept {
 constexpr uint64_t kK0 = 0xa0761d6478bd642full;
 constexpr uint64_t kK1 = 0xe7037ed1a0b428dbull;
 constexpr uint64_t kK2 = 0x8ebc6af09c88c6e3ull;
-
-// Equal bytes, in time that depends only on the length: every word is read, no early exit.
-bool sameBytes(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  uint64_t diff = 0;
-  size_t i = 0;
-  for (; i + 8 <= a.size(); i += 8) diff |= load64(a.data() + i) ^ load64(b.data() + i);
-  for (; i < a.size(); ++i)
-    diff |=
-        static_cast<uint64_t>(static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i]));
-  return diff == 0;
-}
 
 }  // namespace
 
