@@ -9,17 +9,6 @@ namespace tasker {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 bool isSpace(char c) noexcept { return c == ' ' || c == '\t'; }
 
 uint64_t monotonicNs() noexcept {
@@ -72,11 +61,18 @@ const char* authMethodName(AuthMethod m) noexcept {
 }
 
 bool parseBearer(std::string_view authorization, std::string_view* token) noexcept {
-  size_t sp = 0;
-  while (sp < authorization.size() && !isSpace(authorization[sp])) ++sp;
-  // "Bearer<token>" has no separator, so its scheme is not "Bearer": it counts as absent.
-  if (!iequals(authorization.substr(0, sp), "bearer")) return false;
-  std::string_view rest = authorization.substr(sp);
+  // The scheme runs up to the first space or tab and must be "bearer" in any case: six letters
+  // compared with bit 0x20 set (which maps only 'B' and 'b' to 'b', and so on), then the end
+  // or a separator. "Bearer<token>" has no separator, so its scheme is not "Bearer": it counts
+  // as absent.
+  static constexpr char kScheme[] = "bearer";
+  constexpr size_t kLen = sizeof kScheme - 1;
+  if (authorization.size() < kLen) return false;
+  for (size_t i = 0; i < kLen; ++i) {
+    if ((authorization[i] | 0x20) != kScheme[i]) return false;
+  }
+  if (authorization.size() > kLen && !isSpace(authorization[kLen])) return false;
+  std::string_view rest = authorization.substr(kLen);
   while (!rest.empty() && isSpace(rest.front())) rest.remove_prefix(1);
   while (!rest.empty() && isSpace(rest.back())) rest.remove_suffix(1);
   *token = rest;

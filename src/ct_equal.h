@@ -14,16 +14,30 @@ namespace tasker {
 inline bool sameBytes(const void* a, const void* b, size_t n) noexcept {
   const unsigned char* p = static_cast<const unsigned char*>(a);
   const unsigned char* q = static_cast<const unsigned char*>(b);
-  uint64_t diff = 0;
+  auto word = [](const unsigned char* s) noexcept {
+    uint64_t v;
+    std::memcpy(&v, s, sizeof v);
+    return v;
+  };
+  // Four independent accumulators: 32 bytes per iteration without one long dependency chain
+  // (a 600-byte token compares in ~20 iterations).
+  uint64_t d0 = 0, d1 = 0, d2 = 0, d3 = 0;
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t x, y;
-    std::memcpy(&x, p + i, sizeof x);
-    std::memcpy(&y, q + i, sizeof y);
-    diff |= x ^ y;
+  for (; i + 32 <= n; i += 32) {
+    d0 |= word(p + i) ^ word(q + i);
+    d1 |= word(p + i + 8) ^ word(q + i + 8);
+    d2 |= word(p + i + 16) ^ word(q + i + 16);
+    d3 |= word(p + i + 24) ^ word(q + i + 24);
   }
-  for (; i < n; ++i) diff |= static_cast<uint64_t>(p[i] ^ q[i]);
-  return diff == 0;
+  for (; i + 8 <= n; i += 8) d0 |= word(p + i) ^ word(q + i);
+  if (i < n) {
+    if (n >= 8) {  // the last word again, overlapping: which bytes are read depends only on n
+      d1 |= word(p + n - 8) ^ word(q + n - 8);
+    } else {
+      for (; i < n; ++i) d1 |= static_cast<uint64_t>(p[i] ^ q[i]);
+    }
+  }
+  return (d0 | d1 | d2 | d3) == 0;
 }
 
 // The same for two strings; strings of different lengths differ (the length is not secret).

@@ -102,10 +102,19 @@ TokenCache::~TokenCache() {
 }
 
 uint64_t TokenCache::hash(std::string_view token) const noexcept {
-  // Sixteen bytes per multiply: a few dozen cycles for a typical token (a wyhash-like mix).
+  // The length and the last kTokenCacheHashedBytes bytes only: a JWT ends with its signature, so
+  // that tail differs between any two tokens an issuer signed, and only verified tokens are ever
+  // inserted. Tokens that share a tail (a forged payload in front of a cached token's signature)
+  // share a set and a tag, and the full constant-time compare in matches() tells them apart: the
+  // hash only places entries, exactness never depends on it. A wyhash-like mix, 16 bytes per
+  // multiply: a few dozen cycles whatever the token's length.
   const char* p = token.data();
   size_t n = token.size();
-  uint64_t h = seed_[0] ^ mix(n ^ kK0, seed_[1] ^ kK1);
+  if (n > kTokenCacheHashedBytes) {
+    p += n - kTokenCacheHashedBytes;
+    n = kTokenCacheHashedBytes;
+  }
+  uint64_t h = seed_[0] ^ mix(token.size() ^ kK0, seed_[1] ^ kK1);
   for (; n >= 16; n -= 16, p += 16) {
     h = mix(load64(p) ^ seed_[0] ^ kK1, load64(p + 8) ^ h ^ kK2);
   }
@@ -157,7 +166,7 @@ const std::shared_ptr<const VerifiedToken>* TokenCache::find(std::string_view to
   const uint64_t tag = h | 1u;
   const size_t base = setOf(h) * ways_;
   for (size_t w = 0; w < ways_; ++w) {
-    if (!matches(base + w, tag, token, scope)) continue;
+    if (tags_[base + w] != tag || !matches(base + w, tag, token, scope)) continue;
     Slot& s = slots_[base + w];
     if (s.keyset_id != keyset_id) break;  // verified with another key set: never served
     // Expiry (and a clock that moved backwards past nbf/iat) is decided exactly as verifyToken

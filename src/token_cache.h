@@ -61,6 +61,9 @@ constexpr size_t kTokenCacheDefaultEntries = 32768;
 // stamp, pointer to the heap-held token text and VerifiedToken) and an 8-byte admission filter
 // entry.
 constexpr size_t kTokenCacheSlotBytes = 48;
+// The hash that picks a token's set and tag reads its length and only this many bytes from its
+// end: the signature (token_cache.cpp says why that is enough).
+constexpr size_t kTokenCacheHashedBytes = 64;
 
 class TokenCache {
  public:

@@ -51,6 +51,17 @@ void test_auth_engine_parse_bearer(void** state) {
   assert_false(parseBearer("Bearerabc", &tok));
   assert_false(parseBearer("Basic abc", &tok));
   assert_false(parseBearer("", &tok));
+  assert_true(parseBearer("BEARER\tabc\t", &tok));
+  assert_true(tok == "abc");
+  assert_true(parseBearer("bearer \t", &tok));
+  assert_true(tok.empty());
+  assert_false(parseBearer("Beare", &tok));
+  assert_false(parseBearer("Bearex abc", &tok));
+  assert_false(parseBearer(" Bearer abc", &tok));   // the scheme is empty
+  assert_false(parseBearer("Bearer\vabc", &tok));   // only space and tab separate
+  assert_false(parseBearer("Bearer-x abc", &tok));
+  assert_false(parseBearer("B\xc5" "arer abc", &tok));  // 0xc5 | 0x20 is not 'e'
+  assert_false(parseBearer(std::string_view("Bearer\0abc", 10), &tok));
 }
 
 void test_auth_engine_missing_credentials(void** state) {

@@ -14,9 +14,10 @@ extern "C" {
 
 namespace {
 
-// Every length across the word loop and the byte tail, with one byte changed at every position.
+// Every length across the 32-byte loop, the word loop, the overlapping last word and the byte
+// tail (n < 8), with one byte changed at every position.
 void test_ct_equal_every_position(void** state) {
-  for (size_t n = 0; n <= 40; ++n) {
+  for (size_t n = 0; n <= 100; ++n) {
     std::string a(n, 'x');
     for (size_t i = 0; i < n; ++i) a[i] = static_cast<char>('a' + i % 26);
     std::string b = a;

@@ -94,6 +94,35 @@ void test_token_cache_other_token_misses(void** state) {
   assert_non_null(cache.find(f.token, &kScope, f.keys->id(), 60, kNow));
 }
 
+// The set and tag come from the token's last kTokenCacheHashedBytes bytes (its signature), so a
+// token that keeps a cached token's tail but changes anything before it (a forged payload) lands
+// on the same set and tag: the full compare still tells them apart, both ways.
+void test_token_cache_same_tail_is_told_apart(void** state) {
+  Fixture a = verified();
+  Fixture b = verified(defaultClaims().set("sub", q("user-2")));
+  assert_true(a.token.size() > kTokenCacheHashedBytes + 1);
+  std::string forged = a.token;
+  forged[0] ^= 1;  // same length, same tail
+  TokenCache cache(kTokenCacheDefaultEntries);
+  cache.insert(a.token, &kScope, a.keys->id(), a.vt);
+  assert_null(cache.find(forged, &kScope, a.keys->id(), 60, kNow));
+  std::string middle = a.token;
+  middle[middle.size() - kTokenCacheHashedBytes - 1] ^= 1;  // the last byte outside the tail
+  assert_null(cache.find(middle, &kScope, a.keys->id(), 60, kNow));
+  // Both may be cached side by side (a test inserts what the engine would only after verifying):
+  // each lookup answers its own entry.
+  cache.insert(forged, &kScope, b.keys->id(), b.vt);
+  assert_int_equal(cache.size(), 2);
+  const std::shared_ptr<const VerifiedToken>* hit =
+      cache.find(a.token, &kScope, a.keys->id(), 60, kNow);
+  assert_non_null(hit);
+  assert_true(hit->get() == a.vt.get());
+  hit = cache.find(forged, &kScope, b.keys->id(), 60, kNow);
+  assert_non_null(hit);
+  assert_true(hit->get() == b.vt.get());
+  assert_null(cache.find(middle, &kScope, a.keys->id(), 60, kNow));
+}
+
 void test_token_cache_collision_replaces_slot(void** state) {
   Fixture a = verified();
   Fixture b = verified(defaultClaims().set("sub", q("user-2")));
@@ -242,6 +271,7 @@ int main(void) {
       cmocka_unit_test(test_token_cache_not_yet_valid_misses),
       cmocka_unit_test(test_token_cache_scope_and_keyset_are_part_of_the_key),
       cmocka_unit_test(test_token_cache_other_token_misses),
+      cmocka_unit_test(test_token_cache_same_tail_is_told_apart),
       cmocka_unit_test(test_token_cache_collision_replaces_slot),
       cmocka_unit_test(test_token_cache_zero_slots_disables),
       cmocka_unit_test(test_token_cache_clear_drops_entries),
