@@ -1,5 +1,6 @@
 #include "api_keys.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string.h>
 #include <new>
@@ -60,9 +61,11 @@ bool hasPrefixIgnoringCase(std::string_view s, std::string_view prefix) noexcept
   return true;
 }
 
-Status configuredDigest(std::string_view key, Digest* out, std::string* detail) {
+// *hashed: the key was given as its digest.
+Status configuredDigest(std::string_view key, Digest* out, bool* hashed, std::string* detail) {
   // "SHA256:..." is refused too: taking it as a plain key would make a hash a working key.
-  if (hasPrefixIgnoringCase(key, kHashPrefix)) {
+  *hashed = hasPrefixIgnoringCase(key, kHashPrefix);
+  if (*hashed) {
     if (key.substr(0, kHashPrefix.size()) != kHashPrefix ||
         !parseHexDigest(key.substr(kHashPrefix.size()), out)) {
       // The value is a (malformed) digest, not a secret, so it may appear in the message.
@@ -80,6 +83,21 @@ Status configuredDigest(std::string_view key, Digest* out, std::string* detail) 
 }
 
 }  // namespace
+
+ApiKeyRegistry::~ApiKeyRegistry() {
+  if (!plain_bytes_.empty()) explicit_bzero(plain_bytes_.data(), plain_bytes_.size());
+}
+
+size_t ApiKeyRegistry::probePlain(std::string_view key, uint64_t tag) const noexcept {
+  const size_t mask = plain_slots_.size() - 1;
+  size_t i = static_cast<size_t>(tag >> 32) & mask;  // bit 0 of the tag is always set
+  // Ends: the table is never more than half full. Only a slot whose tag matches is compared.
+  while (plain_slots_[i].entry != 0 &&
+         !(plain_slots_[i].tag == tag && sameBytes(plainKey(plain_slots_[i]), key))) {
+    i = (i + 1) & mask;
+  }
+  return i;
+}
 
 size_t ApiKeyRegistry::probe(const Digest& d) const noexcept {
   // The digest is uniformly distributed, so any 8 of its bytes make a good hash.
@@ -129,7 +147,8 @@ Status ApiKeyRegistry::add(std::string_view key, const std::vector<std::string>&
   }
   try {
     ApiKeyEntry entry;
-    Status st = configuredDigest(key, &entry.digest, detail);
+    bool hashed = false;
+    Status st = configuredDigest(key, &entry.digest, &hashed, detail);
     if (st != Status::Ok) return st;
 
     if (!slots_.empty()) {
@@ -139,7 +158,10 @@ Status ApiKeyRegistry::add(std::string_view key, const std::vector<std::string>&
         return Status::ConfigDuplicateKey;
       }
     }
-    if (entries_.size() >= UINT32_MAX - 1) return Status::ConfigInvalid;
+    if (entries_.size() >= UINT32_MAX - 1 || plain_bytes_.size() + key.size() >= UINT32_MAX) {
+      if (detail) *detail = "too many keys";
+      return Status::ConfigInvalid;
+    }
 
     if (permissions.size() > kMaxPermissionsPerCredential) {
       if (detail) {
@@ -180,11 +202,49 @@ Status ApiKeyRegistry::add(std::string_view key, const std::vector<std::string>&
       }
       slots_.swap(grown.slots_);
     }
+    uint64_t tag = 0;
+    if (!hashed) {
+      tag = plainTag(key);
+      const size_t plain_used = entries_.size() - hashed_entries_;
+      if (2 * (plain_used + 1) > plain_slots_.size()) {
+        std::vector<PlainSlot> grown(plain_slots_.empty() ? 16 : 2 * plain_slots_.size(),
+                                     PlainSlot{});
+        const size_t mask = grown.size() - 1;
+        for (const PlainSlot& old : plain_slots_) {
+          if (old.entry == 0) continue;
+          size_t i = static_cast<size_t>(old.tag >> 32) & mask;
+          while (grown[i].entry != 0) i = (i + 1) & mask;
+          grown[i] = old;
+        }
+        plain_slots_.swap(grown);
+      }
+      if (plain_bytes_.capacity() - plain_bytes_.size() < key.size()) {
+        // A new buffer, and the old one wiped before it is freed: no key is left behind in
+        // freed memory (std::vector would just copy and free).
+        std::vector<char> grown;
+        grown.reserve(std::max({2 * plain_bytes_.capacity(), plain_bytes_.size() + key.size(),
+                                size_t{256}}));
+        grown.assign(plain_bytes_.begin(), plain_bytes_.end());
+        if (!plain_bytes_.empty()) explicit_bzero(plain_bytes_.data(), plain_bytes_.size());
+        plain_bytes_.swap(grown);
+      }
+    }
     entries_.reserve(entries_.size() + 1);
+    // Nothing below throws.
     Slot& free_slot = slots_[probe(entry.digest)];
-    entries_.push_back(std::move(entry));  // cannot throw after the reserve
+    entries_.push_back(std::move(entry));
     free_slot.digest = entries_.back().digest;
     free_slot.entry = static_cast<uint32_t>(entries_.size());
+    if (hashed) {
+      ++hashed_entries_;
+    } else {
+      PlainSlot& ps = plain_slots_[probePlain(key, tag)];  // free: a duplicate was refused above
+      ps.tag = tag;
+      ps.offset = static_cast<uint32_t>(plain_bytes_.size());
+      ps.size = static_cast<uint32_t>(key.size());
+      ps.entry = static_cast<uint32_t>(entries_.size());
+      plain_bytes_.insert(plain_bytes_.end(), key.begin(), key.end());  // within capacity
+    }
     return Status::Ok;
   } catch (const std::bad_alloc&) {
     return Status::OutOfMemory;
@@ -195,8 +255,13 @@ Status ApiKeyRegistry::add(std::string_view key, const std::vector<std::string>&
 
 const ApiKeyEntry* ApiKeyRegistry::lookup(std::string_view presented) const noexcept {
   if (presented.empty() || presented.size() > kMaxApiKeyBytes) return nullptr;
-  // One hash and one table probe whatever the registry holds: the time taken does not depend on
-  // how many keys exist or on which one (if any) matches, so it leaks nothing about the others.
+  // A hash and a table probe whatever the registry holds: the time taken does not depend on how
+  // many keys exist or on which one (if any) matches, so it leaks nothing about the others.
+  if (!plain_slots_.empty()) {
+    const PlainSlot& s = plain_slots_[probePlain(presented, plainTag(presented))];
+    if (s.entry != 0) return &entries_[s.entry - 1];
+    if (hashed_entries_ == 0) return nullptr;  // every key is in the plain index
+  }
   Digest d;
   if (!sha256(presented, &d)) return nullptr;
   const ApiKeyEntry* found = nullptr;

@@ -7,8 +7,6 @@
 #include <type_traits>
 
 #include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/rand.h>
 
 #include "ct_equal.h"
 
@@ -42,38 +40,11 @@ struct TokenCache::Entry {
   }
 };
 
-namespace {
-
-uint64_t load64(const char* p) noexcept {
-  uint64_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-// 64x64 -> 128-bit multiply, folded: the mixing step of the hash.
-uint64_t mix(uint64_t a, uint64_t b) noexcept {
-  unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
-  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
-}
-
-constexpr uint64_t kK0 = 0xa0761d6478bd642full;
-constexpr uint64_t kK1 = 0xe7037ed1a0b428dbull;
-constexpr uint64_t kK2 = 0x8ebc6af09c88c6e3ull;
-
-}  // namespace
-
 TokenCache::TokenCache(size_t entries) {
   static_assert(2 * sizeof(uint64_t) + sizeof(Slot) == kTokenCacheSlotBytes,
                 "documented slot cost");
   static_assert(std::is_trivial<Slot>::value, "slots come zeroed from calloc");
   if (entries == 0) return;
-  // The seed only spreads tokens over sets (exactness never depends on it); it keeps an issuer of
-  // many tokens from aiming them at one set. Without randomness, fixed constants still work.
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(seed_), sizeof seed_) != 1) {
-    ERR_clear_error();
-    seed_[0] = kK0;
-    seed_[1] = kK1;
-  }
   size_t ways = entries < kTokenCacheWays ? entries : kTokenCacheWays;
   size_t sets = 1;
   while (sets * ways < entries) sets <<= 1;
@@ -106,35 +77,10 @@ uint64_t TokenCache::hash(std::string_view token) const noexcept {
   // that tail differs between any two tokens an issuer signed, and only verified tokens are ever
   // inserted. Tokens that share a tail (a forged payload in front of a cached token's signature)
   // share a set and a tag, and the full constant-time compare in matches() tells them apart: the
-  // hash only places entries, exactness never depends on it. A wyhash-like mix, 16 bytes per
-  // multiply: a few dozen cycles whatever the token's length.
-  const char* p = token.data();
-  size_t n = token.size();
-  if (n > kTokenCacheHashedBytes) {
-    p += n - kTokenCacheHashedBytes;
-    n = kTokenCacheHashedBytes;
-  }
-  uint64_t h = seed_[0] ^ mix(token.size() ^ kK0, seed_[1] ^ kK1);
-  for (; n >= 16; n -= 16, p += 16) {
-    h = mix(load64(p) ^ seed_[0] ^ kK1, load64(p + 8) ^ h ^ kK2);
-  }
-  uint64_t a = 0, b = 0;
-  if (n >= 8) {
-    a = load64(p);
-    p += 8;
-    n -= 8;
-  }
-  for (size_t i = 0; i < n; ++i)
-    b |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
-  h ^= mix(a ^ seed_[1] ^ kK2, b ^ h ^ kK0);
-  // Final avalanche (MurmurHash3's fmix64): tokens that differ only in a few trailing bytes
-  // would otherwise spread over the sets less evenly than random.
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
+  // hash only places entries, exactness never depends on it. A few dozen cycles whatever the
+  // token's length.
+  size_t n = token.size() < kTokenCacheHashedBytes ? token.size() : kTokenCacheHashedBytes;
+  return hasher_(token.data() + token.size() - n, n, token.size());
 }
 
 size_t TokenCache::setOf(uint64_t h) const noexcept {

@@ -49,6 +49,7 @@
 #include <memory>
 #include <string_view>
 
+#include "seeded_hash.h"
 #include "verify.h"
 
 namespace tasker {
@@ -117,7 +118,7 @@ class TokenCache {
                const void* scope) const noexcept;
   void drop(size_t index) noexcept;
 
-  uint64_t seed_[2] = {};
+  SeededHash hasher_;  // per cache: its random seed spreads tokens over the sets
   uint64_t* tags_ = nullptr;    // per slot: hash | 1, or 0 when free
   uint64_t* recent_ = nullptr;  // admission filter: hash | 1 of recent misses, direct-mapped
   Slot* slots_ = nullptr;

@@ -355,6 +355,32 @@ void test_api_keys_failed_adds_leave_registry_intact(void** state) {
   assert_string_equal(reg.lookup("sk-new")->description.c_str(), "new");
 }
 
+// Found by the plain index or by digest, whichever way each key was configured, in any order.
+void test_api_keys_plain_and_hashed_together(void** state) {
+  ApiKeyRegistry reg;
+  addOk(&reg, "sk-plain-1", {"tasks:read"}, "p1");
+  addOk(&reg, "sk-plain-2", {"tasks:list"}, "p2");
+  // Only plain keys so far: anything outside the plain index is refused.
+  assert_null(reg.lookup("abc"));
+  assert_null(reg.lookup("sk-plain-"));
+  assert_null(reg.lookup("sk-plain-10"));
+  assert_null(reg.lookup(hashApiKey("sk-plain-1")));
+  addOk(&reg, kAbcHash, {"*"}, "hashed");
+  assert_string_equal(reg.lookup("abc")->description.c_str(), "hashed");
+  assert_string_equal(reg.lookup("sk-plain-1")->description.c_str(), "p1");
+  assert_string_equal(reg.lookup("sk-plain-2")->description.c_str(), "p2");
+  assert_null(reg.lookup("abd"));
+  assert_null(reg.lookup(kAbcHash));
+  assert_null(reg.lookup("sk-plain-3"));
+  std::string detail;
+  assert_int_equal(reg.add(hashApiKey("sk-plain-2"), {}, "dup", true, "a.conf:9", &detail),
+                   Status::ConfigDuplicateKey);
+  assert_int_equal(reg.add("abc", {}, "dup", true, "a.conf:10", &detail),
+                   Status::ConfigDuplicateKey);
+}
+
+// The entries (which the adapter's variables and logs read) never hold the key; only the
+// registry's private plain index does, wiped when the registry goes.
 void test_api_keys_plain_key_is_not_retained(void** state) {
   ApiKeyRegistry reg;
   const std::string key = "sk-very-secret-value-0123456789";
@@ -363,7 +389,7 @@ void test_api_keys_plain_key_is_not_retained(void** state) {
   assert_true(e.description.find(key) == std::string::npos);
   assert_true(e.source.find(key) == std::string::npos);
   for (const std::string& p : e.permissions) assert_true(p.find(key) == std::string::npos);
-  // What is kept is the digest.
+  // What the entry keeps is the digest.
   ApiKeyRegistry by_hash;
   addOk(&by_hash, hashApiKey(key), {}, "svc");
   assert_memory_equal(e.digest.data(), by_hash.entries()[0].digest.data(), 32);
@@ -425,6 +451,7 @@ int main(void) {
       cmocka_unit_test(test_api_keys_rejects_too_many_permissions),
       cmocka_unit_test(test_api_keys_description_is_subject),
       cmocka_unit_test(test_api_keys_failed_adds_leave_registry_intact),
+      cmocka_unit_test(test_api_keys_plain_and_hashed_together),
       cmocka_unit_test(test_api_keys_plain_key_is_not_retained),
       cmocka_unit_test(test_api_keys_many_keys),
   };
