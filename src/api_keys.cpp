@@ -82,6 +82,12 @@ Status configuredDigest(std::string_view key, Digest* out, bool* hashed, std::st
   return sha256(key, out) ? Status::Ok : Status::Internal;
 }
 
+// Where a plain key's probe sequence starts in a table of mask + 1 slots (bit 0 of a tag is
+// always set, so the index comes from its upper half).
+size_t plainHome(uint64_t tag, size_t mask) noexcept {
+  return static_cast<size_t>(tag >> 32) & mask;
+}
+
 }  // namespace
 
 ApiKeyRegistry::~ApiKeyRegistry() {
@@ -90,7 +96,7 @@ ApiKeyRegistry::~ApiKeyRegistry() {
 
 size_t ApiKeyRegistry::probePlain(std::string_view key, uint64_t tag) const noexcept {
   const size_t mask = plain_slots_.size() - 1;
-  size_t i = static_cast<size_t>(tag >> 32) & mask;  // bit 0 of the tag is always set
+  size_t i = plainHome(tag, mask);
   // Ends: the table is never more than half full. Only a slot whose tag matches is compared.
   while (plain_slots_[i].entry != 0 &&
          !(plain_slots_[i].tag == tag && sameBytes(plainKey(plain_slots_[i]), key))) {
@@ -212,7 +218,7 @@ Status ApiKeyRegistry::add(std::string_view key, const std::vector<std::string>&
         const size_t mask = grown.size() - 1;
         for (const PlainSlot& old : plain_slots_) {
           if (old.entry == 0) continue;
-          size_t i = static_cast<size_t>(old.tag >> 32) & mask;
+          size_t i = plainHome(old.tag, mask);
           while (grown[i].entry != 0) i = (i + 1) & mask;
           grown[i] = old;
         }

@@ -112,7 +112,7 @@ const std::shared_ptr<const VerifiedToken>* TokenCache::find(std::string_view to
   const uint64_t tag = h | 1u;
   const size_t base = setOf(h) * ways_;
   for (size_t w = 0; w < ways_; ++w) {
-    if (tags_[base + w] != tag || !matches(base + w, tag, token, scope)) continue;
+    if (!matches(base + w, tag, token, scope)) continue;
     Slot& s = slots_[base + w];
     if (s.keyset_id != keyset_id) break;  // verified with another key set: never served
     // Expiry (and a clock that moved backwards past nbf/iat) is decided exactly as verifyToken
