@@ -65,7 +65,7 @@ struct Decision {
   bool presented = false;                 // a credential was presented (error="invalid_token")
   bool jwt_attempted = false;             // a bearer verification ran (histogram observation)
   bool cache_hit = false;                 // answered from the TokenCache
-  uint64_t verify_ns = 0;                 // duration of that verification
+  uint64_t verify_ns = 0;                 // duration of that verification; 0 for a cache hit
   const char* missing_permission = nullptr;  // PermDenied: vocabulary name, static storage
   bool authenticated = false;             // identity below is valid (also for Perm* statuses)
 

@@ -128,6 +128,7 @@ Status RuleSet::addRule(const std::vector<std::string_view>& args, std::string* 
     rule.required.push_back(idx);
   }
   if (rule.methods & static_cast<uint32_t>(Method::Head)) names_head_ = true;
+  if (rule.methods != 0) names_methods_ = true;
   rules_.push_back(std::move(rule));
   return Status::Ok;
 }
@@ -135,7 +136,8 @@ Status RuleSet::addRule(const std::vector<std::string_view>& args, std::string* 
 Status RuleSet::check(std::string_view method, const Grant& grant,
                       const char** missing) const noexcept {
   if (rules_.empty()) return Status::Ok;
-  uint32_t bit = methodBit(method);
+  // Without method names every rule applies, and the method need not be looked up.
+  uint32_t bit = names_methods_ ? methodBit(method) : 0;
   // HEAD follows GET unless some rule names HEAD explicitly (SPEC 8).
   if (bit == static_cast<uint32_t>(Method::Head) && !names_head_) {
     bit = static_cast<uint32_t>(Method::Get);

@@ -84,6 +84,7 @@ class RuleSet {
  private:
   std::vector<PermissionRule> rules_;
   bool names_head_ = false;
+  bool names_methods_ = false;  // some rule names methods; otherwise check() never reads the method
 };
 
 }  // namespace tasker

@@ -170,8 +170,10 @@ void test_auth_engine_cache_answers_second_request(void** state) {
   Decision second = run(*p, v, &cache);
   assert_int_equal(first.status, Status::Ok);
   assert_false(first.cache_hit);
+  assert_true(first.verify_ns > 0);  // a verification is timed
   assert_int_equal(second.status, Status::Ok);
   assert_true(second.cache_hit);
+  assert_int_equal(second.verify_ns, 0);  // a hit is not (metrics: first bucket, nothing in _sum)
   assert_string_equal(second.subject().c_str(), "user-1");
   // the hit shares the result the first decision verified, and keeps it after the cache lets go
   assert_true(second.owned.get() == first.owned.get());
