@@ -148,10 +148,13 @@ test-package: deb
 
 # ---- benchmarks (not tests: numbers for the README's Performance section) -----------------------
 # make bench: the core micro-benchmarks, then bench/e2e.sh: nginx and wrk pinned to separate cores,
-# every workload of issue 11 side by side, `openssl speed` in the same run; writes
-# build/bench/report.md and build/bench/chart.png. Not run by CI. Variables (see bench/e2e.sh):
+# every workload of issue 11 side by side, the cache hits and the API key again as back-to-back
+# pairs with their baselines, `openssl speed` in the same run; writes build/bench/report.md and
+# build/bench/chart.png. Not run by CI. Variables (see bench/e2e.sh):
 BENCH_SECONDS      ?= 5
 BENCH_ROUNDS       ?= 7
+BENCH_PAIR_ROUNDS  ?= 20
+BENCH_PAIR_SECONDS ?= 2
 BENCH_TOKENS       ?= 10000
 BENCH_RSS_REQUESTS ?= 5000000
 BENCH_PORT         ?= 2400
@@ -177,6 +180,7 @@ bench-micro: $(BENCH_BINS)
 
 bench: all bench-deps bench-micro $(BUILD)/bench/mint_tokens
 	BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_TOKENS=$(BENCH_TOKENS) \
+	BENCH_PAIR_ROUNDS=$(BENCH_PAIR_ROUNDS) BENCH_PAIR_SECONDS=$(BENCH_PAIR_SECONDS) \
 	BENCH_RSS_REQUESTS=$(BENCH_RSS_REQUESTS) BENCH_PORT=$(BENCH_PORT) NGINX_BIN=$(NGINX_BIN) \
 	    bench/e2e.sh
 
