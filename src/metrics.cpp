@@ -342,7 +342,8 @@ void metricsObserveVerification(MetricsBlock* block, bool success, uint64_t dura
   while (i < kVerifyBucketCount && duration_ns > kVerifyBucketBoundsNs[i]) ++i;
   const int r = resultIndex(success);
   block->verify_buckets[r][i].fetch_add(1, kRelaxed);
-  block->verify_sum_ns[r].fetch_add(duration_ns, kRelaxed);
+  // A cache hit is observed untimed (0): no locked add for a sum it does not change.
+  if (duration_ns != 0) block->verify_sum_ns[r].fetch_add(duration_ns, kRelaxed);
 }
 
 void metricsCountJwksRefresh(MetricsBlock* block, int slot, bool success) noexcept {
