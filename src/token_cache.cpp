@@ -12,22 +12,27 @@
 
 namespace tasker {
 
-// One allocation per cached token: this header, then the token's bytes. A hit reads the result
-// pointer and starts comparing the text on the same cache line, with no pointer to a separate
-// string buffer to chase first.
+// One allocation per cached token: this header, then the token's bytes. A hit checks the scope
+// and key set, reads the result pointer and starts comparing the text on the same cache line,
+// with no slot or separate string buffer to chase first.
 struct TokenCache::Entry {
   std::shared_ptr<const VerifiedToken> verified;  // shared with the decisions that use it
-  size_t size;                                    // of the token text that follows
+  const Claims* claims;                           // verified->claims, owned by it
+  const void* scope;
+  uint64_t keyset_id;
+  size_t size;  // of the token text that follows
 
   std::string_view text() const noexcept {
     return std::string_view(reinterpret_cast<const char*>(this + 1), size);
   }
 
   // nullptr when memory runs out.
-  static Entry* make(std::string_view token, std::shared_ptr<const VerifiedToken> v) noexcept {
+  static Entry* make(std::string_view token, const void* scope, uint64_t keyset_id,
+                     std::shared_ptr<const VerifiedToken> v) noexcept {
     void* mem = std::malloc(sizeof(Entry) + token.size());
     if (mem == nullptr) return nullptr;
-    Entry* e = new (mem) Entry{std::move(v), token.size()};
+    const Claims* claims = v->claims.get();
+    Entry* e = new (mem) Entry{std::move(v), claims, scope, keyset_id, token.size()};
     if (!token.empty()) std::memcpy(reinterpret_cast<char*>(e + 1), token.data(), token.size());
     return e;
   }
@@ -43,22 +48,23 @@ struct TokenCache::Entry {
 TokenCache::TokenCache(size_t entries) {
   static_assert(2 * sizeof(uint64_t) + sizeof(Slot) == kTokenCacheSlotBytes,
                 "documented slot cost");
+  static_assert(sizeof(Entry) <= 48, "an entry's header and its text start share a cache line");
   static_assert(std::is_trivial<Slot>::value, "slots come zeroed from calloc");
   if (entries == 0) return;
   size_t ways = entries < kTokenCacheWays ? entries : kTokenCacheWays;
   size_t sets = 1;
   while (sets * ways < entries) sets <<= 1;
   // calloc: the zeroed pages of a large table stay untouched (and out of RSS) until used.
-  tags_ = static_cast<uint64_t*>(std::calloc(sets * ways, sizeof(uint64_t)));
-  recent_ = static_cast<uint64_t*>(std::calloc(sets * ways, sizeof(uint64_t)));
   slots_ = static_cast<Slot*>(std::calloc(sets * ways, sizeof(Slot)));
-  if (tags_ == nullptr || recent_ == nullptr || slots_ == nullptr) {  // no cache, not no service
-    std::free(tags_);
-    std::free(recent_);
+  stamps_ = static_cast<uint64_t*>(std::calloc(sets * ways, sizeof(uint64_t)));
+  recent_ = static_cast<uint64_t*>(std::calloc(sets * ways, sizeof(uint64_t)));
+  if (slots_ == nullptr || stamps_ == nullptr || recent_ == nullptr) {  // no cache, not no service
     std::free(slots_);
-    tags_ = nullptr;
-    recent_ = nullptr;
+    std::free(stamps_);
+    std::free(recent_);
     slots_ = nullptr;
+    stamps_ = nullptr;
+    recent_ = nullptr;
     return;
   }
   sets_ = sets;
@@ -67,9 +73,9 @@ TokenCache::TokenCache(size_t entries) {
 
 TokenCache::~TokenCache() {
   clear();
-  std::free(tags_);
-  std::free(recent_);
   std::free(slots_);
+  std::free(stamps_);
+  std::free(recent_);
 }
 
 uint64_t TokenCache::hash(std::string_view token) const noexcept {
@@ -89,14 +95,25 @@ size_t TokenCache::setOf(uint64_t h) const noexcept {
 
 bool TokenCache::matches(size_t index, uint64_t tag, std::string_view token,
                          const void* scope) const noexcept {
-  return tags_[index] == tag && slots_[index].scope == scope &&
-         sameBytes(slots_[index].entry->text(), token);
+  if (slots_[index].tag != tag) return false;
+  const Entry* e = slots_[index].entry;
+  // The whole entry is cold when many tokens take turns: ask for all of its lines at once
+  // rather than one dependent miss after another while the compare walks the text, and for the
+  // result and claims a hit reads next (find's checkTimes, then the permission check).
+  const char* p = reinterpret_cast<const char*>(e);
+  for (size_t off = 64; off < sizeof(Entry) + token.size(); off += 64) __builtin_prefetch(p + off);
+  const char* v = reinterpret_cast<const char*>(e->verified.get());
+  __builtin_prefetch(v);
+  __builtin_prefetch(v + 64);
+  __builtin_prefetch(e->claims);  // checkTimes: the claims classes keep the times first
+  __builtin_prefetch(reinterpret_cast<const char*>(e->claims) + 64);
+  return e->scope == scope && sameBytes(e->text(), token);
 }
 
 void TokenCache::drop(size_t index) noexcept {
   Entry::destroy(slots_[index].entry);
   slots_[index].entry = nullptr;
-  tags_[index] = 0;
+  slots_[index].tag = 0;
   --used_;
 }
 
@@ -113,18 +130,18 @@ const std::shared_ptr<const VerifiedToken>* TokenCache::find(std::string_view to
   const size_t base = setOf(h) * ways_;
   for (size_t w = 0; w < ways_; ++w) {
     if (!matches(base + w, tag, token, scope)) continue;
-    Slot& s = slots_[base + w];
-    if (s.keyset_id != keyset_id) break;  // verified with another key set: never served
+    Entry* e = slots_[base + w].entry;
+    if (e->keyset_id != keyset_id) break;  // verified with another key set: never served
     // Expiry (and a clock that moved backwards past nbf/iat) is decided exactly as verifyToken
     // would decide it now; a token that no longer passes is dropped and verified afresh.
-    const VerifiedToken& vt = *s.entry->verified;
+    const VerifiedToken& vt = *e->verified;
     if (!vt.claims || vt.claims->checkTimes(leeway_seconds, now) != Status::Ok) {
       drop(base + w);
       break;
     }
-    s.stamp = ++clock_;
+    stamps_[base + w] = ++clock_;
     ++hits_;
-    return &s.entry->verified;
+    return &e->verified;
   }
   ++misses_;
   return nullptr;
@@ -140,8 +157,8 @@ void TokenCache::insert(std::string_view token, const void* scope, uint64_t keys
   bool own = false;
   for (size_t w = 0; w < ways_; ++w) {
     size_t i = base + w;
-    if (tags_[i] == 0) {  // a free slot; keep looking for this token's own slot
-      if (tags_[victim] != 0) victim = i;
+    if (!used(i)) {  // a free slot; keep looking for this token's own slot
+      if (used(victim)) victim = i;
       continue;
     }
     if (matches(i, tag, token, scope)) {
@@ -149,9 +166,9 @@ void TokenCache::insert(std::string_view token, const void* scope, uint64_t keys
       own = true;
       break;
     }
-    if (tags_[victim] != 0 && slots_[i].stamp < slots_[victim].stamp) victim = i;
+    if (used(victim) && stamps_[i] < stamps_[victim]) victim = i;
   }
-  const bool evicts = tags_[victim] != 0 && !own;
+  const bool evicts = used(victim) && !own;
   if (evicts) {
     // Admission: only a token that missed recently may displace a valid entry.
     uint64_t& seen = recent_[static_cast<size_t>(h % (sets_ * ways_))];
@@ -162,24 +179,21 @@ void TokenCache::insert(std::string_view token, const void* scope, uint64_t keys
     }
     seen = 0;
   }
-  Entry* entry = Entry::make(token, std::move(verified));
+  Entry* entry = Entry::make(token, scope, keyset_id, std::move(verified));
   if (entry == nullptr) return;
-  if (tags_[victim] != 0) {
+  if (used(victim)) {
     if (evicts) ++evictions_;
     drop(victim);
   }
-  Slot& s = slots_[victim];
-  s.scope = scope;
-  s.keyset_id = keyset_id;
-  s.stamp = ++clock_;
-  s.entry = entry;
-  tags_[victim] = tag;
+  slots_[victim].tag = tag;
+  slots_[victim].entry = entry;
+  stamps_[victim] = ++clock_;
   ++used_;
 }
 
 void TokenCache::clear() noexcept {
   for (size_t i = 0; i < sets_ * ways_; ++i) {
-    if (tags_[i] != 0) drop(i);
+    if (used(i)) drop(i);
   }
 }
 
