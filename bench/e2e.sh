@@ -6,8 +6,9 @@
 # runs back to back, BENCH_ROUNDS rounds in rotating order, and each figure is the median over
 # rounds. Server CPU per request is the workers' utime+stime (/proc/<pid>/stat) over a run divided
 # by wrk's request count. `openssl speed` runs in the same session, on the server's core, for the
-# bare signature costs. The goals with a limit of a few per cent (cache hits, API key) are then
-# measured again as back-to-back pairs with their baselines ("close comparisons" below). Writes
+# bare signature costs. The goals that compare two workloads by a few per cent (cache hits, API
+# key, 10,000 tokens against one) are then measured again as back-to-back pairs with their
+# baselines ("close comparisons" below). Writes
 # build/bench/report.md, runs.tsv, pairs.tsv, rss.tsv, profile.tsv and chart.png (gnuplot).
 #
 # Instances: A default configuration (1 worker), B tasker_jwt_cache_size 0, C default with
@@ -24,7 +25,8 @@
 #   BENCH_SECONDS=5        seconds per measured run
 #   BENCH_ROUNDS=7         rounds (the median is reported)
 #   BENCH_PAIR_ROUNDS=20, BENCH_PAIR_SECONDS=2   close comparisons (cache hits and API key against
-#                          their bare baselines, back to back; see below); 0 rounds skips them
+#                          their bare baselines, the many-tokens runs against the one-token hit,
+#                          back to back; see below); 0 rounds skips them
 #   BENCH_CONNECTIONS=32   wrk connections
 #   BENCH_TOKENS=10000     distinct tokens of the many-tokens workloads
 #   BENCH_RSS_REQUESTS=5000000  requests of the long many-tokens run that samples worker RSS
@@ -303,8 +305,9 @@ done
 
 # ---- close comparisons: the goals whose limit is a few per cent --------------------------------
 # The server's CPU per request drifts between levels that last tens of seconds (about 12.9 and
-# 14.5 µs on the development VM), by more than these goals allow. A workload and its baseline run
-# seconds apart move together, so here each goal's pair runs back to back, in alternating order
+# 14.5 µs on the development VM), by more than these goals allow; with two workers sharing the
+# server core, by up to 15 % between runs. A workload and its baseline run seconds apart move
+# together, so here each goal's pair runs back to back, in alternating order
 # (baseline first in even rounds), and report.py takes the median of the per-pair ratios with a
 # distribution-free confidence interval. The rounds above still give every workload's figures.
 PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-20}
@@ -315,6 +318,8 @@ PAIRS=(
     "bare|A|/bare|token|$ES_TOKEN es256_cached|A|/es|token|$ES_TOKEN"
     "bare|A|/bare|token|$ED_TOKEN eddsa_cached|A|/ed|token|$ED_TOKEN"
     "bare_apikey|A|/bare|apikey|$API_KEY api_key|A|/apikey|apikey|$API_KEY"
+    "rs256_1token_lua|A|/rs|lua|$SINGLE many_1worker|A|/rs|lua|$MANY"
+    "rs256_1token_lua_2workers|C|/rs|lua|$SINGLE many_2workers|C|/rs|lua|$MANY"
 )
 printf 'round\tbaseline\tworkload\tbase_requests\tbase_ticks\trequests\tticks\n' > "$OUT/pairs.tsv"
 if [ "$PAIR_ROUNDS" -gt 0 ]; then
