@@ -204,7 +204,7 @@ w("The 1.1 × goals compare with the one-token hit driven by the same wrk Lua sc
   "instance, so both sides pay the same client-side request formatting and the same number of "
   f"workers sharing the server core. For reference, the 2-worker {ntokens:,}-token run is "
   f"{cpu['many_2workers'] / cpu['rs256_1token_lua']:.3f} × the 1-worker one-token hit, and the 2-worker one-token "
-  f"hit {cpu["rs256_1token_lua_2workers"] / cpu["rs256_1token_lua"]:.3f} × the 1-worker one. Ratios hold only within one run: the "
+  f"hit {cpu['rs256_1token_lua_2workers'] / cpu['rs256_1token_lua']:.3f} × the 1-worker one. Ratios hold only within one run: the "
   "machine is shared, so absolute figures move between runs.")
 w("")
 # ---- where the time goes (perf, separate pass) ----
