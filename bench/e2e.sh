@@ -303,7 +303,7 @@ for ((round = 0; n > 0 && round < ROUNDS; round++)); do
     done
 done
 
-# ---- close comparisons: the goals whose limit is a few per cent --------------------------------
+# ---- close comparisons: the goals that compare two workloads by a few per cent ----------------
 # The server's CPU per request drifts between levels that last tens of seconds (about 12.9 and
 # 14.5 µs on the development VM), by more than these goals allow; with two workers sharing the
 # server core, by up to 15 % between runs. A workload and its baseline run seconds apart move

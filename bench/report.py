@@ -200,11 +200,13 @@ w("")
 w("In user CPU alone (the process's own work, without the kernel's share): " + "; ".join(
     f"{t} {v:.3f} ×" for t, v in info) + ".")
 w("")
+hit1 = cpu["rs256_1token_lua"]
 w("The 1.1 × goals compare with the one-token hit driven by the same wrk Lua script on the same "
   "instance, so both sides pay the same client-side request formatting and the same number of "
   f"workers sharing the server core. For reference, the 2-worker {ntokens:,}-token run is "
-  f"{cpu['many_2workers'] / cpu['rs256_1token_lua']:.3f} × the 1-worker one-token hit, and the 2-worker one-token "
-  f"hit {cpu['rs256_1token_lua_2workers'] / cpu['rs256_1token_lua']:.3f} × the 1-worker one. Ratios hold only within one run: the "
+  f"{cpu['many_2workers'] / hit1:.3f} × the 1-worker one-token hit, and the 2-worker one-token "
+  f"hit {cpu['rs256_1token_lua_2workers'] / hit1:.3f} × the 1-worker one. Ratios hold only "
+  "within one run: the "
   "machine is shared, so absolute figures move between runs.")
 w("")
 # ---- where the time goes (perf, separate pass) ----

@@ -12,12 +12,18 @@
 
 namespace tasker {
 
+namespace {
+constexpr size_t kCacheLine = 64;  // bytes the CPU fetches at once (x86-64, arm64)
+}  // namespace
+
 // One allocation per cached token: this header, then the token's bytes. A hit checks the scope
 // and key set, reads the result pointer and starts comparing the text on the same cache line,
 // with no slot or separate string buffer to chase first.
 struct TokenCache::Entry {
   std::shared_ptr<const VerifiedToken> verified;  // shared with the decisions that use it
-  const Claims* claims;                           // verified->claims, owned by it
+  // verified->claims, owned by it: a copy here lets a hit prefetch the claims on the entry's
+  // first line instead of after the result's line arrives.
+  const Claims* claims;
   const void* scope;
   uint64_t keyset_id;
   size_t size;  // of the token text that follows
@@ -48,7 +54,8 @@ struct TokenCache::Entry {
 TokenCache::TokenCache(size_t entries) {
   static_assert(2 * sizeof(uint64_t) + sizeof(Slot) == kTokenCacheSlotBytes,
                 "documented slot cost");
-  static_assert(sizeof(Entry) <= 48, "an entry's header and its text start share a cache line");
+  static_assert(sizeof(Entry) + 16 <= kCacheLine,
+                "an entry's header and its text start share a cache line");
   static_assert(std::is_trivial<Slot>::value, "slots come zeroed from calloc");
   if (entries == 0) return;
   size_t ways = entries < kTokenCacheWays ? entries : kTokenCacheWays;
@@ -99,14 +106,18 @@ bool TokenCache::matches(size_t index, uint64_t tag, std::string_view token,
   const Entry* e = slots_[index].entry;
   // The whole entry is cold when many tokens take turns: ask for all of its lines at once
   // rather than one dependent miss after another while the compare walks the text, and for the
-  // result and claims a hit reads next (find's checkTimes, then the permission check).
+  // result and claims a hit reads next (find's checkTimes, then the permission check). The
+  // presented token's length bounds the loop: the entry's own is on the line being fetched.
   const char* p = reinterpret_cast<const char*>(e);
-  for (size_t off = 64; off < sizeof(Entry) + token.size(); off += 64) __builtin_prefetch(p + off);
+  for (size_t off = kCacheLine; off < sizeof(Entry) + token.size(); off += kCacheLine) {
+    __builtin_prefetch(p + off);
+  }
   const char* v = reinterpret_cast<const char*>(e->verified.get());
   __builtin_prefetch(v);
-  __builtin_prefetch(v + 64);
-  __builtin_prefetch(e->claims);  // checkTimes: the claims classes keep the times first
-  __builtin_prefetch(reinterpret_cast<const char*>(e->claims) + 64);
+  __builtin_prefetch(v + kCacheLine);
+  const char* c = reinterpret_cast<const char*>(e->claims);  // the claims classes keep the times
+  __builtin_prefetch(c);                                      // first, read by checkTimes
+  __builtin_prefetch(c + kCacheLine);
   return e->scope == scope && sameBytes(e->text(), token);
 }
 
