@@ -723,7 +723,7 @@ ngx_http_tasker_auth_join(ngx_pool_t *pool,
 static void
 ngx_http_tasker_auth_token_cleanup(void *data)
 {
-    using token_ptr = std::shared_ptr<const tasker::VerifiedToken>;
+    using token_ptr = tasker::VerifiedTokenRef;
 
     static_cast<token_ptr *>(data)->~token_ptr();
 }
@@ -737,7 +737,7 @@ ngx_http_tasker_auth_token_cleanup(void *data)
 static ngx_int_t
 ngx_http_tasker_auth_set_ctx(ngx_http_request_t *r, tasker::Decision *d)
 {
-    using token_ptr = std::shared_ptr<const tasker::VerifiedToken>;
+    using token_ptr = tasker::VerifiedTokenRef;
 
     ngx_pool_cleanup_t          *cln;
     ngx_http_tasker_auth_ctx_t  *ctx;

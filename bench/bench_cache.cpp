@@ -119,7 +119,7 @@ int run(size_t n_tokens) {
 
   VerifiedToken verified;
   if (verifyToken(tokens[0], *keys, VerifyOptions(), kNow, &verified) != Status::Ok) return 1;
-  auto vt = std::make_shared<const VerifiedToken>(std::move(verified));
+  auto vt = VerifiedTokenRef::make(std::move(verified));
   TokenCache ins(256);
   row("TokenCache::insert into full sets", measure(n, [&](long i) {
         ins.insert(tokens[static_cast<size_t>(i)], &policy, keys->id(), vt);

@@ -110,7 +110,7 @@ void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_
       out->jwt_attempted = true;
       Status s;
       bool cacheable = cache != nullptr && !token.empty() && token.size() <= kMaxTokenBytes;
-      const std::shared_ptr<const VerifiedToken>* hit =
+      const VerifiedTokenRef* hit =
           cacheable ? cache->find(token, this, keys->id(), cfg_.verify.leeway_seconds, now)
                     : nullptr;
       const VerifiedToken* vt = nullptr;
@@ -128,7 +128,7 @@ void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_
         VerifiedToken fresh;
         s = verifyToken(token, *keys, cfg_.verify, now, &fresh);
         if (s == Status::Ok || s == Status::TokenUnknownPermission) {
-          out->owned = std::make_shared<const VerifiedToken>(std::move(fresh));
+          out->owned = VerifiedTokenRef::make(std::move(fresh));
           vt = out->owned.get();
           if (s == Status::Ok && cacheable) cache->insert(token, this, keys->id(), out->owned);
         }

@@ -82,7 +82,7 @@ struct Decision {
   // key's is its registry entry, part of the policy's configuration, which outlives the
   // request: a decision must not outlive the AuthPolicy that made it.
   const VerifiedToken* token = nullptr;
-  std::shared_ptr<const VerifiedToken> owned;
+  VerifiedTokenRef owned;
   const ApiKeyEntry* api_key = nullptr;
 };
 

@@ -183,7 +183,7 @@ typedef struct {
     const char                       *method;       /* NULL: not authenticated */
     const tasker::ApiKeyEntry        *api_key;      /* the configuration's */
     /* a JWT's verified result, placement-new in a pool cleanup */
-    std::shared_ptr<const tasker::VerifiedToken>  *token;
+    tasker::VerifiedTokenRef         *token;
     ngx_str_t                         subject;      /* built on first read */
     ngx_str_t                         permissions;  /* built on first read */
     unsigned                          subject_built:1;

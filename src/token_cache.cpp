@@ -20,7 +20,7 @@ constexpr size_t kCacheLine = 64;  // bytes the CPU fetches at once (x86-64, arm
 // and key set, reads the result pointer and starts comparing the text on the same cache line,
 // with no slot or separate string buffer to chase first.
 struct TokenCache::Entry {
-  std::shared_ptr<const VerifiedToken> verified;  // shared with the decisions that use it
+  VerifiedTokenRef verified;  // shared with the decisions that use it
   // verified->claims, owned by it: a copy here lets a hit prefetch the claims on the entry's
   // first line instead of after the result's line arrives.
   const Claims* claims;
@@ -34,7 +34,7 @@ struct TokenCache::Entry {
 
   // nullptr when memory runs out.
   static Entry* make(std::string_view token, const void* scope, uint64_t keyset_id,
-                     std::shared_ptr<const VerifiedToken> v) noexcept {
+                     VerifiedTokenRef v) noexcept {
     void* mem = std::malloc(sizeof(Entry) + token.size());
     if (mem == nullptr) return nullptr;
     const Claims* claims = v->claims.get();
@@ -128,7 +128,7 @@ void TokenCache::drop(size_t index) noexcept {
   --used_;
 }
 
-const std::shared_ptr<const VerifiedToken>* TokenCache::find(std::string_view token,
+const VerifiedTokenRef* TokenCache::find(std::string_view token,
                                                              const void* scope, uint64_t keyset_id,
                                                              int64_t leeway_seconds,
                                                              int64_t now) noexcept {
@@ -159,7 +159,7 @@ const std::shared_ptr<const VerifiedToken>* TokenCache::find(std::string_view to
 }
 
 void TokenCache::insert(std::string_view token, const void* scope, uint64_t keyset_id,
-                        std::shared_ptr<const VerifiedToken> verified) noexcept {
+                        VerifiedTokenRef verified) noexcept {
   if (sets_ == 0 || !verified || !verified->claims) return;
   const uint64_t h = hash(token);
   const uint64_t tag = h | 1u;

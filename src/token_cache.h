@@ -84,7 +84,7 @@ class TokenCache {
   // `now` with `leeway_seconds`; nullptr otherwise (an entry that no longer passes is dropped).
   // A hit becomes its set's most recently used entry. The pointer is the entry's own shared
   // result, valid until the next insert() or clear(): copy it to keep the result longer.
-  const std::shared_ptr<const VerifiedToken>* find(std::string_view token, const void* scope,
+  const VerifiedTokenRef* find(std::string_view token, const void* scope,
                                                    uint64_t keyset_id, int64_t leeway_seconds,
                                                    int64_t now) noexcept;
 
@@ -95,7 +95,7 @@ class TokenCache {
   // entry; otherwise it only notes the token as recently missed. Never throws: on allocation
   // failure nothing is stored.
   void insert(std::string_view token, const void* scope, uint64_t keyset_id,
-              std::shared_ptr<const VerifiedToken> verified) noexcept;
+              VerifiedTokenRef verified) noexcept;
 
   void clear() noexcept;
 

@@ -11,6 +11,7 @@
 #include "algorithms.h"
 #include "claim_path.h"
 #include "keys.h"
+#include "local_ref.h"
 #include "permissions.h"
 #include "status.h"
 
@@ -63,6 +64,9 @@ struct VerifiedToken {
   Grant grant;                             // compiled from permissions
   ClaimsConstPtr claims;
 };
+// A verification result shared within one worker: its token cache entry, the decision and the
+// request that use it (local_ref.h: plain, non-atomic counts).
+using VerifiedTokenRef = LocalRef<const VerifiedToken>;
 
 // Verifies a compact JWS. Checks, in order: size (kMaxTokenBytes), three strict base64url
 // segments, header JSON (depth, duplicates), alg in the allowlist, no crit, kid (JWKS mode),

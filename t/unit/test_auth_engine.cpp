@@ -180,7 +180,7 @@ void test_auth_engine_cache_answers_second_request(void** state) {
   assert_true(second.token == second.owned.get());
   cache.clear();
   first = Decision();
-  assert_int_equal(second.owned.use_count(), 1);
+  assert_int_equal(second.owned.useCount(), 1);
   assert_string_equal(second.subject().c_str(), "user-1");
   assert_int_equal(second.permissions().size(), 2);  // tasks:read, tasks:list
   // a tampered copy never matches the cached entry

@@ -17,7 +17,7 @@ namespace {
 struct Fixture {
   std::string token;
   KeySetConstPtr keys;
-  std::shared_ptr<const VerifiedToken> vt;  // as the engine inserts it: shared with the cache
+  VerifiedTokenRef vt;  // as the engine inserts it: shared with the cache
 };
 
 Fixture verified(const ClaimSet& claims = defaultClaims()) {
@@ -26,7 +26,7 @@ Fixture verified(const ClaimSet& claims = defaultClaims()) {
   f.keys = keySetFor(keyFor(Alg::RS256));
   VerifiedToken vt;
   assert_int_equal(verifyToken(f.token, *f.keys, optsFor(Alg::RS256), kNow, &vt), Status::Ok);
-  f.vt = std::make_shared<const VerifiedToken>(std::move(vt));
+  f.vt = VerifiedTokenRef::make(std::move(vt));
   return f;
 }
 
@@ -37,7 +37,7 @@ void test_token_cache_hit_after_insert(void** state) {
   TokenCache cache(64);
   assert_null(cache.find(f.token, &kScope, f.keys->id(), 60, kNow));
   cache.insert(f.token, &kScope, f.keys->id(), f.vt);
-  const std::shared_ptr<const VerifiedToken>* hit =
+  const VerifiedTokenRef* hit =
       cache.find(f.token, &kScope, f.keys->id(), 60, kNow);
   assert_non_null(hit);
   assert_true(hit->get() == f.vt.get());  // the inserted result itself, shared, not a copy
@@ -113,7 +113,7 @@ void test_token_cache_same_tail_is_told_apart(void** state) {
   // each lookup answers its own entry.
   cache.insert(forged, &kScope, b.keys->id(), b.vt);
   assert_int_equal(cache.size(), 2);
-  const std::shared_ptr<const VerifiedToken>* hit =
+  const VerifiedTokenRef* hit =
       cache.find(a.token, &kScope, a.keys->id(), 60, kNow);
   assert_non_null(hit);
   assert_true(hit->get() == a.vt.get());
@@ -133,7 +133,7 @@ void test_token_cache_collision_replaces_slot(void** state) {
   assert_non_null(cache.find(a.token, &kScope, a.keys->id(), 60, kNow));
   cache.insert(b.token, &kScope, b.keys->id(), b.vt);  // b missed again: replaces a
   assert_null(cache.find(a.token, &kScope, a.keys->id(), 60, kNow));
-  const std::shared_ptr<const VerifiedToken>* hit =
+  const VerifiedTokenRef* hit =
       cache.find(b.token, &kScope, b.keys->id(), 60, kNow);
   assert_non_null(hit);
   assert_string_equal((*hit)->subject.c_str(), "user-2");
