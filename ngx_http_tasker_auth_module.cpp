@@ -611,7 +611,7 @@ ngx_http_tasker_auth_request_view(ngx_http_request_t *r,
 
 
 static void
-ngx_http_tasker_auth_count(tasker::MetricsBlock *m, const tasker::Decision &d)
+ngx_http_tasker_auth_count(tasker::MetricsWriter m, const tasker::Decision &d)
 {
     if (d.jwt_attempted) {
         tasker::metricsObserveVerification(m, d.authenticated, d.verify_ns);
@@ -936,7 +936,8 @@ ngx_http_tasker_auth_handler(ngx_http_request_t *r)
             ngx_http_tasker_auth_jwks_unknown_kid(mcf, lcf->jwks.index, now);
         }
 
-        ngx_http_tasker_auth_count(mcf->metrics, d);
+        ngx_http_tasker_auth_count(ngx_http_tasker_auth_worker_metrics(mcf),
+                                   d);
 
         if (ngx_http_tasker_auth_set_ctx(r, &d) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;

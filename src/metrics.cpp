@@ -36,6 +36,25 @@ inline int resultIndex(bool success) {
   return success ? kMetricsResultSuccess : kMetricsResultFailure;
 }
 
+// Adds n to a counter of w's lane: a plain load and store in a lane this process owns (no other
+// process writes it; readers load whole aligned words, never a torn value), an atomic
+// read-modify-write in the shared one.
+inline void add(const MetricsWriter& w, std::atomic<uint64_t>& c, uint64_t n) noexcept {
+  if (w.exclusive) {
+    c.store(c.load(kRelaxed) + n, kRelaxed);
+  } else {
+    c.fetch_add(n, kRelaxed);
+  }
+}
+
+// The sum over every lane of the counter `pick` selects, each read once (relaxed).
+template <class Pick>
+uint64_t sumLanes(const MetricsBlock& block, Pick pick) noexcept {
+  uint64_t total = 0;
+  for (const MetricsLane& lane : block.lanes) total += pick(lane).load(kRelaxed);
+  return total;
+}
+
 // Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
 bool isValidUtf8(std::string_view s) noexcept {
   size_t i = 0;
@@ -179,16 +198,19 @@ void writeVerificationHistogram(const MetricsBlock& block, PageWriter& w) {
     uint64_t cumulative = 0;
     char le[32];
     for (int i = 0; i < kVerifyBucketCount; ++i) {
-      cumulative += block.verify_buckets[r][i].load(kRelaxed);
+      cumulative +=
+          sumLanes(block, [&](const MetricsLane& l) -> auto& { return l.verify_buckets[r][i]; });
       const size_t n = formatMs(le, kVerifyBucketBoundsNs[i]);
       w.name(kVerifyBucketName).label("result", kResultNames[r]).label("le", {le, n});
       w.value(cumulative);
     }
-    cumulative += block.verify_buckets[r][kVerifyBucketCount].load(kRelaxed);
+    cumulative += sumLanes(block, [&](const MetricsLane& l) -> auto& {
+      return l.verify_buckets[r][kVerifyBucketCount];
+    });
     w.name(kVerifyBucketName).label("result", kResultNames[r]).label("le", "+Inf");
     w.value(cumulative);
     w.name(kVerifySumName).label("result", kResultNames[r]);
-    w.valueMs(block.verify_sum_ns[r].load(kRelaxed));
+    w.valueMs(sumLanes(block, [&](const MetricsLane& l) -> auto& { return l.verify_sum_ns[r]; }));
     w.name(kVerifyCountName).label("result", kResultNames[r]);
     w.value(cumulative);
   }
@@ -227,14 +249,14 @@ void writePage(const MetricsBlock& block, std::string* page) {
   for (int m = 0; m < kMetricsMethodCount; ++m) {
     for (int r = 0; r < kMetricsResultCount; ++r) {
       w.name(kRequestsName).label("method", kMethodNames[m]).label("result", kResultNames[r]);
-      w.value(block.requests[m][r].load(kRelaxed));
+      w.value(sumLanes(block, [&](const MetricsLane& l) -> auto& { return l.requests[m][r]; }));
     }
   }
 
   w.family(kFailuresName, "counter", "Authentication failures by reason.");
   for (int i = 0; i < kFailureReasonCount; ++i) {
     w.name(kFailuresName).label("reason", kReasonNames[i]);
-    w.value(block.failures[i].load(kRelaxed));
+    w.value(sumLanes(block, [&](const MetricsLane& l) -> auto& { return l.failures[i]; }));
   }
 
   w.family(kDenialsName, "counter",
@@ -243,7 +265,7 @@ void writePage(const MetricsBlock& block, std::string* page) {
   const PermissionInfo* perms = permissionTable();
   for (int i = 0; i < kPermissionCount; ++i) {
     w.name(kDenialsName).label("permission", perms[i].name);
-    w.value(block.denials[i].load(kRelaxed));
+    w.value(sumLanes(block, [&](const MetricsLane& l) -> auto& { return l.denials[i]; }));
   }
 
   writeVerificationHistogram(block, w);
@@ -317,33 +339,97 @@ void metricsUnregisterUrl(MetricsBlock* block, int slot) noexcept {
   s.keys.store(0, kRelaxed);
 }
 
-void metricsCountRequest(MetricsBlock* block, int method, bool success) noexcept {
-  if (block == nullptr || method < 0 || method >= kMetricsMethodCount) return;
-  block->requests[method][resultIndex(success)].fetch_add(1, kRelaxed);
+MetricsWriter metricsSharedWriter(MetricsBlock* block) noexcept {
+  MetricsWriter w;
+  if (block != nullptr) w.lane = &block->lanes[0];
+  return w;
 }
 
-void metricsCountFailure(MetricsBlock* block, int reason) noexcept {
-  if (block == nullptr || reason < 0 || reason >= kFailureReasonCount) return;
-  block->failures[reason].fetch_add(1, kRelaxed);
+MetricsWriter metricsClaimLane(MetricsBlock* block, uint64_t pid,
+                               bool (*alive)(uint64_t pid)) noexcept {
+  MetricsWriter w = metricsSharedWriter(block);
+  if (block == nullptr || pid == 0) return w;
+  auto claim = [&](int i, uint64_t from) {
+    if (!block->lanes[i].owner.compare_exchange_strong(from, pid, std::memory_order_acq_rel)) {
+      return false;
+    }
+    w.lane = &block->lanes[i];
+    w.exclusive = true;
+    return true;
+  };
+  for (int i = 1; i < kMetricsLanes; ++i) {
+    if (block->lanes[i].owner.load(std::memory_order_acquire) == pid) {
+      w.lane = &block->lanes[i];
+      w.exclusive = true;
+      return w;
+    }
+  }
+  for (int i = 1; i < kMetricsLanes; ++i) {
+    if (claim(i, 0)) return w;
+  }
+  if (alive != nullptr) {
+    for (int i = 1; i < kMetricsLanes; ++i) {
+      const uint64_t owner = block->lanes[i].owner.load(std::memory_order_acquire);
+      if (owner != 0 && owner != pid && !alive(owner) && claim(i, owner)) return w;
+    }
+  }
+  return w;
 }
 
-void metricsCountFailureStatus(MetricsBlock* block, Status status) noexcept {
-  metricsCountFailure(block, failureReasonIndex(failureReason(status)));
+void metricsReleaseLane(MetricsWriter* w, uint64_t pid) noexcept {
+  if (w == nullptr || w->lane == nullptr || !w->exclusive) return;
+  uint64_t expected = pid;
+  w->lane->owner.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
+  *w = MetricsWriter();
 }
 
-void metricsCountDenial(MetricsBlock* block, int permission) noexcept {
-  if (block == nullptr || permission < 0 || permission >= kPermissionCount) return;
-  block->denials[permission].fetch_add(1, kRelaxed);
+void metricsCountRequest(MetricsWriter w, int method, bool success) noexcept {
+  if (w.lane == nullptr || method < 0 || method >= kMetricsMethodCount) return;
+  add(w, w.lane->requests[method][resultIndex(success)], 1);
 }
 
-void metricsObserveVerification(MetricsBlock* block, bool success, uint64_t duration_ns) noexcept {
-  if (block == nullptr) return;
+void metricsCountFailure(MetricsWriter w, int reason) noexcept {
+  if (w.lane == nullptr || reason < 0 || reason >= kFailureReasonCount) return;
+  add(w, w.lane->failures[reason], 1);
+}
+
+void metricsCountFailureStatus(MetricsWriter w, Status status) noexcept {
+  metricsCountFailure(w, failureReasonIndex(failureReason(status)));
+}
+
+void metricsCountDenial(MetricsWriter w, int permission) noexcept {
+  if (w.lane == nullptr || permission < 0 || permission >= kPermissionCount) return;
+  add(w, w.lane->denials[permission], 1);
+}
+
+void metricsObserveVerification(MetricsWriter w, bool success, uint64_t duration_ns) noexcept {
+  if (w.lane == nullptr) return;
   int i = 0;
   while (i < kVerifyBucketCount && duration_ns > kVerifyBucketBoundsNs[i]) ++i;
   const int r = resultIndex(success);
-  block->verify_buckets[r][i].fetch_add(1, kRelaxed);
-  // A cache hit is observed untimed (0): no locked add for a sum it does not change.
-  if (duration_ns != 0) block->verify_sum_ns[r].fetch_add(duration_ns, kRelaxed);
+  add(w, w.lane->verify_buckets[r][i], 1);
+  // A cache hit is observed untimed (0): no write for a sum it does not change.
+  if (duration_ns != 0) add(w, w.lane->verify_sum_ns[r], duration_ns);
+}
+
+void metricsCountRequest(MetricsBlock* block, int method, bool success) noexcept {
+  metricsCountRequest(metricsSharedWriter(block), method, success);
+}
+
+void metricsCountFailure(MetricsBlock* block, int reason) noexcept {
+  metricsCountFailure(metricsSharedWriter(block), reason);
+}
+
+void metricsCountFailureStatus(MetricsBlock* block, Status status) noexcept {
+  metricsCountFailureStatus(metricsSharedWriter(block), status);
+}
+
+void metricsCountDenial(MetricsBlock* block, int permission) noexcept {
+  metricsCountDenial(metricsSharedWriter(block), permission);
+}
+
+void metricsObserveVerification(MetricsBlock* block, bool success, uint64_t duration_ns) noexcept {
+  metricsObserveVerification(metricsSharedWriter(block), success, duration_ns);
 }
 
 void metricsCountJwksRefresh(MetricsBlock* block, int slot, bool success) noexcept {
@@ -359,7 +445,9 @@ void metricsSetJwksKeys(MetricsBlock* block, int slot, uint64_t keys) noexcept {
 uint64_t metricsVerificationCount(const MetricsBlock& block, bool success) noexcept {
   const int r = resultIndex(success);
   uint64_t total = 0;
-  for (int i = 0; i <= kVerifyBucketCount; ++i) total += block.verify_buckets[r][i].load(kRelaxed);
+  for (int i = 0; i <= kVerifyBucketCount; ++i) {
+    total += sumLanes(block, [&](const MetricsLane& l) -> auto& { return l.verify_buckets[r][i]; });
+  }
   return total;
 }
 

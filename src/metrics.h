@@ -14,10 +14,13 @@
 //     metricsInit(block);
 //   }                                                     // else: reuse, counts survive reload
 //   int slot = metricsRegisterUrl(block, jwks_url);       // once per configured JWKS URL
-// Usage (any worker, request path or timer; lock-free, never blocks):
-//   metricsCountRequest(block, kMetricsMethodJwt, true);
-//   metricsCountFailure(block, failureReasonIndex(failureReason(status)));
-//   metricsObserveVerification(block, ok, elapsed_ns);
+// Usage (a worker process: claim a lane once, count into it on the request path, lock-free):
+//   MetricsWriter w = metricsClaimLane(block, getpid(), processAlive);
+//   metricsCountRequest(w, kMetricsMethodJwt, true);
+//   metricsCountFailure(w, failureReasonIndex(failureReason(status)));
+//   metricsObserveVerification(w, ok, elapsed_ns);
+//   metricsReleaseLane(&w, getpid());                      // at process exit
+// The MetricsBlock* overloads count into the shared lane (any process or thread, atomic).
 // Usage (metrics endpoint):
 //   std::string body;
 //   if (writePrometheus(*block, &body) == Status::Ok) { /* send with kPrometheusContentType */ }
@@ -37,7 +40,7 @@ namespace tasker {
 
 // Bump whenever the layout of MetricsBlock (or the meaning of any field) changes, so a reload into
 // a module build with another layout starts from a fresh block instead of misreading the old one.
-constexpr uint32_t kMetricsLayoutVersion = 1;
+constexpr uint32_t kMetricsLayoutVersion = 2;  // 2: per-worker lanes
 constexpr uint32_t kMetricsMagic = 0x4d4b5354;  // "TSKM" little-endian: marks an initialised block
 
 // Content-Type of the body writePrometheus produces (SPEC 8).
@@ -81,15 +84,19 @@ struct MetricsJwksSlot {
   char url[kMetricsUrlBytes]{};   // NUL-terminated, raw (unescaped) bytes
 };
 
-// All counters of the module. Standard layout, no pointers, fixed size: valid in shared memory
-// mapped at different addresses, and byte-for-byte reusable across `nginx -s reload` when
-// metricsCompatible() says so. Counters only grow (the keys gauge aside); they wrap at 2^64.
-// Tests and the adapter may read any field directly with load(); only the functions below write.
-struct MetricsBlock {
-  uint32_t magic = 0;    // kMetricsMagic once metricsInit has run
-  uint32_t version = 0;  // kMetricsLayoutVersion of the build that initialised the block
-  uint64_t size = 0;     // sizeof(MetricsBlock) of that build: a backstop for a forgotten bump
+// Lanes: the request-path counters of one writer. Every request used to do one or two locked
+// read-modify-writes on lines all workers share; now each worker process claims a lane of its
+// own (metricsClaimLane) and counts with plain loads and stores, no locked instruction and no
+// line shared with another worker. Lane 0 is shared: the MetricsBlock* writers count there with
+// atomic read-modify-writes, and so does a worker that found no free lane. The exposition sums
+// every lane. A lane's counts outlive its owner: a later owner adds to them, so every series only
+// grows whichever processes come and go.
+constexpr int kMetricsLanes = 64;  // lane 0 shared, 63 for worker processes
 
+struct MetricsLane {
+  // pid of the process counting here without atomics; 0 = free. Claimed and released only with
+  // compare-and-swap (metricsClaimLane, metricsReleaseLane); lane 0 is never claimed.
+  std::atomic<uint64_t> owner{0};
   // tasker_auth_requests_total[method][result]
   std::atomic<uint64_t> requests[kMetricsMethodCount][kMetricsResultCount]{};
   // tasker_auth_failures_total[reason index]
@@ -102,8 +109,33 @@ struct MetricsBlock {
   std::atomic<uint64_t> verify_buckets[kMetricsResultCount][kVerifyBucketCount + 1]{};
   // Sum of observed verification durations per result, in nanoseconds.
   std::atomic<uint64_t> verify_sum_ns[kMetricsResultCount]{};
+};
+
+// All counters of the module. Standard layout, no pointers, fixed size: valid in shared memory
+// mapped at different addresses, and byte-for-byte reusable across `nginx -s reload` when
+// metricsCompatible() says so. Counters only grow (the keys gauge aside); they wrap at 2^64.
+// Tests and the adapter may read any field directly with load(); only the functions below write.
+// Lanes start on 64-byte boundaries of the block (nginx's slab gives a block this size whole,
+// page-aligned pages), so two workers' lanes never share a cache line.
+struct MetricsBlock {
+  uint32_t magic = 0;    // kMetricsMagic once metricsInit has run
+  uint32_t version = 0;  // kMetricsLayoutVersion of the build that initialised the block
+  uint64_t size = 0;     // sizeof(MetricsBlock) of that build: a backstop for a forgotten bump
+  uint64_t reserved[6]{};  // pads the header to 64 bytes
+
+  MetricsLane lanes[kMetricsLanes];
   // tasker_auth_jwks_refresh_total and tasker_auth_jwks_keys, by registered URL.
   MetricsJwksSlot jwks[kMaxJwksUrls];
+};
+
+static_assert(sizeof(MetricsLane) % 64 == 0, "a lane fills whole cache lines");
+static_assert(offsetof(MetricsBlock, lanes) == 64, "lanes start on a cache line");
+
+// Where one process counts: a lane, and whether the process owns it (plain stores) or shares it
+// (atomic read-modify-writes). Default: metrics off, every writer a no-op.
+struct MetricsWriter {
+  MetricsLane* lane = nullptr;
+  bool exclusive = false;
 };
 
 static_assert(std::atomic<uint64_t>::is_always_lock_free,
@@ -151,25 +183,47 @@ int metricsRegisterUrl(MetricsBlock* block, std::string_view url) noexcept;
 // slot. No-op for nullptr or a slot out of range.
 void metricsUnregisterUrl(MetricsBlock* block, int slot) noexcept;
 
-// The writers below are lock-free (one relaxed atomic RMW or store each), callable from any
-// process or thread at any time. Each is a no-op when block is nullptr (metrics disabled) or an
-// index is out of range; the JWKS ones also ignore a slot that is not registered.
+// The shared lane 0, counted into atomically; metrics off for nullptr.
+MetricsWriter metricsSharedWriter(MetricsBlock* block) noexcept;
+
+// Claims a lane for process `pid` (non-zero) to count into without atomics: the lane this pid
+// already owns (a reload in single-process mode claims again), else a free one, else one whose
+// owner `alive` says has died (a crashed worker never released it; nullptr: none is taken over).
+// Every claim is a compare-and-swap, so two processes never win the same lane. When all lanes
+// are taken, the shared writer. Call once per process, not per request (it may read every lane's
+// owner and call `alive`).
+MetricsWriter metricsClaimLane(MetricsBlock* block, uint64_t pid,
+                               bool (*alive)(uint64_t pid)) noexcept;
+
+// Frees the lane *w holds if `pid` still owns it (its counts stay) and turns *w off; a shared or
+// off writer is left as it is. Call it when the process stops counting (at exit).
+void metricsReleaseLane(MetricsWriter* w, uint64_t pid) noexcept;
+
+// The writers below never block: one relaxed atomic read-modify-write each in a shared lane,
+// one relaxed load and store in an owned one. Each is a no-op when metrics are off (nullptr
+// block or lane) or an index is out of range; the JWKS ones also ignore a slot that is not
+// registered. The MetricsBlock* forms count into the shared lane.
 
 // tasker_auth_requests_total{method, result}: method is kMetricsMethodJwt or kMetricsMethodApiKey.
+void metricsCountRequest(MetricsWriter w, int method, bool success) noexcept;
 void metricsCountRequest(MetricsBlock* block, int method, bool success) noexcept;
 
 // tasker_auth_failures_total{reason}: reason is failureReasonIndex(...) (so -1 is ignored).
+void metricsCountFailure(MetricsWriter w, int reason) noexcept;
 void metricsCountFailure(MetricsBlock* block, int reason) noexcept;
 
 // The same for a rejected request's Status: counted under failureReason(status); a status
 // without a reason label (Ok, Perm*, configuration statuses) is ignored.
+void metricsCountFailureStatus(MetricsWriter w, Status status) noexcept;
 void metricsCountFailureStatus(MetricsBlock* block, Status status) noexcept;
 
 // tasker_permission_denials_total{permission}: permission is a permissionIndex() 0..16.
+void metricsCountDenial(MetricsWriter w, int permission) noexcept;
 void metricsCountDenial(MetricsBlock* block, int permission) noexcept;
 
 // One observation of tasker_auth_jwt_verification_duration_milliseconds{result}; duration in
 // nanoseconds (rendered in milliseconds).
+void metricsObserveVerification(MetricsWriter w, bool success, uint64_t duration_ns) noexcept;
 void metricsObserveVerification(MetricsBlock* block, bool success, uint64_t duration_ns) noexcept;
 
 // tasker_auth_jwks_refresh_total{url, result} for a slot from metricsRegisterUrl.
@@ -178,8 +232,8 @@ void metricsCountJwksRefresh(MetricsBlock* block, int slot, bool success) noexce
 // Sets the gauge tasker_auth_jwks_keys{url} to `keys` (usable keys) for a registered slot.
 void metricsSetJwksKeys(MetricsBlock* block, int slot, uint64_t keys) noexcept;
 
-// Observation count of the verification histogram for one result: the sum of its buckets, the
-// same number the exposition prints as _count and le="+Inf".
+// Observation count of the verification histogram for one result: the sum of its buckets over
+// every lane, the same number the exposition prints as _count and le="+Inf".
 uint64_t metricsVerificationCount(const MetricsBlock& block, bool success) noexcept;
 
 // Renders every metric family of SPEC 6 in the Prometheus text format 0.0.4 (serve it with
@@ -188,9 +242,10 @@ uint64_t metricsVerificationCount(const MetricsBlock& block, bool success) noexc
 // registered URLs (HELP/TYPE are printed even when there are none). Histogram: cumulative
 // _bucket{le} in increasing order ending with "+Inf", then _sum in milliseconds (exact decimal,
 // up to 6 fractional digits) and _count. Label values are escaped (\\, \", \n).
-// Counters are read one by one with relaxed loads while workers keep counting, so the page is not
-// an atomic snapshot (e.g. _sum may lag its buckets by an in-flight observation); each series
-// still never decreases between pages, and le="+Inf" always equals _count.
+// Each series is the sum of its counter in every lane. Counters are read one by one with relaxed
+// loads while workers keep counting, so the page is not an atomic snapshot (e.g. _sum may lag its
+// buckets by an in-flight observation); each series still never decreases between pages, and
+// le="+Inf" always equals _count.
 // On success *out is replaced by the page and Ok is returned; on std::bad_alloc *out is left
 // unchanged and OutOfMemory is returned. Internal when out is nullptr.
 Status writePrometheus(const MetricsBlock& block, std::string* out) noexcept;

@@ -260,6 +260,8 @@ void ngx_http_tasker_auth_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_tasker_auth_metrics_handler(ngx_http_request_t *r);
 tasker::TokenCache *ngx_http_tasker_auth_worker_cache(
     ngx_http_tasker_auth_main_conf_t *mcf);
+tasker::MetricsWriter ngx_http_tasker_auth_worker_metrics(
+    ngx_http_tasker_auth_main_conf_t *mcf);
 const tasker::KeySet *ngx_http_tasker_auth_jwks_keys(
     ngx_http_tasker_auth_main_conf_t *mcf, ngx_uint_t index, time_t max_stale,
     time_t now);

@@ -35,6 +35,10 @@ static ngx_http_tasker_auth_main_conf_t
 static tasker::TokenCache            *ngx_http_tasker_auth_cache;
 static ngx_cycle_t                   *ngx_http_tasker_auth_cache_cycle;
 
+/* per worker: its own lane of the metrics block, claimed once per cycle */
+static tasker::MetricsWriter          ngx_http_tasker_auth_lane;
+static ngx_cycle_t                   *ngx_http_tasker_auth_lane_cycle;
+
 
 /* ---- shared memory: metrics and JWKS ---------------------------------- */
 
@@ -621,6 +625,10 @@ ngx_http_tasker_auth_exit_process(ngx_cycle_t *cycle)
 
     delete ngx_http_tasker_auth_cache;
     ngx_http_tasker_auth_cache = NULL;
+
+    /* the counts stay in the lane; a later worker may claim it */
+    tasker::metricsReleaseLane(&ngx_http_tasker_auth_lane, (uint64_t) ngx_pid);
+    ngx_http_tasker_auth_lane_cycle = NULL;
 }
 
 
@@ -697,6 +705,34 @@ ngx_http_tasker_auth_worker_cache(ngx_http_tasker_auth_main_conf_t *mcf)
     }
 
     return ngx_http_tasker_auth_cache;
+}
+
+
+/* A lane whose owner crashed is free again; EPERM means someone else's pid. */
+static bool
+ngx_http_tasker_auth_pid_alive(uint64_t pid)
+{
+    return kill((ngx_pid_t) pid, 0) == 0 || ngx_errno != NGX_ESRCH;
+}
+
+
+/*
+ * Where this worker counts: a lane of its own in the shared block (plain
+ * stores on the request path), or the shared lane when all are taken. Claimed
+ * on the first request of a cycle, like the token cache; a new cycle in
+ * single-process mode may bring a new block.
+ */
+tasker::MetricsWriter
+ngx_http_tasker_auth_worker_metrics(ngx_http_tasker_auth_main_conf_t *mcf)
+{
+    if (ngx_http_tasker_auth_lane_cycle != ngx_cycle) {
+        ngx_http_tasker_auth_lane =
+            tasker::metricsClaimLane(mcf->metrics, (uint64_t) ngx_pid,
+                                     ngx_http_tasker_auth_pid_alive);
+        ngx_http_tasker_auth_lane_cycle = (ngx_cycle_t *) ngx_cycle;
+    }
+
+    return ngx_http_tasker_auth_lane;
 }
 
 

@@ -1,6 +1,8 @@
 # Metrics with two workers (issue 5): a known mix of traffic on separate connections (spread over
 # both workers), then `nginx -s reload` (HUP, sent by --- init of the second block, which keeps the
 # first block's nginx since it has no --- config), then exact counters summed over all workers.
+# Each worker counts in a lane of its own (issue 11); the last blocks kill every worker with
+# SIGKILL, so no lane is released, and check that nothing counted is lost.
 use Test::Nginx::Socket 'no_plan';
 use TaskerTest;
 
@@ -27,6 +29,25 @@ sub reload {
     close $fh;
     chomp $pid;
     kill 'HUP', $pid or die "HUP $pid: $!\n";
+    select(undef, undef, undef, 1.5);
+}
+
+# SIGKILL to every worker: the master starts new ones, as after a crash.
+sub kill_workers {
+    open my $fh, '<', $Test::Nginx::Util::PidFile or die "pid file: $!\n";
+    my $master = <$fh>;
+    close $fh;
+    chomp $master;
+    my @workers;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $sf, '<', $stat or next;
+        my $line = <$sf>;
+        close $sf;
+        next unless defined $line && $line =~ /^(\d+) \(.*\) \S+ (\d+) /;
+        push @workers, $1 if $2 == $master;
+    }
+    die "no worker of $master\n" unless @workers;
+    kill 'KILL', @workers;
     select(undef, undef, undef, 1.5);
 }
 
@@ -78,3 +99,30 @@ qr/(?sm)^${\ join '', map { ::series($_) } (
     'tasker_auth_jwt_verification_duration_milliseconds_count{result="failure"} 2',
     'tasker_auth_jwt_verification_duration_milliseconds_bucket{result="failure",le="+Inf"} 2',
  ) }(?=.*^tasker_auth_jwt_verification_duration_milliseconds_sum\{result="success"\} (?!0$)[0-9.]+$)/
+
+
+
+=== TEST 3: every worker killed (a crash): their replacements serve
+--- init
+::kill_workers();
+--- request eval
+["GET /as/reader", "GET /as/expired", "GET /as/reader"]
+--- error_code eval
+[200, 401, 200]
+
+
+
+=== TEST 4: the killed workers' counts survive, and their replacements' add to them
+--- request
+GET /metrics
+--- error_code: 200
+--- response_body_like eval
+qr/(?sm)^${\ join '', map { ::series($_) } (
+    'tasker_auth_requests_total{method="jwt",result="success"} 8',
+    'tasker_auth_requests_total{method="jwt",result="failure"} 3',
+    'tasker_auth_failures_total{reason="missing"} 1',
+    'tasker_auth_failures_total{reason="expired"} 3',
+    'tasker_permission_denials_total{permission="tasks:read"} 2',
+    'tasker_auth_jwt_verification_duration_milliseconds_count{result="success"} 8',
+    'tasker_auth_jwt_verification_duration_milliseconds_bucket{result="failure",le="+Inf"} 3',
+ ) }/

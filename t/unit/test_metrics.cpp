@@ -1,6 +1,7 @@
 // Unit tests for src/metrics.{h,cpp}: the shared counter block and its Prometheus exposition.
 #include "metrics.h"
 
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,7 +32,7 @@ using namespace tasker;
 
 namespace {
 
-// A freshly initialised block on the heap (the struct is about 9 KiB).
+// A freshly initialised block on the heap (the struct is about 42 KiB).
 std::unique_ptr<MetricsBlock> newBlock() {
   std::unique_ptr<MetricsBlock> b(new MetricsBlock());
   metricsInit(b.get());
@@ -260,6 +261,9 @@ static void test_metrics_layout_is_shareable(void** state) {
   assert_true(alignof(MetricsBlock) <= alignof(std::max_align_t));
   assert_true(sizeof(MetricsBlock) < 64 * 1024);  // fits comfortably in a small zone
   assert_int_equal(offsetof(MetricsBlock, magic), 0);
+  // Two workers' lanes never share a cache line (the block itself is page-aligned in nginx).
+  assert_int_equal(offsetof(MetricsBlock, lanes) % 64, 0);
+  assert_int_equal(sizeof(MetricsLane) % 64, 0);
 }
 
 static void test_metrics_init_zeroes_garbage_and_sets_magic(void** state) {
@@ -273,13 +277,16 @@ static void test_metrics_init_zeroes_garbage_and_sets_magic(void** state) {
   assert_int_equal(b->magic, kMetricsMagic);
   assert_int_equal(b->version, kMetricsLayoutVersion);
   assert_int_equal(b->size, sizeof(MetricsBlock));
-  for (auto& m : b->requests)
-    for (auto& c : m) assert_int_equal(c.load(), 0);
-  for (auto& c : b->failures) assert_int_equal(c.load(), 0);
-  for (auto& c : b->denials) assert_int_equal(c.load(), 0);
-  for (auto& r : b->verify_buckets)
-    for (auto& c : r) assert_int_equal(c.load(), 0);
-  for (auto& c : b->verify_sum_ns) assert_int_equal(c.load(), 0);
+  for (auto& lane : b->lanes) {
+    assert_int_equal(lane.owner.load(), 0);
+    for (auto& m : lane.requests)
+      for (auto& c : m) assert_int_equal(c.load(), 0);
+    for (auto& c : lane.failures) assert_int_equal(c.load(), 0);
+    for (auto& c : lane.denials) assert_int_equal(c.load(), 0);
+    for (auto& r : lane.verify_buckets)
+      for (auto& c : r) assert_int_equal(c.load(), 0);
+    for (auto& c : lane.verify_sum_ns) assert_int_equal(c.load(), 0);
+  }
   for (auto& s : b->jwks) {
     assert_int_equal(s.url_len.load(), 0);
     assert_int_equal(s.refresh[0].load() + s.refresh[1].load() + s.keys.load(), 0);
@@ -314,11 +321,11 @@ static void test_metrics_reuse_after_reload_keeps_counts(void** state) {
   // What the adapter does on reload: compatible -> keep, re-register the configured URLs.
   assert_true(metricsCompatible(b.get()));
   assert_int_equal(metricsRegisterUrl(b.get(), "https://idp.example/jwks"), slot);
-  assert_int_equal(b->requests[kMetricsMethodJwt][kMetricsResultSuccess].load(), 1);
+  assert_int_equal(b->lanes[0].requests[kMetricsMethodJwt][kMetricsResultSuccess].load(), 1);
   assert_int_equal(b->jwks[slot].refresh[kMetricsResultSuccess].load(), 1);
   // An incompatible block is re-initialised from scratch.
   metricsInit(b.get());
-  assert_int_equal(b->requests[kMetricsMethodJwt][kMetricsResultSuccess].load(), 0);
+  assert_int_equal(b->lanes[0].requests[kMetricsMethodJwt][kMetricsResultSuccess].load(), 0);
   assert_int_equal(b->jwks[slot].url_len.load(), 0);
 }
 
@@ -330,10 +337,10 @@ static void test_metrics_count_request_by_method_and_result(void** state) {
   metricsCountRequest(b.get(), kMetricsMethodJwt, true);
   metricsCountRequest(b.get(), kMetricsMethodJwt, false);
   metricsCountRequest(b.get(), kMetricsMethodApiKey, false);
-  assert_int_equal(b->requests[kMetricsMethodJwt][kMetricsResultSuccess].load(), 2);
-  assert_int_equal(b->requests[kMetricsMethodJwt][kMetricsResultFailure].load(), 1);
-  assert_int_equal(b->requests[kMetricsMethodApiKey][kMetricsResultSuccess].load(), 0);
-  assert_int_equal(b->requests[kMetricsMethodApiKey][kMetricsResultFailure].load(), 1);
+  assert_int_equal(b->lanes[0].requests[kMetricsMethodJwt][kMetricsResultSuccess].load(), 2);
+  assert_int_equal(b->lanes[0].requests[kMetricsMethodJwt][kMetricsResultFailure].load(), 1);
+  assert_int_equal(b->lanes[0].requests[kMetricsMethodApiKey][kMetricsResultSuccess].load(), 0);
+  assert_int_equal(b->lanes[0].requests[kMetricsMethodApiKey][kMetricsResultFailure].load(), 1);
   const std::string page = render(*b);
   assert_string_equal(
       valueOf(page, "tasker_auth_requests_total{method=\"jwt\",result=\"success\"}").c_str(), "2");
@@ -392,11 +399,11 @@ static void test_metrics_count_failure_by_reason(void** state) {
   metricsCountFailure(b.get(), failureReasonIndex(failureReason(Status::TokenAlgKeyMismatch)));
   metricsCountFailure(b.get(), failureReasonIndex(failureReason(Status::KeysUnavailable)));
   metricsCountFailure(b.get(), failureReasonIndex(failureReason(Status::PermDenied)));  // -1
-  assert_int_equal(b->failures[failureReasonIndex("expired")].load(), 1);
-  assert_int_equal(b->failures[failureReasonIndex("invalid_signature")].load(), 2);
-  assert_int_equal(b->failures[failureReasonIndex("keys_unavailable")].load(), 1);
+  assert_int_equal(b->lanes[0].failures[failureReasonIndex("expired")].load(), 1);
+  assert_int_equal(b->lanes[0].failures[failureReasonIndex("invalid_signature")].load(), 2);
+  assert_int_equal(b->lanes[0].failures[failureReasonIndex("keys_unavailable")].load(), 1);
   uint64_t total = 0;
-  for (auto& c : b->failures) total += c.load();
+  for (auto& c : b->lanes[0].failures) total += c.load();
   assert_int_equal(total, 4);
   const std::string page = render(*b);
   assert_string_equal(
@@ -412,11 +419,11 @@ static void test_metrics_count_failure_by_status(void** state) {
   metricsCountFailureStatus(b.get(), Status::PermDenied);  // no reason label: ignored
   metricsCountFailureStatus(b.get(), Status::Ok);          // ignored
   metricsCountFailureStatus(nullptr, Status::TokenExpired);
-  assert_int_equal(b->failures[failureReasonIndex("expired")].load(), 1);
-  assert_int_equal(b->failures[failureReasonIndex("invalid_signature")].load(), 1);
-  assert_int_equal(b->failures[failureReasonIndex("missing")].load(), 1);
+  assert_int_equal(b->lanes[0].failures[failureReasonIndex("expired")].load(), 1);
+  assert_int_equal(b->lanes[0].failures[failureReasonIndex("invalid_signature")].load(), 1);
+  assert_int_equal(b->lanes[0].failures[failureReasonIndex("missing")].load(), 1);
   uint64_t total = 0;
-  for (auto& c : b->failures) total += c.load();
+  for (auto& c : b->lanes[0].failures) total += c.load();
   assert_int_equal(total, 3);
 }
 
@@ -426,8 +433,8 @@ static void test_metrics_count_denial_by_permission(void** state) {
   metricsCountDenial(b.get(), permissionIndex("worker:templates_read"));
   metricsCountDenial(b.get(), permissionIndex("worker:templates_read"));
   metricsCountDenial(b.get(), permissionIndex("tasks:*"));  // -1: not a vocabulary name
-  assert_int_equal(b->denials[0].load(), 1);
-  assert_int_equal(b->denials[16].load(), 2);
+  assert_int_equal(b->lanes[0].denials[0].load(), 1);
+  assert_int_equal(b->lanes[0].denials[16].load(), 2);
   const std::string page = render(*b);
   for (int i = 0; i < kPermissionCount; ++i) {
     const std::string series = std::string("tasker_permission_denials_total{permission=\"") +
@@ -472,15 +479,15 @@ static void test_metrics_histogram_exact_boundaries(void** state) {
   for (int i = 0; i < kVerifyBucketCount; ++i) {
     const uint64_t bound = kVerifyBucketBoundsNs[i];
     metricsObserveVerification(b.get(), true, bound);
-    assert_int_equal(b->verify_buckets[kMetricsResultSuccess][i].load(), 1);
+    assert_int_equal(b->lanes[0].verify_buckets[kMetricsResultSuccess][i].load(), 1);
     metricsObserveVerification(b.get(), false, bound + 1);
-    assert_int_equal(b->verify_buckets[kMetricsResultFailure][i + 1].load(), 1);
+    assert_int_equal(b->lanes[0].verify_buckets[kMetricsResultFailure][i + 1].load(), 1);
   }
   // 0 ns goes to the first bucket; the largest value only to +Inf.
   metricsObserveVerification(b.get(), true, 0);
-  assert_int_equal(b->verify_buckets[kMetricsResultSuccess][0].load(), 2);
+  assert_int_equal(b->lanes[0].verify_buckets[kMetricsResultSuccess][0].load(), 2);
   metricsObserveVerification(b.get(), true, UINT64_MAX);
-  assert_int_equal(b->verify_buckets[kMetricsResultSuccess][kVerifyBucketCount].load(), 1);
+  assert_int_equal(b->lanes[0].verify_buckets[kMetricsResultSuccess][kVerifyBucketCount].load(), 1);
 
   auto e = newBlock();
   metricsObserveVerification(e.get(), true, 5000);  // exactly 0.005 ms
@@ -546,7 +553,7 @@ static void test_metrics_histogram_sum_and_count_consistent(void** state) {
   }
   assert_int_equal(metricsVerificationCount(*b, true), 1000);
   assert_int_equal(metricsVerificationCount(*b, false), 0);
-  assert_int_equal(b->verify_sum_ns[kMetricsResultSuccess].load(), total_ns);
+  assert_int_equal(b->lanes[0].verify_sum_ns[kMetricsResultSuccess].load(), total_ns);
   const std::string page = render(*b);
   const std::string n = "tasker_auth_jwt_verification_duration_milliseconds";
   // total_ns = 1237 * 499500 + 1000 = 617,882,500 ns = 617.8825 ms exactly.
@@ -572,7 +579,7 @@ static void test_metrics_histogram_sum_renders_exact_milliseconds(void** state) 
   };
   for (const auto& c : cases) {
     auto b = newBlock();
-    b->verify_sum_ns[kMetricsResultFailure].store(c.first);
+    b->lanes[0].verify_sum_ns[kMetricsResultFailure].store(c.first);
     const std::string page = render(*b);
     assert_string_equal(
         valueOf(page, "tasker_auth_jwt_verification_duration_milliseconds_sum{result=\"failure\"}")
@@ -669,9 +676,9 @@ static void test_metrics_unregister_url(void** state) {
   metricsCountJwksRefresh(b.get(), a, true);
   metricsSetJwksKeys(b.get(), a, 4);
   metricsUnregisterUrl(b.get(), a);
-  metricsUnregisterUrl(b.get(), -1);             // ignored
-  metricsUnregisterUrl(b.get(), kMaxJwksUrls);   // ignored
-  metricsUnregisterUrl(nullptr, 0);              // ignored
+  metricsUnregisterUrl(b.get(), -1);            // ignored
+  metricsUnregisterUrl(b.get(), kMaxJwksUrls);  // ignored
+  metricsUnregisterUrl(nullptr, 0);             // ignored
   std::string page = render(*b);
   assert_int_equal(countOf(page, "a.example"), 0);
   assert_int_equal(countOf(page, "\ntasker_auth_jwks_keys{"), 1);
@@ -893,29 +900,51 @@ static void test_metrics_content_type(void** state) {
 
 // ---- concurrency -------------------------------------------------------------------------------
 
+// The sum of one counter over every lane, as the exposition computes it.
+template <class Pick>
+uint64_t total(const MetricsBlock& b, Pick pick) {
+  uint64_t sum = 0;
+  for (const MetricsLane& lane : b.lanes) sum += pick(lane).load();
+  return sum;
+}
+
 static void test_metrics_counts_across_processes(void** state) {
-  // The real deployment: one block in shared memory, several worker processes counting at once.
-  void* mem = mmap(nullptr, sizeof(MetricsBlock), PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  // The real deployment: one block in shared memory, several worker processes counting at once,
+  // most in lanes of their own (plain stores), some in the shared lane (atomic adds).
+  const size_t bytes = sizeof(MetricsBlock) + 64 * sizeof(int) + sizeof(std::atomic<int>);
+  void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   assert_true(mem != MAP_FAILED);
   MetricsBlock* b = static_cast<MetricsBlock*>(mem);
   metricsInit(b);
   b = std::launder(b);
+  int* lane_of = reinterpret_cast<int*>(static_cast<char*>(mem) + sizeof(MetricsBlock));
+  // Owners claimed so far: none releases before all have claimed, so their lanes must differ.
+  auto* claimed = new (lane_of + 64) std::atomic<int>(0);
   const int slot = metricsRegisterUrl(b, "https://idp.example/jwks");  // master, before fork
-  constexpr int kWorkers = 4;
+  constexpr int kWorkers = 6;
+  constexpr int kOwners = 4;  // workers 0..3 claim lanes, 4..5 share lane 0
   constexpr int kIterations = 20'000;
   pid_t pids[kWorkers];
   for (int w = 0; w < kWorkers; ++w) {
     pids[w] = fork();
     assert_true(pids[w] >= 0);
     if (pids[w] == 0) {
+      const uint64_t me = static_cast<uint64_t>(getpid());
+      MetricsWriter wr = w < kOwners ? metricsClaimLane(b, me, nullptr) : metricsSharedWriter(b);
+      if (wr.exclusive != (w < kOwners)) _exit(2);
+      lane_of[w] = static_cast<int>(wr.lane - b->lanes);
+      if (w < kOwners) {
+        claimed->fetch_add(1);
+        while (claimed->load() < kOwners) sched_yield();
+      }
       for (int i = 0; i < kIterations; ++i) {
-        metricsCountRequest(b, kMetricsMethodJwt, (i & 1) == 0);
-        metricsCountFailure(b, w);
-        metricsCountDenial(b, i % kPermissionCount);
-        metricsObserveVerification(b, true, static_cast<uint64_t>(i) * 10);
+        metricsCountRequest(wr, kMetricsMethodJwt, (i & 1) == 0);
+        metricsCountFailure(wr, w);
+        metricsCountDenial(wr, i % kPermissionCount);
+        metricsObserveVerification(wr, true, static_cast<uint64_t>(i) * 10);
         metricsCountJwksRefresh(b, slot, true);
       }
+      metricsReleaseLane(&wr, me);
       _exit(0);
     }
   }
@@ -924,20 +953,152 @@ static void test_metrics_counts_across_processes(void** state) {
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
-  const uint64_t total = uint64_t{kWorkers} * kIterations;
-  assert_int_equal(b->requests[kMetricsMethodJwt][kMetricsResultSuccess].load(), total / 2);
-  assert_int_equal(b->requests[kMetricsMethodJwt][kMetricsResultFailure].load(), total / 2);
-  for (int w = 0; w < kWorkers; ++w) assert_int_equal(b->failures[w].load(), kIterations);
+  std::set<int> owned;
+  for (int w = 0; w < kOwners; ++w) {
+    assert_in_range(lane_of[w], 1, kMetricsLanes - 1);
+    owned.insert(lane_of[w]);
+  }
+  assert_int_equal(owned.size(), kOwners);  // no two processes won the same lane
+  for (int w = kOwners; w < kWorkers; ++w) assert_int_equal(lane_of[w], 0);
+  for (const MetricsLane& lane : b->lanes) assert_int_equal(lane.owner.load(), 0);  // released
+
+  const uint64_t all = uint64_t{kWorkers} * kIterations;
+  assert_int_equal(total(
+                       *b, [](const MetricsLane& l) -> auto& {
+                         return l.requests[kMetricsMethodJwt][kMetricsResultSuccess];
+                       }),
+                   all / 2);
+  assert_int_equal(total(
+                       *b, [](const MetricsLane& l) -> auto& {
+                         return l.requests[kMetricsMethodJwt][kMetricsResultFailure];
+                       }),
+                   all / 2);
+  for (int w = 0; w < kWorkers; ++w) {
+    assert_int_equal(total(
+                         *b, [w](const MetricsLane& l) -> auto& { return l.failures[w]; }),
+                     kIterations);
+  }
   uint64_t denials = 0;
-  for (auto& c : b->denials) denials += c.load();
-  assert_int_equal(denials, total);
-  assert_int_equal(metricsVerificationCount(*b, true), total);
+  for (int p = 0; p < kPermissionCount; ++p) {
+    denials += total(
+        *b, [p](const MetricsLane& l) -> auto& { return l.denials[p]; });
+  }
+  assert_int_equal(denials, all);
+  assert_int_equal(metricsVerificationCount(*b, true), all);
   // sum over workers of 10 * (0 + 1 + ... + kIterations-1)
-  assert_int_equal(b->verify_sum_ns[kMetricsResultSuccess].load(),
-                   uint64_t{kWorkers} * 10 * (uint64_t{kIterations} * (kIterations - 1) / 2));
-  assert_int_equal(b->jwks[slot].refresh[kMetricsResultSuccess].load(), total);
-  assertWellFormed(render(*b));
-  assert_int_equal(munmap(mem, sizeof(MetricsBlock)), 0);
+  assert_int_equal(
+      total(
+          *b, [](const MetricsLane& l) -> auto& { return l.verify_sum_ns[kMetricsResultSuccess]; }),
+      uint64_t{kWorkers} * 10 * (uint64_t{kIterations} * (kIterations - 1) / 2));
+  assert_int_equal(b->jwks[slot].refresh[kMetricsResultSuccess].load(), all);
+  const std::string page = render(*b);
+  assertWellFormed(page);
+  assert_string_equal(
+      valueOf(page, "tasker_auth_requests_total{method=\"jwt\",result=\"success\"}").c_str(),
+      std::to_string(all / 2).c_str());
+  assert_int_equal(munmap(mem, bytes), 0);
+}
+
+// ---- lanes -------------------------------------------------------------------------------------
+
+bool allAlive(uint64_t) { return true; }
+bool allButPid1005(uint64_t pid) { return pid != 1005; }
+
+static void test_metrics_lane_claim_and_release(void** state) {
+  auto b = newBlock();
+  MetricsWriter off = metricsClaimLane(nullptr, 100, allAlive);
+  assert_null(off.lane);
+  MetricsWriter zero = metricsClaimLane(b.get(), 0, allAlive);  // pid 0 owns nothing
+  assert_ptr_equal(zero.lane, &b->lanes[0]);
+  assert_false(zero.exclusive);
+
+  MetricsWriter a = metricsClaimLane(b.get(), 100, allAlive);
+  MetricsWriter c = metricsClaimLane(b.get(), 101, allAlive);
+  assert_true(a.exclusive && c.exclusive);
+  assert_ptr_equal(a.lane, &b->lanes[1]);
+  assert_ptr_equal(c.lane, &b->lanes[2]);
+  assert_int_equal(b->lanes[1].owner.load(), 100);
+  // The same process claiming again (a reload in single-process mode) gets its lane back.
+  MetricsWriter again = metricsClaimLane(b.get(), 100, allAlive);
+  assert_ptr_equal(again.lane, a.lane);
+
+  metricsCountRequest(a, kMetricsMethodApiKey, true);
+  // Releasing with another pid frees nothing; the owner's release does, and keeps the counts.
+  MetricsWriter wrong = a;
+  metricsReleaseLane(&wrong, 999);
+  assert_int_equal(b->lanes[1].owner.load(), 100);
+  metricsReleaseLane(&a, 100);
+  assert_null(a.lane);
+  assert_int_equal(b->lanes[1].owner.load(), 0);
+  assert_int_equal(b->lanes[1].requests[kMetricsMethodApiKey][kMetricsResultSuccess].load(), 1);
+  MetricsWriter shared = metricsSharedWriter(b.get());
+  metricsReleaseLane(&shared, 100);  // a shared writer is left alone
+  assert_ptr_equal(shared.lane, &b->lanes[0]);
+
+  // The next claim takes the freed lane and adds to its counts.
+  MetricsWriter d = metricsClaimLane(b.get(), 102, allAlive);
+  assert_ptr_equal(d.lane, &b->lanes[1]);
+  metricsCountRequest(d, kMetricsMethodApiKey, true);
+  assert_int_equal(b->lanes[1].requests[kMetricsMethodApiKey][kMetricsResultSuccess].load(), 2);
+}
+
+static void test_metrics_lanes_full_fall_back_and_dead_owners_are_replaced(void** state) {
+  auto b = newBlock();
+  for (uint64_t pid = 1000; pid < 1000 + kMetricsLanes - 1; ++pid) {
+    assert_true(metricsClaimLane(b.get(), pid, allAlive).exclusive);
+  }
+  // Every lane taken by a live process: count in the shared lane, atomically.
+  MetricsWriter w = metricsClaimLane(b.get(), 2000, allAlive);
+  assert_false(w.exclusive);
+  assert_ptr_equal(w.lane, &b->lanes[0]);
+  assert_false(metricsClaimLane(b.get(), 2000, nullptr).exclusive);  // no liveness check given
+  // A crashed worker (1005) never released its lane: the next claim takes it over.
+  MetricsWriter t = metricsClaimLane(b.get(), 2000, allButPid1005);
+  assert_true(t.exclusive);
+  assert_ptr_equal(t.lane, &b->lanes[1 + 5]);
+  assert_int_equal(b->lanes[6].owner.load(), 2000);
+}
+
+static void test_metrics_exposition_sums_lanes(void** state) {
+  auto b = newBlock();
+  MetricsWriter w1 = metricsClaimLane(b.get(), 100, allAlive);
+  MetricsWriter w2 = metricsClaimLane(b.get(), 101, allAlive);
+  metricsCountRequest(b.get(), kMetricsMethodJwt, true);
+  metricsCountRequest(w1, kMetricsMethodJwt, true);
+  metricsCountRequest(w2, kMetricsMethodJwt, true);
+  metricsCountRequest(w2, kMetricsMethodJwt, false);
+  metricsCountFailureStatus(w1, Status::TokenExpired);
+  metricsCountFailureStatus(b.get(), Status::TokenExpired);
+  metricsCountDenial(w2, 3);
+  metricsObserveVerification(w1, true, 7'000);       // le 0.01
+  metricsObserveVerification(w2, true, 0);           // a cache hit: le 0.005, no sum
+  metricsObserveVerification(b.get(), true, 3'000);  // le 0.005
+  const std::string page = render(*b);
+  assertWellFormed(page);
+  auto v = [&](const char* series) { return valueOf(page, series); };
+  assert_string_equal(v("tasker_auth_requests_total{method=\"jwt\",result=\"success\"}").c_str(),
+                      "3");
+  assert_string_equal(v("tasker_auth_requests_total{method=\"jwt\",result=\"failure\"}").c_str(),
+                      "1");
+  assert_string_equal(v("tasker_auth_failures_total{reason=\"expired\"}").c_str(), "2");
+  assert_string_equal(v("tasker_auth_jwt_verification_duration_milliseconds_bucket{result="
+                        "\"success\",le=\"0.005\"}")
+                          .c_str(),
+                      "2");
+  assert_string_equal(
+      v("tasker_auth_jwt_verification_duration_milliseconds_bucket{result=\"success\",le=\"0.01\"}")
+          .c_str(),
+      "3");
+  assert_string_equal(
+      v("tasker_auth_jwt_verification_duration_milliseconds_sum{result=\"success\"}").c_str(),
+      "0.01");
+  assert_string_equal(
+      v("tasker_auth_jwt_verification_duration_milliseconds_count{result=\"success\"}").c_str(),
+      "3");
+  assert_int_equal(metricsVerificationCount(*b, true), 3);
+  const std::string denied = std::string("tasker_permission_denials_total{permission=\"") +
+                             permissionTable()[3].name + "\"}";
+  assert_string_equal(v(denied.c_str()).c_str(), "1");
 }
 
 static void test_metrics_scrape_during_updates_stays_consistent(void** state) {
@@ -1012,6 +1173,9 @@ int main(void) {
       cmocka_unit_test(test_metrics_write_replaces_output),
       cmocka_unit_test(test_metrics_content_type),
       cmocka_unit_test(test_metrics_counts_across_processes),
+      cmocka_unit_test(test_metrics_lane_claim_and_release),
+      cmocka_unit_test(test_metrics_lanes_full_fall_back_and_dead_owners_are_replaced),
+      cmocka_unit_test(test_metrics_exposition_sums_lanes),
       cmocka_unit_test(test_metrics_scrape_during_updates_stays_consistent),
   };
   return cmocka_run_group_tests_name("metrics", tests, nullptr, nullptr);
