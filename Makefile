@@ -77,10 +77,11 @@ $(CLI): $(CLI_SRCS) $(CORE_LIB) $(wildcard src/*.h src/cli/*.h)
 # compatibility with /usr/sbin/nginx via --with-compat); `make modules` builds only our .so.
 NGX_BUILD := $(BUILD)/nginx
 module: $(MODULE_SO)
-# The tree in use and the compiler options are recorded in $(BUILD)/.nginx-src; a different
-# NGINX_SRC, NGX_CC_OPT or NGX_LD_OPT rewrites it, and so configures afresh instead of silently
-# reusing the previous tree.
-NGX_SRC_STAMP := $(BUILD)/.nginx-src
+# The tree in use and the compiler options are recorded beside the configured copy, in
+# $(NGX_BUILD).stamp; a different NGINX_SRC, NGX_CC_OPT or NGX_LD_OPT rewrites it, and so
+# configures afresh instead of silently reusing the previous tree. (Beside NGX_BUILD rather than
+# in BUILD: make compat builds several trees at once, each with its own NGX_BUILD.)
+NGX_SRC_STAMP := $(NGX_BUILD).stamp
 NGX_SRC_KEY   := $(abspath $(NGINX_SRC)) cc-opt=$(NGX_CC_OPT) ld-opt=$(NGX_LD_OPT)
 $(NGX_SRC_STAMP): FORCE | $(DEPS_STAMP)
 	@[ "$$(cat $@ 2>/dev/null)" = "$(NGX_SRC_KEY)" ] || echo "$(NGX_SRC_KEY)" > $@
