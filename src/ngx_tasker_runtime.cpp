@@ -626,8 +626,16 @@ ngx_http_tasker_auth_exit_process(ngx_cycle_t *cycle)
     delete ngx_http_tasker_auth_cache;
     ngx_http_tasker_auth_cache = NULL;
 
-    /* the counts stay in the lane; a later worker may claim it */
-    tasker::metricsReleaseLane(&ngx_http_tasker_auth_lane, (uint64_t) ngx_pid);
+    /*
+     * The counts stay in the lane; a later worker may claim it. A lane of an
+     * older cycle (a single-process reload, no request since) is left alone:
+     * its block may be gone, and a dead owner's lane is claimed anyway.
+     */
+    if (ngx_http_tasker_auth_lane_cycle == ngx_cycle) {
+        tasker::metricsReleaseLane(&ngx_http_tasker_auth_lane,
+                                   (uint64_t) ngx_pid);
+    }
+
     ngx_http_tasker_auth_lane_cycle = NULL;
 }
 
