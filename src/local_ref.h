@@ -15,7 +15,6 @@
 #pragma once
 
 #include <cstdint>
-#include <new>
 #include <type_traits>
 #include <utility>
 

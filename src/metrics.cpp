@@ -358,11 +358,7 @@ MetricsWriter metricsClaimLane(MetricsBlock* block, uint64_t pid,
     return true;
   };
   for (int i = 1; i < kMetricsLanes; ++i) {
-    if (block->lanes[i].owner.load(std::memory_order_acquire) == pid) {
-      w.lane = &block->lanes[i];
-      w.exclusive = true;
-      return w;
-    }
+    if (claim(i, pid)) return w;  // already ours: the swap from pid to pid succeeds
   }
   for (int i = 1; i < kMetricsLanes; ++i) {
     if (claim(i, 0)) return w;

@@ -128,10 +128,9 @@ void TokenCache::drop(size_t index) noexcept {
   --used_;
 }
 
-const VerifiedTokenRef* TokenCache::find(std::string_view token,
-                                                             const void* scope, uint64_t keyset_id,
-                                                             int64_t leeway_seconds,
-                                                             int64_t now) noexcept {
+const VerifiedTokenRef* TokenCache::find(std::string_view token, const void* scope,
+                                         uint64_t keyset_id, int64_t leeway_seconds,
+                                         int64_t now) noexcept {
   if (sets_ == 0) {
     ++misses_;
     return nullptr;

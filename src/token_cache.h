@@ -84,9 +84,8 @@ class TokenCache {
   // `now` with `leeway_seconds`; nullptr otherwise (an entry that no longer passes is dropped).
   // A hit becomes its set's most recently used entry. The pointer is the entry's own shared
   // result, valid until the next insert() or clear(): copy it to keep the result longer.
-  const VerifiedTokenRef* find(std::string_view token, const void* scope,
-                                                   uint64_t keyset_id, int64_t leeway_seconds,
-                                                   int64_t now) noexcept;
+  const VerifiedTokenRef* find(std::string_view token, const void* scope, uint64_t keyset_id,
+                               int64_t leeway_seconds, int64_t now) noexcept;
 
   // Stores a successfully verified token (it must carry claims; the entry shares it, so the
   // caller's copy stays valid whatever later inserts evict): in the slot already holding this
