@@ -524,12 +524,28 @@ ngx_http_tasker_auth_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /* ---- access handler --------------------------------------------------- */
 
+/* Same bytes; names are short, and an inline loop beats a call to memcmp. */
+static ngx_inline bool
+ngx_http_tasker_auth_same(const u_char *a, const u_char *b, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (a[i] != b[i]) {
+            return false;
+        }
+    }
+
+    return true;
+}
+
+
 /*
  * The first request header called name, and how many there are. lc, when
  * given, is name in lower case: compared with the lower-cased name nginx
  * keeps for each header, it saves a case-insensitive compare per byte.
  */
-static ngx_table_elt_t *
+static TASKER_HOT ngx_table_elt_t *
 ngx_http_tasker_auth_find_header(ngx_http_request_t *r, const ngx_str_t *name,
     const ngx_str_t *lc, ngx_uint_t *count)
 {
@@ -559,7 +575,7 @@ ngx_http_tasker_auth_find_header(ngx_http_request_t *r, const ngx_str_t *name,
         }
 
         if (lc != NULL && h[i].lowcase_key != NULL
-            ? ngx_memcmp(h[i].lowcase_key, lc->data, lc->len) == 0
+            ? ngx_http_tasker_auth_same(h[i].lowcase_key, lc->data, lc->len)
             : ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
         {
             if (found == NULL) {
@@ -574,7 +590,7 @@ ngx_http_tasker_auth_find_header(ngx_http_request_t *r, const ngx_str_t *name,
 
 
 /* The header bytes the core decides on (views into the request). */
-static void
+static TASKER_HOT void
 ngx_http_tasker_auth_request_view(ngx_http_request_t *r,
     ngx_http_tasker_auth_loc_conf_t *lcf, tasker::RequestView *view)
 {
@@ -610,7 +626,7 @@ ngx_http_tasker_auth_request_view(ngx_http_request_t *r,
 }
 
 
-static void
+static TASKER_HOT void
 ngx_http_tasker_auth_count(tasker::MetricsWriter m, const tasker::Decision &d)
 {
     if (d.jwt_attempted) {
@@ -734,7 +750,7 @@ ngx_http_tasker_auth_token_cleanup(void *data)
  * result (moved out of the decision, so its cache entry may be evicted
  * meanwhile) or an API key's entry (the configuration's). Nothing is copied.
  */
-static ngx_int_t
+static TASKER_HOT ngx_int_t
 ngx_http_tasker_auth_set_ctx(ngx_http_request_t *r, tasker::Decision *d)
 {
     using token_ptr = tasker::VerifiedTokenRef;
@@ -810,14 +826,14 @@ ngx_http_tasker_auth_log_safe(ngx_pool_t *pool, std::string_view s)
 
 
 /* One log line per decision (SPEC 6), never with a token or a key. */
-static void
+static TASKER_HOT void
 ngx_http_tasker_auth_log_decision(ngx_http_request_t *r,
-    ngx_http_tasker_auth_loc_conf_t *lcf, const tasker::Decision &d)
+    ngx_http_tasker_auth_loc_conf_t *lcf, const tasker::Decision &d,
+    tasker::Verdict verdict)
 {
     ngx_str_t          subject, list;
     ngx_log_t         *log = r->connection->log;
     const char        *method = tasker::authMethodName(d.method);
-    tasker::Verdict    verdict = tasker::verdictFor(d.status);
 
     /*
      * A success writes a line only at a level the error_log keeps (the test
@@ -827,8 +843,8 @@ ngx_http_tasker_auth_log_decision(ngx_http_request_t *r,
     if (verdict == tasker::Verdict::Allow
         && (lcf->log.success_level == 0
             || log->log_level < lcf->log.success_level)
-        && (d.unknownPermissions().empty() || !lcf->log.unknown_permissions
-            || log->log_level < NGX_LOG_WARN))
+        && (!lcf->log.unknown_permissions || log->log_level < NGX_LOG_WARN
+            || d.unknownPermissions().empty()))
     {
         return;
     }
@@ -892,11 +908,13 @@ ngx_http_tasker_auth_log_decision(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
+static TASKER_HOT ngx_int_t
 ngx_http_tasker_auth_handler(ngx_http_request_t *r)
 {
     time_t                             now;
+    tasker::Verdict                    verdict;
     tasker::Decision                   d;
+    tasker::TokenCache                *cache;
     tasker::RequestView                view;
     const tasker::KeySet              *keys;
     ngx_http_tasker_auth_loc_conf_t   *lcf;
@@ -923,8 +941,11 @@ ngx_http_tasker_auth_handler(ngx_http_request_t *r)
                                                   lcf->jwks.max_stale, now);
         }
 
-        lcf->policy->decide(view, now, keys, &d,
-                            ngx_http_tasker_auth_worker_cache(mcf));
+        /* only a bearer token can use the token cache */
+        cache = view.authorization ? ngx_http_tasker_auth_worker_cache(mcf)
+                                   : NULL;
+
+        lcf->policy->decide(view, now, keys, &d, cache);
 
         if (d.preflight) {
             return NGX_DECLINED;
@@ -943,9 +964,11 @@ ngx_http_tasker_auth_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ngx_http_tasker_auth_log_decision(r, lcf, d);
+        verdict = tasker::verdictFor(d.status);
 
-        switch (tasker::verdictFor(d.status)) {
+        ngx_http_tasker_auth_log_decision(r, lcf, d, verdict);
+
+        switch (verdict) {
 
         case tasker::Verdict::Allow:
             return NGX_OK;

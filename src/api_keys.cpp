@@ -12,6 +12,7 @@
 
 #include "ct_equal.h"
 #include "digest.h"
+#include "hot.h"
 #include "tasker_limits.h"
 
 namespace tasker {
@@ -94,7 +95,7 @@ ApiKeyRegistry::~ApiKeyRegistry() {
   if (!plain_bytes_.empty()) explicit_bzero(plain_bytes_.data(), plain_bytes_.size());
 }
 
-size_t ApiKeyRegistry::probePlain(std::string_view key, uint64_t tag) const noexcept {
+TASKER_HOT size_t ApiKeyRegistry::probePlain(std::string_view key, uint64_t tag) const noexcept {
   const size_t mask = plain_slots_.size() - 1;
   size_t i = plainHome(tag, mask);
   // Ends: the table is never more than half full. Only a slot whose tag matches is compared.
@@ -259,7 +260,7 @@ Status ApiKeyRegistry::add(std::string_view key, const std::vector<std::string>&
   }
 }
 
-const ApiKeyEntry* ApiKeyRegistry::lookup(std::string_view presented) const noexcept {
+TASKER_HOT const ApiKeyEntry* ApiKeyRegistry::lookup(std::string_view presented) const noexcept {
   if (presented.empty() || presented.size() > kMaxApiKeyBytes) return nullptr;
   // A hash and a table probe whatever the registry holds: the time taken does not depend on how
   // many keys exist or on which one (if any) matches, so it leaks nothing about the others.

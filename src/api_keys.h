@@ -18,10 +18,10 @@
 namespace tasker {
 
 struct ApiKeyEntry {
+  Grant grant;  // first: the one member a request reads
   std::array<uint8_t, 32> digest{};
   std::vector<std::string> permissions;  // configured order, unknown ones kept (strict off)
   std::vector<std::string> unknown;
-  Grant grant;
   std::string description;  // the subject
   std::string source;       // where it was configured, e.g. "nginx.conf:42"
 };
@@ -90,12 +90,13 @@ class ApiKeyRegistry {
   // The slot holding key (whose tag is `tag`), or the free slot that ends its probe sequence.
   size_t probePlain(std::string_view key, uint64_t tag) const noexcept;
 
-  std::vector<ApiKeyEntry> entries_;
-  std::vector<Slot> slots_;
+  // What lookup() reads for a key configured as itself comes first.
+  SeededHash hasher_;
   std::vector<PlainSlot> plain_slots_;
   std::vector<char> plain_bytes_;
+  std::vector<ApiKeyEntry> entries_;
   size_t hashed_entries_ = 0;  // entries configured as sha256:<hex>
-  SeededHash hasher_;
+  std::vector<Slot> slots_;
 };
 
 }  // namespace tasker

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <new>
 
+#include "hot.h"
 #include "tasker_limits.h"
 
 namespace tasker {
@@ -51,16 +52,7 @@ const ClaimsConstPtr& Decision::claims() const noexcept {
   return token != nullptr ? token->claims : kNoClaims;
 }
 
-const char* authMethodName(AuthMethod m) noexcept {
-  switch (m) {
-    case AuthMethod::Jwt: return "jwt";
-    case AuthMethod::ApiKey: return "api_key";
-    case AuthMethod::None: break;
-  }
-  return "";
-}
-
-bool parseBearer(std::string_view authorization, std::string_view* token) noexcept {
+TASKER_HOT bool parseBearer(std::string_view authorization, std::string_view* token) noexcept {
   // The scheme runs up to the first space or tab and must be "bearer" in any case: six letters
   // compared with bit 0x20 set (which maps only 'B' and 'b' to 'b', and so on), then the end
   // or a separator. "Bearer<token>" has no separator, so its scheme is not "Bearer": it counts
@@ -79,7 +71,7 @@ bool parseBearer(std::string_view authorization, std::string_view* token) noexce
   return true;
 }
 
-void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_keys,
+TASKER_HOT void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_keys,
                         Decision* out, TokenCache* cache) const noexcept {
   try {
     out->status = Status::Internal;

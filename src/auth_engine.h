@@ -27,14 +27,16 @@
 namespace tasker {
 
 // Everything a location needs to decide. Built once at configuration load; immutable after.
+// The members every request reads come first, within one cache line; the verify options
+// (strings) only matter once a token is verified.
 struct PolicyConfig {
   bool jwt = false;                 // a JWT key source is configured (static key or JWKS)
   bool jwks = false;                // keys come from JWKS: passed to decide(), not static_keys
-  KeySetConstPtr static_keys;       // public_key mode
-  VerifyOptions verify;
   bool api_keys_enabled = false;
   std::shared_ptr<const ApiKeyRegistry> api_keys;
   std::shared_ptr<const RuleSet> rules;  // nullptr or empty: any authenticated credential passes
+  KeySetConstPtr static_keys;       // public_key mode
+  VerifyOptions verify;
 };
 
 // The parts of a request the decision depends on. Views into the request's own buffers.
@@ -49,7 +51,14 @@ struct RequestView {
 enum class AuthMethod { None, Jwt, ApiKey };
 
 // "jwt", "api_key" or "" (SPEC 5 $tasker_auth_method).
-const char* authMethodName(AuthMethod m) noexcept;
+inline const char* authMethodName(AuthMethod m) noexcept {
+  switch (m) {
+    case AuthMethod::Jwt: return "jwt";
+    case AuthMethod::ApiKey: return "api_key";
+    case AuthMethod::None: break;
+  }
+  return "";
+}
 
 // The subject and permission list (credential order) of a verified token or, without one, of
 // an API key entry; empty when both are null. Decision's accessors and the nginx adapter's

@@ -35,6 +35,7 @@ extern "C" {
 #include <vector>
 
 #include "auth_engine.h"
+#include "hot.h"
 #include "jwks_fetcher.h"
 #include "metrics.h"
 #include "settings.h"
@@ -203,6 +204,13 @@ ngx_http_tasker_auth_sv(const ngx_str_t *s)
 }
 
 
+/*
+ * The functions below are shared by the adapter's files only: hidden, so that
+ * calls between them are direct, not through the module's PLT (the request
+ * path calls several). The module object above stays visible to nginx.
+ */
+#pragma GCC visibility push(hidden)
+
 /* src/ngx_tasker_conf.cpp */
 char *ngx_http_tasker_auth_permission(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -267,3 +275,5 @@ const tasker::KeySet *ngx_http_tasker_auth_jwks_keys(
     time_t now);
 void ngx_http_tasker_auth_jwks_unknown_kid(
     ngx_http_tasker_auth_main_conf_t *mcf, ngx_uint_t index, time_t now);
+
+#pragma GCC visibility pop

@@ -699,7 +699,7 @@ ngx_http_tasker_auth_metrics_handler(ngx_http_request_t *r)
  * The worker's token cache for the current cycle. A new cycle (a reload in
  * single-process mode) has new policies, so entries never cross it.
  */
-tasker::TokenCache *
+TASKER_HOT tasker::TokenCache *
 ngx_http_tasker_auth_worker_cache(ngx_http_tasker_auth_main_conf_t *mcf)
 {
     if (ngx_http_tasker_auth_cache_cycle != ngx_cycle) {
@@ -730,7 +730,7 @@ ngx_http_tasker_auth_pid_alive(uint64_t pid)
  * on the first request of a cycle, like the token cache; a new cycle in
  * single-process mode may bring a new block.
  */
-tasker::MetricsWriter
+TASKER_HOT tasker::MetricsWriter
 ngx_http_tasker_auth_worker_metrics(ngx_http_tasker_auth_main_conf_t *mcf)
 {
     if (ngx_http_tasker_auth_lane_cycle != ngx_cycle) {

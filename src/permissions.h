@@ -45,6 +45,7 @@ struct Grant {
   bool add(std::string_view s) noexcept;
   bool has(int index) const noexcept { return index >= 0 && (bits >> index) & 1u; }
 };
+static_assert(kPermissionCount <= 32, "Grant::bits and PermissionRule::mask hold one bit each");
 
 // HTTP methods a rule may name. Bit positions of RuleSet method masks.
 enum class Method : uint32_t {
@@ -59,6 +60,7 @@ uint32_t methodBit(std::string_view name) noexcept;
 struct PermissionRule {
   uint32_t methods = 0;
   std::vector<int> required;  // vocabulary indices, in argument order
+  uint32_t mask = 0;          // the same as Grant bits: one test on the request path
 };
 
 // The ordered rules of one location. Immutable after configuration load.
@@ -83,6 +85,7 @@ class RuleSet {
 
  private:
   std::vector<PermissionRule> rules_;
+  uint32_t all_required_ = 0;  // union of the rules' masks (used when no rule names methods)
   bool names_head_ = false;
   bool names_methods_ = false;  // some rule names methods; otherwise check() never reads the method
 };

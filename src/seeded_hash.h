@@ -21,21 +21,29 @@ class SeededHash {
   // Hashes n bytes at p with `length` mixed in first: a caller that hashes only part of a string
   // (the token cache reads a token's last 64 bytes) passes the whole string's length. A
   // wyhash-like mix, 16 bytes per multiply, then MurmurHash3's fmix64 so that inputs differing
-  // in a few trailing bytes still spread evenly.
+  // in a few trailing bytes still spread evenly. The last 1-16 bytes are read with a few loads,
+  // overlapping bytes already read when needed (as wyhash does), never byte by byte.
   uint64_t operator()(const void* data, size_t n, uint64_t length) const noexcept {
     const unsigned char* p = static_cast<const unsigned char*>(data);
+    const unsigned char* const end = p + n;
     uint64_t h = seed_[0] ^ mix(length ^ kK0, seed_[1] ^ kK1);
-    for (; n >= 16; n -= 16, p += 16) {
-      h = mix(load64(p) ^ seed_[0] ^ kK1, load64(p + 8) ^ h ^ kK2);
-    }
     uint64_t a = 0, b = 0;
-    if (n >= 8) {
+    if (n > 16) {
+      for (; end - p > 16; p += 16) {
+        h = mix(load64(p) ^ seed_[0] ^ kK1, load64(p + 8) ^ h ^ kK2);
+      }
+      a = load64(end - 16);
+      b = load64(end - 8);
+    } else if (n >= 8) {
       a = load64(p);
-      p += 8;
-      n -= 8;
+      b = load64(end - 8);
+    } else if (n >= 4) {
+      a = load32(p);
+      b = load32(end - 4);
+    } else if (n > 0) {
+      a = (static_cast<uint64_t>(p[0]) << 16) | (static_cast<uint64_t>(p[n >> 1]) << 8) | end[-1];
     }
-    for (size_t i = 0; i < n; ++i) b |= static_cast<uint64_t>(p[i]) << (8 * i);
-    h ^= mix(a ^ seed_[1] ^ kK2, b ^ h ^ kK0);
+    h ^= mix(a ^ seed_[1] ^ kK2, b ^ h ^ kK0 ^ n);
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
@@ -51,6 +59,11 @@ class SeededHash {
 
   static uint64_t load64(const unsigned char* p) noexcept {
     uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+  static uint64_t load32(const unsigned char* p) noexcept {
+    uint32_t v;
     std::memcpy(&v, p, sizeof v);
     return v;
   }

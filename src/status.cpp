@@ -1,5 +1,7 @@
 #include "status.h"
 
+#include "hot.h"
+
 namespace tasker {
 
 const char* statusName(Status s) noexcept {
@@ -56,7 +58,7 @@ const char* statusName(Status s) noexcept {
   return "unknown_status";
 }
 
-Verdict verdictFor(Status s) noexcept {
+TASKER_HOT Verdict verdictFor(Status s) noexcept {
   switch (s) {
     case Status::Ok:
       return Verdict::Allow;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -472,6 +473,39 @@ void test_permissions_check_head_only_rules_leave_get_uncovered(void** state) {
   assert_int_equal(rs.check("GET", grantOf({"*"}), &missing), Status::PermMethodNotCovered);
 }
 
+// Without method names, check() first tests the union of every rule's permissions at once, and
+// walks the rules only to name what is missing: each permission left out of an otherwise full
+// grant must still be found and named, in rule then argument order, for every method.
+void test_permissions_check_methodless_rules_need_every_permission(void** state) {
+  RuleSet rs;
+  assert_int_equal(rs.addRule(Args{"tasks:read", "tasks:create"}, nullptr), Status::Ok);
+  assert_int_equal(rs.addRule(Args{"worker:config_read"}, nullptr), Status::Ok);
+  assert_int_equal(rs.addRule(Args{"tasks:read", "dlq:read"}, nullptr), Status::Ok);
+  const char* const all[] = {"tasks:read", "tasks:create", "worker:config_read", "dlq:read"};
+  for (const char* m : {"GET", "POST", "DELETE", "PROPFIND", ""}) {
+    const char* missing = nullptr;
+    assert_int_equal(rs.check(m, grantOf({"tasks:read", "tasks:create", "worker:config_read",
+                                          "dlq:read"}), &missing),
+                     Status::Ok);
+    assert_null(missing);
+    assert_int_equal(rs.check(m, grantOf({"tasks:*", "worker:*", "dlq:*"}), &missing),
+                     Status::Ok);
+    for (const char* left_out : all) {
+      Grant g;
+      for (const char* p : all) {
+        if (std::strcmp(p, left_out) != 0) g.add(p);
+      }
+      missing = nullptr;
+      assert_int_equal(rs.check(m, g, &missing), Status::PermDenied);
+      assert_string_equal(missing, left_out);
+    }
+    missing = nullptr;
+    assert_int_equal(rs.check(m, grantOf({"worker:config_read", "dlq:read"}), &missing),
+                     Status::PermDenied);
+    assert_string_equal(missing, "tasks:read");  // the first rule's first permission
+  }
+}
+
 void test_permissions_check_first_missing_in_rule_then_argument_order(void** state) {
   RuleSet rs;
   assert_int_equal(rs.addRule(Args{"POST", "templates:validate"}, nullptr), Status::Ok);
@@ -560,6 +594,7 @@ int main(void) {
       cmocka_unit_test(test_permissions_check_head_named_uses_only_head_rules),
       cmocka_unit_test(test_permissions_check_head_named_with_methodless_rule),
       cmocka_unit_test(test_permissions_check_head_only_rules_leave_get_uncovered),
+      cmocka_unit_test(test_permissions_check_methodless_rules_need_every_permission),
       cmocka_unit_test(test_permissions_check_first_missing_in_rule_then_argument_order),
       cmocka_unit_test(test_permissions_check_wildcard_grants_satisfy_rules),
       cmocka_unit_test(test_permissions_check_null_missing_is_allowed),
