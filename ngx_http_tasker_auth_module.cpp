@@ -361,6 +361,8 @@ ngx_http_tasker_auth_create_loc_conf(ngx_conf_t *cf)
      *     conf->api_keys.keys = NULL;
      *     conf->toml = NULL;
      *     conf->policy = NULL;
+     *     conf->prefetch = { NULL, ... };
+     *     conf->nprefetch = 0;
      */
 
     conf->enable = NGX_CONF_UNSET;
@@ -912,6 +914,7 @@ static TASKER_HOT ngx_int_t
 ngx_http_tasker_auth_handler(ngx_http_request_t *r)
 {
     time_t                             now;
+    ngx_uint_t                         i;
     tasker::Verdict                    verdict;
     tasker::Decision                   d;
     tasker::TokenCache                *cache;
@@ -925,6 +928,10 @@ ngx_http_tasker_auth_handler(ngx_http_request_t *r)
 
     if (!lcf->enable || lcf->policy == NULL) {
         return NGX_DECLINED;
+    }
+
+    for (i = 0; i < lcf->nprefetch; i++) {
+        __builtin_prefetch(lcf->prefetch[i]);
     }
 
     mcf = (ngx_http_tasker_auth_main_conf_t *)

@@ -260,6 +260,15 @@ Status ApiKeyRegistry::add(std::string_view key, const std::vector<std::string>&
   }
 }
 
+size_t ApiKeyRegistry::requestLines(const void** out, size_t max) const noexcept {
+  const void* lines[] = {this, plain_slots_.data(), plain_bytes_.data(), entries_.data()};
+  size_t n = 0;
+  for (const void* p : lines) {
+    if (p != nullptr && n < max) out[n++] = p;
+  }
+  return n;
+}
+
 TASKER_HOT const ApiKeyEntry* ApiKeyRegistry::lookup(std::string_view presented) const noexcept {
   if (presented.empty() || presented.size() > kMaxApiKeyBytes) return nullptr;
   // A hash and a table probe whatever the registry holds: the time taken does not depend on how

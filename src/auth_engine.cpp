@@ -71,6 +71,16 @@ TASKER_HOT bool parseBearer(std::string_view authorization, std::string_view* to
   return true;
 }
 
+size_t AuthPolicy::requestLines(const void** out, size_t max) const noexcept {
+  size_t n = 0;
+  if (n < max) out[n++] = this;
+  if (cfg_.rules && n < max) out[n++] = cfg_.rules.get();
+  if (cfg_.api_keys_enabled && cfg_.api_keys) {
+    n += cfg_.api_keys->requestLines(out + n, max - n);
+  }
+  return n;
+}
+
 TASKER_HOT void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_keys,
                         Decision* out, TokenCache* cache) const noexcept {
   try {

@@ -108,6 +108,13 @@ class AuthPolicy {
 
   const PolicyConfig& config() const noexcept { return cfg_; }
 
+  // The addresses a decision reads besides the request (this policy, the API key index and its
+  // entries, the rules), at most max: fixed once the policy is built, so the adapter keeps them
+  // and prefetches them as a request arrives. Between two requests the kernel's network code
+  // pushes them out of the first-level cache, and decide() would otherwise miss on each in turn
+  // (each address is known only once the one before it is loaded).
+  size_t requestLines(const void** out, size_t max) const noexcept;
+
  private:
   PolicyConfig cfg_;
 };

@@ -163,8 +163,13 @@ typedef struct {
 } ngx_http_tasker_auth_log_conf_t;
 
 
+#define NGX_HTTP_TASKER_AUTH_PREFETCH  6
+
 typedef struct {
     ngx_flag_t                            enable;
+    /* what a decision reads (AuthPolicy::requestLines), set with policy */
+    const void                           *prefetch[NGX_HTTP_TASKER_AUTH_PREFETCH];
+    ngx_uint_t                            nprefetch;
     std::shared_ptr<tasker::RuleSet>     *rules;
     ngx_http_tasker_auth_jwt_conf_t       jwt;
     ngx_http_tasker_auth_jwks_loc_conf_t  jwks;

@@ -1293,6 +1293,8 @@ ngx_http_tasker_auth_make_policy(ngx_conf_t *cf,
     ngx_http_tasker_auth_store_t *store = ngx_http_tasker_auth_cycle_store(cf);
     store->policies.emplace_back(std::move(pc));
     conf->policy = &store->policies.back();
+    conf->nprefetch = conf->policy->requestLines(conf->prefetch,
+                                                 NGX_HTTP_TASKER_AUTH_PREFETCH);
 
     return NGX_CONF_OK;
 }

@@ -207,6 +207,37 @@ void test_auth_engine_cache_respects_expiry(void** state) {
   assert_false(late.cache_hit);
 }
 
+// requestLines lists what a decision reads, for the adapter's prefetch: the policy always, the
+// rules when there are some, and for enabled API keys the registry with its index, key bytes and
+// entries; never more than asked for, never a null address.
+void test_auth_engine_request_lines(void** state) {
+  const void* lines[8] = {};
+  auto jwt_only = policy(true, false);
+  assert_int_equal(jwt_only->requestLines(lines, 8), 1);
+  assert_ptr_equal(lines[0], jwt_only.get());
+
+  auto keys = policy(false, true, "tasks:read");
+  size_t n = keys->requestLines(lines, 8);
+  assert_int_equal(n, 6);
+  assert_ptr_equal(lines[0], keys.get());
+  assert_ptr_equal(lines[1], keys->config().rules.get());
+  assert_ptr_equal(lines[2], keys->config().api_keys.get());
+  const ApiKeyEntry* e = keys->config().api_keys->lookup(kKey);
+  assert_non_null(e);
+  assert_ptr_equal(lines[5], &keys->config().api_keys->entries()[0]);
+  for (size_t i = 0; i < n; ++i) assert_non_null(lines[i]);
+
+  const void* few[3] = {};
+  assert_int_equal(keys->requestLines(few, 3), 3);
+  assert_int_equal(keys->requestLines(few, 0), 0);
+
+  // keys configured but not enabled: a decision never reads them
+  PolicyConfig pc = keys->config();
+  pc.api_keys_enabled = false;
+  AuthPolicy off(std::move(pc));
+  assert_int_equal(off.requestLines(lines, 8), 2);
+}
+
 }  // namespace
 
 int main(void) {
@@ -224,6 +255,7 @@ int main(void) {
       cmocka_unit_test(test_auth_engine_denial_names_permission),
       cmocka_unit_test(test_auth_engine_cache_answers_second_request),
       cmocka_unit_test(test_auth_engine_cache_respects_expiry),
+      cmocka_unit_test(test_auth_engine_request_lines),
   };
   return cmocka_run_group_tests_name("auth_engine", tests, nullptr, nullptr);
 }
