@@ -95,7 +95,8 @@ ApiKeyRegistry::~ApiKeyRegistry() {
   if (!plain_bytes_.empty()) explicit_bzero(plain_bytes_.data(), plain_bytes_.size());
 }
 
-TASKER_HOT size_t ApiKeyRegistry::probePlain(std::string_view key, uint64_t tag) const noexcept {
+TASKER_HOT
+size_t ApiKeyRegistry::probePlain(std::string_view key, uint64_t tag) const noexcept {
   const size_t mask = plain_slots_.size() - 1;
   size_t i = plainHome(tag, mask);
   // Ends: the table is never more than half full. Only a slot whose tag matches is compared.
@@ -269,7 +270,8 @@ size_t ApiKeyRegistry::requestLines(const void** out, size_t max) const noexcept
   return n;
 }
 
-TASKER_HOT const ApiKeyEntry* ApiKeyRegistry::lookup(std::string_view presented) const noexcept {
+TASKER_HOT
+const ApiKeyEntry* ApiKeyRegistry::lookup(std::string_view presented) const noexcept {
   if (presented.empty() || presented.size() > kMaxApiKeyBytes) return nullptr;
   // A hash and a table probe whatever the registry holds: the time taken does not depend on how
   // many keys exist or on which one (if any) matches, so it leaks nothing about the others.

@@ -52,7 +52,8 @@ const ClaimsConstPtr& Decision::claims() const noexcept {
   return token != nullptr ? token->claims : kNoClaims;
 }
 
-TASKER_HOT bool parseBearer(std::string_view authorization, std::string_view* token) noexcept {
+TASKER_HOT
+bool parseBearer(std::string_view authorization, std::string_view* token) noexcept {
   // The scheme runs up to the first space or tab and must be "bearer" in any case: six letters
   // compared with bit 0x20 set (which maps only 'B' and 'b' to 'b', and so on), then the end
   // or a separator. "Bearer<token>" has no separator, so its scheme is not "Bearer": it counts
@@ -81,7 +82,8 @@ size_t AuthPolicy::requestLines(const void** out, size_t max) const noexcept {
   return n;
 }
 
-TASKER_HOT void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_keys,
+TASKER_HOT
+void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_keys,
                         Decision* out, TokenCache* cache) const noexcept {
   try {
     out->status = Status::Internal;

@@ -381,7 +381,8 @@ void metricsReleaseLane(MetricsWriter* w, uint64_t pid) noexcept {
   *w = MetricsWriter();
 }
 
-TASKER_HOT void metricsCountRequest(MetricsWriter w, int method, bool success) noexcept {
+TASKER_HOT
+void metricsCountRequest(MetricsWriter w, int method, bool success) noexcept {
   if (w.lane == nullptr || method < 0 || method >= kMetricsMethodCount) return;
   add(w, w.lane->requests[method][resultIndex(success)], 1);
 }

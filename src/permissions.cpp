@@ -97,7 +97,8 @@ bool Grant::add(std::string_view s) noexcept {
   return b != 0;
 }
 
-TASKER_HOT uint32_t methodBit(std::string_view name) noexcept {
+TASKER_HOT
+uint32_t methodBit(std::string_view name) noexcept {
   for (const auto& m : kMethods) {
     if (name == m.name) return static_cast<uint32_t>(m.bit);
   }
@@ -137,7 +138,8 @@ Status RuleSet::addRule(const std::vector<std::string_view>& args, std::string* 
   return Status::Ok;
 }
 
-TASKER_HOT Status RuleSet::check(std::string_view method, const Grant& grant,
+TASKER_HOT
+Status RuleSet::check(std::string_view method, const Grant& grant,
                       const char** missing) const noexcept {
   if (rules_.empty()) return Status::Ok;
   // Without method names every rule applies, and the method need not be looked up: a grant

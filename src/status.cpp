@@ -58,7 +58,8 @@ const char* statusName(Status s) noexcept {
   return "unknown_status";
 }
 
-TASKER_HOT Verdict verdictFor(Status s) noexcept {
+TASKER_HOT
+Verdict verdictFor(Status s) noexcept {
   switch (s) {
     case Status::Ok:
       return Verdict::Allow;

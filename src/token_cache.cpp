@@ -86,7 +86,8 @@ TokenCache::~TokenCache() {
   std::free(recent_);
 }
 
-TASKER_HOT uint64_t TokenCache::hash(std::string_view token) const noexcept {
+TASKER_HOT
+uint64_t TokenCache::hash(std::string_view token) const noexcept {
   // The length and the last kTokenCacheHashedBytes bytes only: a JWT ends with its signature, so
   // that tail differs between any two tokens an issuer signed, and only verified tokens are ever
   // inserted. Tokens that share a tail (a forged payload in front of a cached token's signature)
@@ -97,11 +98,13 @@ TASKER_HOT uint64_t TokenCache::hash(std::string_view token) const noexcept {
   return hasher_(token.data() + token.size() - n, n, token.size());
 }
 
-TASKER_HOT size_t TokenCache::setOf(uint64_t h) const noexcept {
+TASKER_HOT
+size_t TokenCache::setOf(uint64_t h) const noexcept {
   return static_cast<size_t>(h >> 32) & (sets_ - 1);
 }
 
-TASKER_HOT bool TokenCache::matches(size_t index, uint64_t tag, std::string_view token,
+TASKER_HOT
+bool TokenCache::matches(size_t index, uint64_t tag, std::string_view token,
                          const void* scope) const noexcept {
   if (slots_[index].tag != tag) return false;
   const Entry* e = slots_[index].entry;
@@ -129,7 +132,8 @@ void TokenCache::drop(size_t index) noexcept {
   --used_;
 }
 
-TASKER_HOT const VerifiedTokenRef* TokenCache::find(std::string_view token, const void* scope,
+TASKER_HOT
+const VerifiedTokenRef* TokenCache::find(std::string_view token, const void* scope,
                                          uint64_t keyset_id, int64_t leeway_seconds,
                                          int64_t now) noexcept {
   if (sets_ == 0) {
