@@ -526,22 +526,6 @@ ngx_http_tasker_auth_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /* ---- access handler --------------------------------------------------- */
 
-/* Same bytes; names are short, and an inline loop beats a call to memcmp. */
-static ngx_inline bool
-ngx_http_tasker_auth_same(const u_char *a, const u_char *b, size_t n)
-{
-    size_t  i;
-
-    for (i = 0; i < n; i++) {
-        if (a[i] != b[i]) {
-            return false;
-        }
-    }
-
-    return true;
-}
-
-
 /*
  * The first request header called name, and how many there are. lc, when
  * given, is name in lower case: compared with the lower-cased name nginx
@@ -577,7 +561,7 @@ ngx_http_tasker_auth_find_header(ngx_http_request_t *r, const ngx_str_t *name,
         }
 
         if (lc != NULL && h[i].lowcase_key != NULL
-            ? ngx_http_tasker_auth_same(h[i].lowcase_key, lc->data, lc->len)
+            ? ngx_memcmp(h[i].lowcase_key, lc->data, lc->len) == 0
             : ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
         {
             if (found == NULL) {

@@ -59,11 +59,11 @@ class ApiKeyRegistry {
   ~ApiKeyRegistry();  // wipes the plain keys
 
   size_t size() const noexcept { return entries_.size(); }
+  const std::vector<ApiKeyEntry>& entries() const noexcept { return entries_; }
 
   // Where a lookup of a key configured as itself reads (this object, the index, the key bytes,
   // the entries), at most max addresses: for a prefetch before the lookup (see AuthPolicy).
   size_t requestLines(const void** out, size_t max) const noexcept;
-  const std::vector<ApiKeyEntry>& entries() const noexcept { return entries_; }
 
  private:
   // The index: open addressing with linear probing over a power-of-two table kept at most half

@@ -225,6 +225,7 @@ void test_auth_engine_request_lines(void** state) {
   const ApiKeyEntry* e = keys->config().api_keys->lookup(kKey);
   assert_non_null(e);
   assert_ptr_equal(lines[5], &keys->config().api_keys->entries()[0]);
+  assert_ptr_equal(lines[5], e);  // the entry the lookup returns is the one prefetched
   for (size_t i = 0; i < n; ++i) assert_non_null(lines[i]);
 
   const void* few[3] = {};
