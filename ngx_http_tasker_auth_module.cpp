@@ -362,7 +362,6 @@ ngx_http_tasker_auth_create_loc_conf(ngx_conf_t *cf)
      *     conf->toml = NULL;
      *     conf->policy = NULL;
      *     conf->prefetch = { NULL, ... };
-     *     conf->nprefetch = 0;
      */
 
     conf->enable = NGX_CONF_UNSET;
@@ -527,6 +526,36 @@ ngx_http_tasker_auth_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 /* ---- access handler --------------------------------------------------- */
 
 /*
+ * Whether n bytes at a and b are equal, n > 0: eight bytes at a time, the
+ * last word overlapping the one before. A header name is short, and a call
+ * to memcmp() costs more than the compare itself.
+ */
+static ngx_inline ngx_uint_t
+ngx_http_tasker_auth_same_name(const u_char *a, const u_char *b, size_t n)
+{
+    size_t    i;
+    uint64_t  x, y, diff;
+
+    if (n < 8) {
+        return ngx_memcmp(a, b, n) == 0;
+    }
+
+    diff = 0;
+
+    for (i = 0; i + 8 < n; i += 8) {
+        ngx_memcpy(&x, a + i, 8);
+        ngx_memcpy(&y, b + i, 8);
+        diff |= x ^ y;
+    }
+
+    ngx_memcpy(&x, a + n - 8, 8);
+    ngx_memcpy(&y, b + n - 8, 8);
+
+    return (diff | (x ^ y)) == 0;
+}
+
+
+/*
  * The first request header called name, and how many there are. lc, when
  * given, is name in lower case: compared with the lower-cased name nginx
  * keeps for each header, it saves a case-insensitive compare per byte.
@@ -561,7 +590,8 @@ ngx_http_tasker_auth_find_header(ngx_http_request_t *r, const ngx_str_t *name,
         }
 
         if (lc != NULL && h[i].lowcase_key != NULL
-            ? ngx_memcmp(h[i].lowcase_key, lc->data, lc->len) == 0
+            ? ngx_http_tasker_auth_same_name(h[i].lowcase_key, lc->data,
+                                             lc->len)
             : ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
         {
             if (found == NULL) {
@@ -745,10 +775,12 @@ ngx_http_tasker_auth_set_ctx(ngx_http_request_t *r, tasker::Decision *d)
     ngx_http_tasker_auth_ctx_t  *ctx;
 
     ctx = (ngx_http_tasker_auth_ctx_t *)
-              ngx_pcalloc(r->pool, sizeof(ngx_http_tasker_auth_ctx_t));
+              ngx_palloc(r->pool, sizeof(ngx_http_tasker_auth_ctx_t));
     if (ctx == NULL) {
         return NGX_ERROR;
     }
+
+    *ctx = ngx_http_tasker_auth_ctx_t();
 
     ngx_http_set_ctx(r, ctx, ngx_http_tasker_auth_module);
 
@@ -914,9 +946,16 @@ ngx_http_tasker_auth_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    for (i = 0; i < lcf->nprefetch; i++) {
+    /*
+     * What the decision reads, and the metrics lane it counts in (for
+     * writing): a fixed number of prefetches, no loop test. The lane may
+     * still be NULL or a past cycle's; a prefetch never faults.
+     */
+    for (i = 0; i < NGX_HTTP_TASKER_AUTH_PREFETCH; i++) {
         __builtin_prefetch(lcf->prefetch[i]);
     }
+
+    __builtin_prefetch(ngx_http_tasker_auth_lane.lane, 1);
 
     mcf = (ngx_http_tasker_auth_main_conf_t *)
               ngx_http_get_module_main_conf(r, ngx_http_tasker_auth_module);
@@ -955,7 +994,8 @@ ngx_http_tasker_auth_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        verdict = tasker::verdictFor(d.status);
+        verdict = d.status == tasker::Status::Ok ? tasker::Verdict::Allow
+                                                 : tasker::verdictFor(d.status);
 
         ngx_http_tasker_auth_log_decision(r, lcf, d, verdict);
 

@@ -167,9 +167,11 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t                            enable;
-    /* what a decision reads (AuthPolicy::requestLines), set with policy */
+    /*
+     * what a decision reads (AuthPolicy::requestLines), set with policy;
+     * every slot is set (the unused ones repeat the policy)
+     */
     const void                           *prefetch[NGX_HTTP_TASKER_AUTH_PREFETCH];
-    ngx_uint_t                            nprefetch;
     std::shared_ptr<tasker::RuleSet>     *rules;
     ngx_http_tasker_auth_jwt_conf_t       jwt;
     ngx_http_tasker_auth_jwks_loc_conf_t  jwks;
@@ -273,6 +275,8 @@ void ngx_http_tasker_auth_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_tasker_auth_metrics_handler(ngx_http_request_t *r);
 tasker::TokenCache *ngx_http_tasker_auth_worker_cache(
     ngx_http_tasker_auth_main_conf_t *mcf);
+/* this worker's metrics lane (the handler prefetches it) */
+extern tasker::MetricsWriter  ngx_http_tasker_auth_lane;
 tasker::MetricsWriter ngx_http_tasker_auth_worker_metrics(
     ngx_http_tasker_auth_main_conf_t *mcf);
 const tasker::KeySet *ngx_http_tasker_auth_jwks_keys(

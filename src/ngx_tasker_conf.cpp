@@ -1246,6 +1246,7 @@ static char *
 ngx_http_tasker_auth_make_policy(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *conf)
 {
+    size_t                i, n;
     tasker::PolicyConfig  pc;
 
     pc.verify.issuer = ngx_http_tasker_auth_sv(&conf->jwt.issuer);
@@ -1293,8 +1294,13 @@ ngx_http_tasker_auth_make_policy(ngx_conf_t *cf,
     ngx_http_tasker_auth_store_t *store = ngx_http_tasker_auth_cycle_store(cf);
     store->policies.emplace_back(std::move(pc));
     conf->policy = &store->policies.back();
-    conf->nprefetch = conf->policy->requestLines(conf->prefetch,
-                                                 NGX_HTTP_TASKER_AUTH_PREFETCH);
+    n = conf->policy->requestLines(conf->prefetch,
+                                   NGX_HTTP_TASKER_AUTH_PREFETCH);
+
+    /* the handler prefetches every slot: the unused ones repeat the policy */
+    for (i = n; i < NGX_HTTP_TASKER_AUTH_PREFETCH; i++) {
+        conf->prefetch[i] = conf->policy;
+    }
 
     return NGX_CONF_OK;
 }

@@ -36,7 +36,7 @@ static tasker::TokenCache            *ngx_http_tasker_auth_cache;
 static ngx_cycle_t                   *ngx_http_tasker_auth_cache_cycle;
 
 /* per worker: its own lane of the metrics block, claimed once per cycle */
-static tasker::MetricsWriter          ngx_http_tasker_auth_lane;
+tasker::MetricsWriter                 ngx_http_tasker_auth_lane;
 static ngx_cycle_t                   *ngx_http_tasker_auth_lane_cycle;
 
 

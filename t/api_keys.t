@@ -388,3 +388,149 @@ x-api-KEY: ci-key-abcdefghijklmnop
 --- error_code: 401
 --- response_body
 {"error":"unauthorized","message":"Invalid API key"}
+
+
+
+=== TEST 21: a key header name of 19 bytes matches in any case
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key_header X-Tasker-Api-Key-01;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+x-TASKER-api-KEY-01: ci-key-abcdefghijklmnop
+--- error_code: 200
+
+
+
+=== TEST 22: a header name that differs only in its last byte is another header (the key counts as absent)
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key_header X-Tasker-Api-Key-01;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-Tasker-Api-Key-02: ci-key-abcdefghijklmnop
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","message":"Missing authentication credentials"}
+
+
+
+=== TEST 23: a header name that differs only in its first byte is another header
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key_header X-Tasker-Api-Key-01;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+Y-Tasker-Api-Key-01: ci-key-abcdefghijklmnop
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","message":"Missing authentication credentials"}
+
+
+
+=== TEST 24: a header name that differs only in its tenth byte (neither first nor last word) is another header
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key_header X-Tasker-Api-Key-01;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-Tasker-Bpi-Key-01: ci-key-abcdefghijklmnop
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","message":"Missing authentication credentials"}
+
+
+
+=== TEST 25: a key header name of exactly 8 bytes matches in any case
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key_header X-ApiKey;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+x-APIKEY: ci-key-abcdefghijklmnop
+--- error_code: 200
+
+
+
+=== TEST 26: an 8-byte header name that differs only in its last byte is another header
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key_header X-ApiKey;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-ApiKez: ci-key-abcdefghijklmnop
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","message":"Missing authentication credentials"}
+
+
+
+=== TEST 27: a key header name shorter than 8 bytes matches in any case
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key_header X-Key;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+x-kEY: ci-key-abcdefghijklmnop
+--- error_code: 200
+
+
+
+=== TEST 28: a short header name that differs only in its last byte is another header
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key_header X-Key;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-Kez: ci-key-abcdefghijklmnop
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","message":"Missing authentication credentials"}
