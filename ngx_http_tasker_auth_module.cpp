@@ -948,9 +948,11 @@ ngx_http_tasker_auth_handler(ngx_http_request_t *r)
 
     /*
      * What the decision reads, and the metrics lane it counts in (for
-     * writing): a fixed number of prefetches, no loop test. The lane may
-     * still be NULL or a past cycle's; a prefetch never faults.
+     * writing): a fixed number of prefetches, unrolled (GCC keeps the loop
+     * at -O2: 30 instructions instead of 12). The lane may still be NULL or
+     * a past cycle's; a prefetch never faults.
      */
+#pragma GCC unroll 8  /* at least NGX_HTTP_TASKER_AUTH_PREFETCH */
     for (i = 0; i < NGX_HTTP_TASKER_AUTH_PREFETCH; i++) {
         __builtin_prefetch(lcf->prefetch[i]);
     }
