@@ -183,7 +183,9 @@ if close:
       "median of the per-pair ratios. The server's CPU per request drifts between levels that "
       "last tens of seconds, by more than a 2 % limit (and, with two workers sharing the core, "
       "by up to 15 % between runs); a pair's two runs share the level, so their ratio does not "
-      "see the drift. The interval is the order-statistic range that holds "
+      "see the drift. The level also differs from one nginx start to the next, so the pairs "
+      f"span {env.get('PAIR_STARTS', '1')} starts of instances A and C (restarted and warmed "
+      "again between rounds). The interval is the order-statistic range that holds "
       "the true median with at least 90 % probability, whatever the distribution. Per pair:")
     w("")
     w("| workload | baseline | pairs | median | 90 % interval | min | max |")
