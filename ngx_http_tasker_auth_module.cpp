@@ -19,6 +19,8 @@
 
 #include <new>
 
+#include "ct_equal.h"
+
 
 /* what a $tasker_auth_* variable shows (ngx_http_variable_t.data) */
 enum {
@@ -526,36 +528,6 @@ ngx_http_tasker_auth_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 /* ---- access handler --------------------------------------------------- */
 
 /*
- * Whether n bytes at a and b are equal, n > 0: eight bytes at a time, the
- * last word overlapping the one before. A header name is short, and a call
- * to memcmp() costs more than the compare itself.
- */
-static ngx_inline ngx_uint_t
-ngx_http_tasker_auth_same_name(const u_char *a, const u_char *b, size_t n)
-{
-    size_t    i;
-    uint64_t  x, y, diff;
-
-    if (n < 8) {
-        return ngx_memcmp(a, b, n) == 0;
-    }
-
-    diff = 0;
-
-    for (i = 0; i + 8 < n; i += 8) {
-        ngx_memcpy(&x, a + i, 8);
-        ngx_memcpy(&y, b + i, 8);
-        diff |= x ^ y;
-    }
-
-    ngx_memcpy(&x, a + n - 8, 8);
-    ngx_memcpy(&y, b + n - 8, 8);
-
-    return (diff | (x ^ y)) == 0;
-}
-
-
-/*
  * The first request header called name, and how many there are. lc, when
  * given, is name in lower case: compared with the lower-cased name nginx
  * keeps for each header, it saves a case-insensitive compare per byte.
@@ -590,8 +562,7 @@ ngx_http_tasker_auth_find_header(ngx_http_request_t *r, const ngx_str_t *name,
         }
 
         if (lc != NULL && h[i].lowcase_key != NULL
-            ? ngx_http_tasker_auth_same_name(h[i].lowcase_key, lc->data,
-                                             lc->len)
+            ? tasker::sameBytes(h[i].lowcase_key, lc->data, lc->len)
             : ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
         {
             if (found == NULL) {
@@ -996,8 +967,7 @@ ngx_http_tasker_auth_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        verdict = d.status == tasker::Status::Ok ? tasker::Verdict::Allow
-                                                 : tasker::verdictFor(d.status);
+        verdict = tasker::verdictFor(d.status);
 
         ngx_http_tasker_auth_log_decision(r, lcf, d, verdict);
 

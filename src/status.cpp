@@ -1,7 +1,5 @@
 #include "status.h"
 
-#include "hot.h"
-
 namespace tasker {
 
 const char* statusName(Status s) noexcept {
@@ -56,22 +54,6 @@ const char* statusName(Status s) noexcept {
     case Status::OutOfMemory: return "out_of_memory";
   }
   return "unknown_status";
-}
-
-TASKER_HOT
-Verdict verdictFor(Status s) noexcept {
-  switch (s) {
-    case Status::Ok:
-      return Verdict::Allow;
-    case Status::PermDenied:
-    case Status::PermMethodNotCovered:
-      return Verdict::Forbidden;
-    case Status::KeysUnavailable:
-      return Verdict::Unavailable;
-    default:
-      break;
-  }
-  return failureReason(s) != nullptr ? Verdict::Unauthenticated : Verdict::Error;
 }
 
 const char* failureReason(Status s) noexcept {

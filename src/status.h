@@ -84,11 +84,25 @@ enum class Verdict {
 // Stable snake_case name of a Status, for logs and tests. Static storage; never allocates.
 const char* statusName(Status s) noexcept;
 
-// The category a request-time Status falls into. Configuration statuses map to Error.
-Verdict verdictFor(Status s) noexcept;
-
 // The `reason` label of tasker_auth_failures_total (SPEC 6) for an authentication failure, or
 // nullptr for statuses that are not authentication failures (Ok, Perm*, configuration).
 const char* failureReason(Status s) noexcept;
+
+// The category a request-time Status falls into. Configuration statuses map to Error. Inline:
+// every request asks, and an allowed one is answered without a call.
+inline Verdict verdictFor(Status s) noexcept {
+  switch (s) {
+    case Status::Ok:
+      return Verdict::Allow;
+    case Status::PermDenied:
+    case Status::PermMethodNotCovered:
+      return Verdict::Forbidden;
+    case Status::KeysUnavailable:
+      return Verdict::Unavailable;
+    default:
+      break;
+  }
+  return failureReason(s) != nullptr ? Verdict::Unauthenticated : Verdict::Error;
+}
 
 }  // namespace tasker
