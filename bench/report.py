@@ -28,6 +28,7 @@ LABELS = {
     "bare": "bare nginx, same Authorization header (tasker_auth off)",
     "bare_apikey": "bare nginx, same X-API-Key header (tasker_auth off)",
     "api_key": "API key",
+    "control": "control: bare nginx again at a second location (A/A, no goal)",
     "rs256_cached": "RS256, one token, cache hit",
     "rs256_nocache": "RS256, one token, cache off",
     "es256_cached": "ES256, one token, cache hit",
@@ -195,6 +196,14 @@ if close:
         w(f"| {LABELS.get(name, name)} | {base} | {len(v)} | {m:.3f} | {lo:.3f}–{hi:.3f} | "
           f"{min(v):.3f} | {max(v):.3f} |")
     w("")
+    if "control" in close:
+        m, lo, hi = close["control"]
+        w(f"The control is an A/A test: bare nginx at a second location (`/control`, tasker_auth "
+          f"off, the same bytes served), paired with `/bare` exactly as the API key is. Its "
+          f"median, {m:.3f} × (90 % interval {lo:.3f}–{hi:.3f}), is what two identical "
+          "workloads measure in this run: read the API key's distance from its 1.02 limit "
+          "against it. It is reported, not corrected for.")
+        w("")
 w(f"Distinct tokens with the cache off cost {cpu['many_nocache'] / cpu['rs256_nocache']:.3f} × "
   "one repeated token with the cache off (same work; the difference is the client script and "
   "noise).")
