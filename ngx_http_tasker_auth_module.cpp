@@ -231,9 +231,9 @@ static ngx_command_t  ngx_http_tasker_auth_commands[] = {
 
     { ngx_string("tasker_jwks_ca_file"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_http_tasker_auth_jwks_ca_file,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_tasker_auth_main_conf_t, jwks_ca_file),
+      0,
       NULL },
 
     { ngx_string("tasker_jwt_claim_set"),
@@ -295,6 +295,7 @@ ngx_http_tasker_auth_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     mcf->jwks_ca_file = { 0, NULL };
+     *     mcf->jwks_ca_pem = { 0, NULL };
      *     mcf->metrics_zone = NULL;
      *     mcf->metrics = NULL;
      *     mcf->jwks_zone = NULL;

@@ -1,16 +1,24 @@
 #include "jwks_fetcher.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 #include <string>
 #include <utility>
 
 #include <curl/curl.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "status.h"
 #include "tasker_limits.h"
@@ -190,6 +198,79 @@ void sleepMs(long ms) noexcept {
 }
 
 }  // namespace
+
+// ---- tasker_jwks_ca_file --------------------------------------------------------------------------
+
+Status readCaBundle(const std::string& path, std::string* pem, std::string* error) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer (nginx -t hangs).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    *error = std::string("cannot be read: ") + std::strerror(errno);
+    return Status::ConfigFileUnreadable;
+  }
+  struct stat sb;
+  if (::fstat(fd, &sb) != 0) {
+    const int err = errno;
+    ::close(fd);
+    *error = std::string("cannot be read: ") + std::strerror(err);
+    return Status::ConfigFileUnreadable;
+  }
+  if (!S_ISREG(sb.st_mode)) {
+    ::close(fd);
+    *error = "is not a regular file";
+    return Status::ConfigFileUnreadable;
+  }
+  std::string text;
+  Status st = Status::Ok;
+  try {
+    // Reads at most one byte more than the cap: the file may have grown since fstat().
+    text.resize(std::min(static_cast<size_t>(sb.st_size), kMaxCaBundleBytes) + 1);
+    size_t got = 0;
+    while (got < text.size()) {
+      const ssize_t n = ::read(fd, &text[got], text.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        *error = std::string("cannot be read: ") + std::strerror(errno);
+        st = Status::ConfigFileUnreadable;
+        break;
+      }
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    text.resize(got);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  if (st != Status::Ok) return st;
+  if (text.size() > kMaxCaBundleBytes) {
+    *error = "is larger than " + std::to_string(kMaxCaBundleBytes) + " bytes";
+    return Status::ConfigInvalid;
+  }
+
+  // As OpenSSL loads a CA file (and libcurl a CAINFO blob): every PEM block must parse.
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(text.data(), static_cast<int>(text.size())), &BIO_free);
+  if (!bio) throw std::bad_alloc();
+  STACK_OF(X509_INFO)* infos = PEM_X509_INFO_read_bio(bio.get(), nullptr, nullptr, nullptr);
+  ERR_clear_error();
+  if (infos == nullptr) {
+    *error = "is not a PEM certificate bundle";
+    return Status::ConfigInvalid;
+  }
+  int certs = 0;
+  for (int i = 0; i < sk_X509_INFO_num(infos); ++i) {
+    if (sk_X509_INFO_value(infos, i)->x509 != nullptr) ++certs;
+  }
+  sk_X509_INFO_pop_free(infos, X509_INFO_free);
+  if (certs == 0) {
+    *error = "holds no PEM certificate";
+    return Status::ConfigInvalid;
+  }
+  *pem = std::move(text);
+  return Status::Ok;
+}
 
 // ---- process-wide ------------------------------------------------------------------------------
 
@@ -452,7 +533,13 @@ Status JwksFetch::start(const std::string& url, const FetchOptions& opts) noexce
     set(CURLOPT_SSLVERSION, "SSLVERSION", static_cast<long>(CURL_SSLVERSION_TLSv1_2));
     set(CURLOPT_SSL_VERIFYPEER, "SSL_VERIFYPEER", opts.verify_tls ? 1L : 0L);
     set(CURLOPT_SSL_VERIFYHOST, "SSL_VERIFYHOST", opts.verify_tls ? 2L : 0L);
-    if (!opts.ca_file.empty()) set(CURLOPT_CAINFO, "CAINFO", opts.ca_file.c_str());
+    if (!opts.ca_pem.empty()) {
+      // libcurl copies the blob (CURL_BLOB_COPY) before setopt returns.
+      curl_blob blob{const_cast<char*>(opts.ca_pem.data()), opts.ca_pem.size(), CURL_BLOB_COPY};
+      set(CURLOPT_CAINFO_BLOB, "CAINFO_BLOB", &blob);
+    } else if (!opts.ca_file.empty()) {
+      set(CURLOPT_CAINFO, "CAINFO", opts.ca_file.c_str());
+    }
 #if LIBCURL_VERSION_NUM >= 0x075700  // 7.87.0; see the async DNS note at the top of this file
     // Best effort: an older runtime library answers CURLE_UNKNOWN_OPTION, which is no reason to
     // refuse the fetch (it only loses the prompt cleanup after a DNS stall).

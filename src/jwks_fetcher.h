@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "status.h"
 #include "tasker_limits.h"
@@ -47,11 +48,25 @@ struct FetchOptions {
   long total_timeout_ms = kJwksTotalTimeoutMs;      // whole transfer incl. DNS, ms; must be > 0
   size_t max_bytes = kMaxJwksBytes;                 // body cap, bytes; must be > 0
   bool follow_redirects = false;    // follow at most kJwksMaxRedirects; from https only to https
-  std::string ca_file;              // PEM CA bundle; empty = system CAs
+  std::string ca_file;              // PEM CA bundle file; empty = system CAs
+  // PEM CA bundle bytes (readCaBundle()); when set, used instead of ca_file and of the system
+  // CAs, handed to libcurl as CURLOPT_CAINFO_BLOB (copied by start()), so a fetch reads no file.
+  // Borrowed: must stay valid during start() only.
+  std::string_view ca_pem;
   bool verify_tls = true;           // peer certificate and host name; off only for testing
   FetchLogSink log_sink = nullptr;  // may be nullptr
   void* log_ctx = nullptr;          // passed back to log_sink; borrowed
 };
+
+// Reads the CA bundle of tasker_jwks_ca_file at configuration time, so that a JWKS fetch in a
+// worker never opens it: the path must name a regular file (a FIFO or device is refused, not
+// waited on: the file is opened without blocking and its type taken from the descriptor) of at
+// most kMaxCaBundleBytes, which OpenSSL parses as PEM (PEM_X509_INFO_read_bio, as a CA file is
+// loaded) holding at least one certificate. *pem receives the bytes. On failure, *error says what
+// is wrong, without the path (the caller names the directive and the value):
+// ConfigFileUnreadable ("cannot be read: <errno text>", "is not a regular file") or ConfigInvalid
+// ("is larger than ... bytes", "is not a PEM certificate bundle", "holds no PEM certificate").
+Status readCaBundle(const std::string& path, std::string* pem, std::string* error);
 
 // curl_global_init(CURL_GLOBAL_DEFAULT), run at most once per process (thread-safe). Call it from
 // init_module; a reload calls it again and that is a no-op. Internal if libcurl fails to init.

@@ -1,5 +1,10 @@
 #include "keys.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
 #include <new>
@@ -372,28 +377,33 @@ Status KeySet::fromPem(std::string_view pem, KeySetConstPtr* out) {
 }
 
 Status KeySet::fromPemFile(const std::string& path, KeySetConstPtr* out) {
+  // Without blocking, checked through the descriptor: a FIFO would otherwise wait for a writer.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return Status::KeyUnreadable;
   try {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (f == nullptr) return Status::KeyUnreadable;
-    std::string text;
-    char buf[4096];
-    bool failed = false;
-    for (;;) {
-      size_t n = std::fread(buf, 1, sizeof buf, f);
-      text.append(buf, n);
-      if (text.size() > kMaxPemFileBytes) {
-        std::fclose(f);
-        return Status::KeyInvalidPem;
-      }
-      if (n < sizeof buf) {
-        failed = std::ferror(f) != 0;
-        break;
-      }
+    struct stat sb;
+    if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+      ::close(fd);
+      return Status::KeyUnreadable;
     }
-    std::fclose(f);
-    if (failed) return Status::KeyUnreadable;
+    std::string text(kMaxPemFileBytes + 1, '\0');  // one byte over the cap: too large
+    size_t got = 0;
+    while (got < text.size()) {
+      const ssize_t n = ::read(fd, &text[got], text.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        ::close(fd);
+        return Status::KeyUnreadable;
+      }
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    if (got > kMaxPemFileBytes) return Status::KeyInvalidPem;
+    text.resize(got);
     return fromPem(text, out);
   } catch (const std::bad_alloc&) {
+    ::close(fd);
     return Status::OutOfMemory;
   }
 }

@@ -69,7 +69,8 @@ class KeySet {
   // garbage gives KeyInvalidPem; other curves KeyUnsupported.
   static Status fromPem(std::string_view pem, KeySetConstPtr* out);
 
-  // Reads a PEM file then calls fromPem. Unreadable: KeyUnreadable.
+  // Reads a PEM file then calls fromPem. Unreadable, or not a regular file (a FIFO is refused,
+  // not waited on): KeyUnreadable.
   static Status fromPemFile(const std::string& path, KeySetConstPtr* out);
 
   // A JWKS document ({"keys":[...]}), at most kMaxJwksBytes and kMaxJwksKeys keys.

@@ -114,7 +114,8 @@ typedef struct {
 typedef struct {
     ngx_http_tasker_auth_store_t     *store;
     ngx_array_t                       jwks;          /* jwks_conf_t */
-    ngx_str_t                         jwks_ca_file;
+    ngx_str_t                         jwks_ca_file;  /* as written */
+    ngx_str_t                         jwks_ca_pem;   /* its bytes, read at load */
     ngx_int_t                         jwt_cache_size;
     ngx_flag_t                        jwks_follow_redirects;
     ngx_shm_zone_t                   *metrics_zone;
@@ -228,6 +229,8 @@ char *ngx_http_tasker_auth_public_key(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_tasker_auth_verification_method(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 char *ngx_http_tasker_auth_jwks_url(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_tasker_auth_jwks_ca_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_tasker_auth_sec_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

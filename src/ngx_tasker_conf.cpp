@@ -111,8 +111,13 @@ ngx_http_tasker_auth_key_type_name(tasker::KeyType t)
 
 
 /*
- * Reads a key file at configuration time. Fails only when the file cannot be
- * read; *err is then its errno, so a message gives errno for that case only.
+ * Reads a key file at configuration time. NGX_ERROR when the file cannot be
+ * opened or read (*err is then its errno, so a message gives errno for that
+ * case only); NGX_DECLINED when it is not a regular file. A FIFO is opened
+ * without blocking and refused: opening one for reading would otherwise wait
+ * for a writer, and `nginx -t` or a reload would hang. The type is taken from
+ * the descriptor opened, not from the path before opening, so a file
+ * swapped in between is the one checked.
  */
 static ngx_int_t
 ngx_http_tasker_auth_read_key_file(const std::string &path, std::string *text,
@@ -122,7 +127,10 @@ ngx_http_tasker_auth_read_key_file(const std::string &path, std::string *text,
     ngx_fd_t         fd;
     ngx_file_info_t  fi;
 
-    fd = ngx_open_file(path.c_str(), NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    *err = 0;
+
+    fd = ngx_open_file(path.c_str(), NGX_FILE_RDONLY|NGX_FILE_NONBLOCK,
+                       NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
         *err = ngx_errno;
         return NGX_ERROR;
@@ -132,6 +140,11 @@ ngx_http_tasker_auth_read_key_file(const std::string &path, std::string *text,
         *err = ngx_errno;
         ngx_close_file(fd);
         return NGX_ERROR;
+    }
+
+    if (!ngx_is_file(&fi)) {
+        ngx_close_file(fd);
+        return NGX_DECLINED;
     }
 
     /* a larger "key" is not a key; reading the first bytes is enough */
@@ -187,6 +200,7 @@ ngx_http_tasker_auth_load_key(ngx_conf_t *cf, const char *directive,
     const std::string *path, const std::string &source, const char *shown)
 {
     ngx_err_t                      err;
+    ngx_int_t                      rc;
     std::string                    pem;
     const char                    *problem;
     tasker::Status                 s;
@@ -204,14 +218,24 @@ ngx_http_tasker_auth_load_key(ngx_conf_t *cf, const char *directive,
     if (path == NULL) {
         pem = source;
 
-    } else if (ngx_http_tasker_auth_read_key_file(*path, &pem, &err)
-               != NGX_OK)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
-                           "tasker_auth: %s \"%s\" cannot be read: "
-                           "open() \"%s\" failed", directive, shown,
-                           path->c_str());
-        return NULL;
+    } else {
+        rc = ngx_http_tasker_auth_read_key_file(*path, &pem, &err);
+
+        if (rc == NGX_DECLINED) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "tasker_auth: %s \"%s\" cannot be read: "
+                               "\"%s\" is not a regular file", directive,
+                               shown, path->c_str());
+            return NULL;
+        }
+
+        if (rc != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
+                               "tasker_auth: %s \"%s\" cannot be read: "
+                               "open() \"%s\" failed", directive, shown,
+                               path->c_str());
+            return NULL;
+        }
     }
 
     s = tasker::KeySet::fromPem(pem, &ks);
@@ -330,6 +354,63 @@ ngx_http_tasker_auth_public_key_path(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         lcf->jwt.key_path_name = value[1];
+        return NGX_CONF_OK;
+
+    } catch (...) {
+        ngx_http_tasker_auth_conf_alert(cf, cmd);
+        return NGX_HTTP_TASKER_CONF_ERROR;
+    }
+}
+
+
+/*
+ * The CA bundle is read and checked here, once per configuration load, and
+ * kept in the configuration: a JWKS fetch hands libcurl the bytes and opens
+ * no file in the worker. A mistake fails nginx -t, and a reload reads the
+ * file again.
+ */
+char *
+ngx_http_tasker_auth_jwks_ca_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    auto  *mcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(conf);
+
+    try {
+        ngx_str_t  *value, path;
+
+        if (mcf->jwks_ca_file.data != NULL) {
+            return (char *) "is duplicate";
+        }
+
+        value = (ngx_str_t *) cf->args->elts;
+        path = value[1];
+
+        /* relative to the directory of nginx.conf, like ssl_certificate */
+        if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+            return NGX_HTTP_TASKER_CONF_ERROR;
+        }
+
+        std::string  pem, error;
+        tasker::Status  s = tasker::readCaBundle(
+                                std::string(ngx_http_tasker_auth_sv(&path)),
+                                &pem, &error);
+
+        if (s != tasker::Status::Ok) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "tasker_auth: tasker_jwks_ca_file \"%V\" %s "
+                               "(read from \"%V\")", &value[1],
+                               error.c_str(), &path);
+            return NGX_HTTP_TASKER_CONF_ERROR;
+        }
+
+        mcf->jwks_ca_pem.data = (u_char *) ngx_pnalloc(cf->pool, pem.size());
+        if (mcf->jwks_ca_pem.data == NULL) {
+            return NGX_HTTP_TASKER_CONF_ERROR;
+        }
+
+        ngx_memcpy(mcf->jwks_ca_pem.data, pem.data(), pem.size());
+        mcf->jwks_ca_pem.len = pem.size();
+        mcf->jwks_ca_file = value[1];
         return NGX_CONF_OK;
 
     } catch (...) {

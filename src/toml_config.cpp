@@ -119,33 +119,6 @@ std::vector<std::string> splitWords(std::string_view s) {
   return out;
 }
 
-// Reads the whole file. ConfigFileUnreadable with "<file>: cannot read: <strerror>".
-Status readFile(const std::string& path, std::string* text, std::string* error) {
-  errno = 0;
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) {
-    int err = errno;
-    *error = path + ": cannot read: " + std::strerror(err);
-    return Status::ConfigFileUnreadable;
-  }
-  char buf[8192];
-  size_t n;
-  int err = 0;
-  try {
-    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text->append(buf, n);
-    if (std::ferror(f)) err = errno ? errno : EIO;
-  } catch (...) {
-    std::fclose(f);
-    throw;
-  }
-  std::fclose(f);
-  if (err != 0) {
-    *error = path + ": cannot read: " + std::strerror(err);
-    return Status::ConfigFileUnreadable;
-  }
-  return Status::Ok;
-}
-
 // The node at a dotted path ("orchestration.web.auth"), or nullptr. Every segment but the last
 // must be a table. Segments are bare keys: a quoted key containing '.' cannot be named.
 const toml::node* findPath(const toml::table& root, std::string_view dotted) {
@@ -344,10 +317,8 @@ Status parseTomlText(const std::string& text, const std::string& path, toml::tab
 
 Status loadAuthTomlImpl(const std::string& path, std::string_view table, AuthSettings* out,
                         std::vector<std::string>* warnings, std::string* error) {
-  Status st = checkTomlFile(path, error);  // a regular file of bounded size (toml_guard.h)
-  if (st != Status::Ok) return st;
   std::string text;
-  st = readFile(path, &text, error);
+  Status st = readTomlFile(path, &text, error);  // a regular file of bounded size (toml_guard.h)
   if (st != Status::Ok) return st;
 
   toml::table root;

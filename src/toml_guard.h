@@ -14,8 +14,7 @@
 // Only bytes that pass both are parsed in-process (by loadAuthToml()).
 //
 // Usage, at the single place text is handed to toml++:
-//   Status st = checkTomlFile(path, &error);          // before reading: regular file, size cap
-//   ... read the file into text ...
+//   Status st = readTomlFile(path, &text, &error);    // regular file, size cap, read
 //   st = checkTomlText(path, text, &error);           // before toml::parse(text)
 #pragma once
 
@@ -31,10 +30,12 @@ namespace tasker {
 constexpr size_t kMaxTomlFileBytes = 1024 * 1024;  // a tasker_auth_config file above this fails
 constexpr int kTomlChildTimeoutMs = 10000;          // a child parse running longer is killed
 
-// Before reading: the path must name a regular file (not a FIFO, device or directory, which
-// could block or never end) of at most kMaxTomlFileBytes. Does not open the file.
-// ConfigFileUnreadable ("<path>: cannot read: ...") or ConfigInvalid ("<path>: ...").
-Status checkTomlFile(const std::string& path, std::string* error);
+// Reads the file into *text: the path must name a regular file (not a FIFO, device or directory,
+// which could block or never end) of at most kMaxTomlFileBytes. The file is opened without
+// blocking and checked through its descriptor, so what is checked is what is read, even if the
+// path is renamed over meanwhile (a deploy writing a new file). ConfigFileUnreadable
+// ("<path>: cannot read: ...") or ConfigInvalid ("<path>: larger than ... bytes").
+Status readTomlFile(const std::string& path, std::string* text, std::string* error);
 
 // Before parsing: size cap, prevalidateToml(), then parseTomlInChild() (unless disabled for
 // fuzzing, see setTomlChildParseForTesting). Ok means toml++ can be run on text in-process

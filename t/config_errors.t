@@ -3,7 +3,14 @@
 use Test::Nginx::Socket 'no_plan';
 use TaskerTest;
 
-tasker_keys();
+my $keys = tasker_keys();
+
+# A FIFO where a key or CA file is expected: opening it for reading would wait for a writer, so
+# nginx -t must refuse it at once instead of hanging.
+use POSIX ();
+unlink "$keys/fifo.pem";
+POSIX::mkfifo("$keys/fifo.pem", 0600) or die "mkfifo $keys/fifo.pem: $!\n";
+
 add_block_preprocessor(\&tasker_defaults);
 no_shuffle();
 run_tests();
@@ -291,3 +298,77 @@ tasker_jwt_leeway "soon" is not a time
 --- must_die
 --- error_log eval
 qr/tasker_jwks_url "http:\/\/\/jwks\.json" must be an http:\/\/ or https:\/\/ URL \(.+\) in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 22: a key path naming a FIFO fails at once, without waiting for a writer
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/fifo.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_jwt_public_key_path "[^"]*fifo\.pem" cannot be read: "[^"]*fifo\.pem" is not a regular file/
+
+
+
+=== TEST 23: a key path naming a directory
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_jwt_public_key_path "[^"]*" cannot be read: "[^"]*" is not a regular file/
+
+
+
+=== TEST 24: tasker_jwks_ca_file naming no file fails nginx -t, not the first fetch
+--- http_config
+    tasker_jwks_ca_file $TEST_NGINX_KEYS/no-such-ca.pem;
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url https://127.0.0.1:1/jwks.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_jwks_ca_file "[^"]*no-such-ca\.pem" cannot be read: No such file or directory/
+
+
+
+=== TEST 25: tasker_jwks_ca_file naming a FIFO fails at once
+--- http_config
+    tasker_jwks_ca_file $TEST_NGINX_KEYS/fifo.pem;
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url https://127.0.0.1:1/jwks.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_jwks_ca_file "[^"]*fifo\.pem" is not a regular file/
+
+
+
+=== TEST 26: tasker_jwks_ca_file naming a public key, not a certificate
+--- http_config
+    tasker_jwks_ca_file $TEST_NGINX_KEYS/rsa-public.pem;
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url https://127.0.0.1:1/jwks.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_jwks_ca_file "[^"]*rsa-public\.pem" holds no PEM certificate/

@@ -34,7 +34,12 @@ extern "C" {
 #include <cmocka.h>
 }
 #include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
 
+#include "scratch_dir.h"
 #include "status.h"
 #include "tasker_limits.h"
 
@@ -806,14 +811,83 @@ void test_jwks_fetcher_fetch_blocking(void** state) {
                 tasker::fetchBlocking(g_server->url("/ok"), FetchOptions{}, nullptr, nullptr));
 }
 
+// ---- readCaBundle (tasker_jwks_ca_file) ---------------------------------------------------------
+
+// A self-signed P-256 certificate in PEM, made here so that no key material is committed.
+std::string selfSignedCertPem() {
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  assert_non_null(key);
+  X509* x = X509_new();
+  assert_non_null(x);
+  assert_int_equal(X509_set_version(x, 2), 1);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  assert_int_equal(X509_set_pubkey(x, key), 1);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("tasker test CA"), -1, -1, 0);
+  assert_int_equal(X509_set_issuer_name(x, name), 1);
+  assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+  BIO* bio = BIO_new(BIO_s_mem());
+  assert_int_equal(PEM_write_bio_X509(bio, x), 1);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  X509_free(x);
+  EVP_PKEY_free(key);
+  return pem;
+}
+
+void expectCaError(const std::string& path, Status want, const char* text) {
+  std::string pem = "unchanged", error;
+  assert_status(want, tasker::readCaBundle(path, &pem, &error));
+  assert_string_equal(error.c_str(), text);
+  assert_string_equal(pem.c_str(), "unchanged");
+}
+
+void test_jwks_fetcher_ca_bundle_read_and_checked(void** state) {
+  using tasker::test::writeFile;
+  std::string cert = selfSignedCertPem();
+  std::string bundle = cert + "# a comment line between certificates\n" + selfSignedCertPem();
+  std::string path = writeFile("ca.pem", bundle);
+  std::string pem, error;
+  assert_status(Status::Ok, tasker::readCaBundle(path, &pem, &error));
+  assert_true(pem == bundle);
+
+  expectCaError(tasker::test::g_dir + "/absent.pem", Status::ConfigFileUnreadable,
+                "cannot be read: No such file or directory");
+  expectCaError(tasker::test::g_dir, Status::ConfigFileUnreadable, "is not a regular file");
+  expectCaError("/dev/zero", Status::ConfigFileUnreadable, "is not a regular file");
+  expectCaError(writeFile("empty.pem", ""), Status::ConfigInvalid, "holds no PEM certificate");
+  expectCaError(writeFile("text.pem", "not a certificate\n"), Status::ConfigInvalid,
+                "holds no PEM certificate");
+  expectCaError(writeFile("broken.pem", cert + "-----BEGIN CERTIFICATE-----\nAAAA\n"
+                                               "-----END CERTIFICATE-----\n"),
+                Status::ConfigInvalid, "is not a PEM certificate bundle");
+  expectCaError(writeFile("big.pem", cert + std::string(tasker::kMaxCaBundleBytes, '#')),
+                Status::ConfigInvalid, "is larger than 4194304 bytes");
+}
+
+// A FIFO is refused at once: opened for reading with blocking I/O it would wait for a writer, and
+// `nginx -t` would hang. (If this test hangs, that is the failure.)
+void test_jwks_fetcher_ca_bundle_fifo_refused(void** state) {
+  std::string fifo = tasker::test::g_dir + "/fifo.pem";
+  assert_int_equal(mkfifo(fifo.c_str(), 0600), 0);
+  tasker::test::g_files.push_back(fifo);
+  expectCaError(fifo, Status::ConfigFileUnreadable, "is not a regular file");
+}
+
 int setupServer(void** state) {
+  if (tasker::test::scratchSetup("/tmp/tasker-ca-XXXXXX") != 0) return -1;
   g_server = new TestServer();
   return 0;
 }
 int teardownServer(void** state) {
   delete g_server;
   g_server = nullptr;
-  return 0;
+  return tasker::test::scratchTeardown(state);
 }
 int resetServer(void** state) {
   g_server->reset();
@@ -859,6 +933,8 @@ int main() {
       T(test_jwks_fetcher_global_init_idempotent),
       T(test_jwks_fetcher_log_sink_redacts_url),
       T(test_jwks_fetcher_fetch_blocking),
+      T(test_jwks_fetcher_ca_bundle_read_and_checked),
+      T(test_jwks_fetcher_ca_bundle_fifo_refused),
   };
 #undef T
   return cmocka_run_group_tests_name("jwks_fetcher", tests, setupServer, teardownServer);

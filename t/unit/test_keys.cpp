@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -293,6 +294,11 @@ void test_keys_pem_file(void** state) {
   assert_status(KeySet::fromPemFile(path, &ks), Status::KeyUnreadable);
   assert_status(KeySet::fromPemFile("/", &ks), Status::KeyUnreadable);
   assert_status(KeySet::fromPemFile("", &ks), Status::KeyUnreadable);
+  assert_status(KeySet::fromPemFile("/dev/zero", &ks), Status::KeyUnreadable);
+  // A FIFO is refused at once, not waited on (if this hangs, that is the failure).
+  assert_int_equal(mkfifo(path, 0600), 0);
+  assert_status(KeySet::fromPemFile(path, &ks), Status::KeyUnreadable);
+  unlink(path);
 }
 
 void test_keys_create_rejects_null(void** state) {

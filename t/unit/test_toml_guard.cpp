@@ -219,30 +219,48 @@ void test_toml_guard_child_reports_syntax_error(void** state) {
                    static_cast<int>(Status::Ok));
 }
 
-// ---- checkTomlFile, checkTomlText, loadAuthToml ----------------------------------------------
+// ---- readTomlFile, checkTomlText, loadAuthToml ----------------------------------------------
 
 void test_toml_guard_file_checks(void** state) {
-  std::string error;
-  assert_int_equal(static_cast<int>(checkTomlFile(g_dir, &error)),
+  std::string error, text = "unchanged";
+  assert_int_equal(static_cast<int>(readTomlFile(g_dir, &text, &error)),
                    static_cast<int>(Status::ConfigFileUnreadable));
   assertContains(error, g_dir + ": cannot read: Is a directory");
 
+  // Refused at once (opened without blocking): if this test hangs, that is the failure.
   std::string fifo = g_dir + "/fifo.toml";
   assert_int_equal(mkfifo(fifo.c_str(), 0600), 0);
   g_files.push_back(fifo);
-  assert_int_equal(static_cast<int>(checkTomlFile(fifo, &error)),
+  assert_int_equal(static_cast<int>(readTomlFile(fifo, &text, &error)),
                    static_cast<int>(Status::ConfigFileUnreadable));
   assertContains(error, fifo + ": cannot read: not a regular file");
+  assert_int_equal(static_cast<int>(readTomlFile("/dev/zero", &text, &error)),
+                   static_cast<int>(Status::ConfigFileUnreadable));
+  assertContains(error, "/dev/zero: cannot read: not a regular file");
 
   std::string big = writeFile("big.toml", "# " + std::string(kMaxTomlFileBytes, 'x') + "\n");
-  assert_int_equal(static_cast<int>(checkTomlFile(big, &error)),
+  assert_int_equal(static_cast<int>(readTomlFile(big, &text, &error)),
                    static_cast<int>(Status::ConfigInvalid));
   assertContains(error, big + ": larger than 1048576 bytes");
 
-  assert_int_equal(static_cast<int>(checkTomlFile(g_dir + "/absent.toml", &error)),
+  assert_int_equal(static_cast<int>(readTomlFile(g_dir + "/absent.toml", &text, &error)),
                    static_cast<int>(Status::ConfigFileUnreadable));
+  assertContains(error, "/absent.toml: cannot read: No such file or directory");
+  assert_string_equal(text.c_str(), "unchanged");
+
   std::string ok = writeFile("ok.toml", "[auth]\n");
-  assert_int_equal(static_cast<int>(checkTomlFile(ok, &error)), static_cast<int>(Status::Ok));
+  assert_int_equal(static_cast<int>(readTomlFile(ok, &text, &error)), static_cast<int>(Status::Ok));
+  assert_string_equal(text.c_str(), "[auth]\n");
+
+  // Exactly at the cap is read whole; an empty file is an empty text.
+  std::string full(kMaxTomlFileBytes, '#');
+  full.back() = '\n';
+  assert_int_equal(static_cast<int>(readTomlFile(writeFile("full.toml", full), &text, &error)),
+                   static_cast<int>(Status::Ok));
+  assert_true(text == full);
+  assert_int_equal(static_cast<int>(readTomlFile(writeFile("empty.toml", ""), &text, &error)),
+                   static_cast<int>(Status::Ok));
+  assert_true(text.empty());
 }
 
 void test_toml_guard_check_text_names_file_and_line(void** state) {
