@@ -1,12 +1,8 @@
 #include "jwks_fetcher.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -20,6 +16,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "regular_file.h"
 #include "status.h"
 #include "tasker_limits.h"
 
@@ -202,51 +199,20 @@ void sleepMs(long ms) noexcept {
 // ---- tasker_jwks_ca_file --------------------------------------------------------------------------
 
 Status readCaBundle(const std::string& path, std::string* pem, std::string* error) {
-  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer (nginx -t hangs).
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    *error = std::string("cannot be read: ") + std::strerror(errno);
-    return Status::ConfigFileUnreadable;
-  }
-  struct stat sb;
-  if (::fstat(fd, &sb) != 0) {
-    const int err = errno;
-    ::close(fd);
-    *error = std::string("cannot be read: ") + std::strerror(err);
-    return Status::ConfigFileUnreadable;
-  }
-  if (!S_ISREG(sb.st_mode)) {
-    ::close(fd);
-    *error = "is not a regular file";
-    return Status::ConfigFileUnreadable;
-  }
   std::string text;
-  Status st = Status::Ok;
-  try {
-    // Reads at most one byte more than the cap: the file may have grown since fstat().
-    text.resize(std::min(static_cast<size_t>(sb.st_size), kMaxCaBundleBytes) + 1);
-    size_t got = 0;
-    while (got < text.size()) {
-      const ssize_t n = ::read(fd, &text[got], text.size() - got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        *error = std::string("cannot be read: ") + std::strerror(errno);
-        st = Status::ConfigFileUnreadable;
-        break;
-      }
-      if (n == 0) break;
-      got += static_cast<size_t>(n);
-    }
-    text.resize(got);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
-  if (st != Status::Ok) return st;
-  if (text.size() > kMaxCaBundleBytes) {
-    *error = "is larger than " + std::to_string(kMaxCaBundleBytes) + " bytes";
-    return Status::ConfigInvalid;
+  int err = 0;
+  switch (readRegularFile(path, kMaxCaBundleBytes, &text, &err)) {
+    case ReadFileResult::Ok:
+      break;
+    case ReadFileResult::Unreadable:
+      *error = std::string("cannot be read: ") + std::strerror(err);
+      return Status::ConfigFileUnreadable;
+    case ReadFileResult::NotRegular:
+      *error = "is not a regular file";
+      return Status::ConfigFileUnreadable;
+    case ReadFileResult::TooLarge:
+      *error = "is larger than " + std::to_string(kMaxCaBundleBytes) + " bytes";
+      return Status::ConfigInvalid;
   }
 
   // As OpenSSL loads a CA file (and libcurl a CAINFO blob): every PEM block must parse.

@@ -1,10 +1,5 @@
 #include "keys.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdio>
 #include <new>
@@ -18,13 +13,13 @@
 #include "json.h"
 #include "tasker_limits.h"
 #include "ossl.h"
+#include "regular_file.h"
 
 namespace tasker {
 
 namespace {
 
 // A PEM key file is a few KiB; anything far larger is not a key.
-constexpr size_t kMaxPemFileBytes = 1024 * 1024;
 // OpenSSL itself refuses RSA public exponents over 64 bits for moduli above 3072 bits; we apply
 // that bound to every JWK so a hostile JWKS cannot make verification expensive.
 constexpr size_t kMaxRsaExponentBytes = 8;
@@ -377,33 +372,20 @@ Status KeySet::fromPem(std::string_view pem, KeySetConstPtr* out) {
 }
 
 Status KeySet::fromPemFile(const std::string& path, KeySetConstPtr* out) {
-  // Without blocking, checked through the descriptor: a FIFO would otherwise wait for a writer.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return Status::KeyUnreadable;
   try {
-    struct stat sb;
-    if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-      ::close(fd);
-      return Status::KeyUnreadable;
+    std::string text;
+    int err = 0;
+    switch (readRegularFile(path, kMaxPemFileBytes, &text, &err)) {
+      case ReadFileResult::Ok:
+        return fromPem(text, out);
+      case ReadFileResult::TooLarge:
+        return Status::KeyInvalidPem;
+      case ReadFileResult::Unreadable:
+      case ReadFileResult::NotRegular:
+        break;
     }
-    std::string text(kMaxPemFileBytes + 1, '\0');  // one byte over the cap: too large
-    size_t got = 0;
-    while (got < text.size()) {
-      const ssize_t n = ::read(fd, &text[got], text.size() - got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        ::close(fd);
-        return Status::KeyUnreadable;
-      }
-      if (n == 0) break;
-      got += static_cast<size_t>(n);
-    }
-    ::close(fd);
-    if (got > kMaxPemFileBytes) return Status::KeyInvalidPem;
-    text.resize(got);
-    return fromPem(text, out);
+    return Status::KeyUnreadable;
   } catch (const std::bad_alloc&) {
-    ::close(fd);
     return Status::OutOfMemory;
   }
 }

@@ -7,14 +7,12 @@
  */
 
 #include "ngx_tasker_auth.h"
+#include "regular_file.h"
 
 #include <cstdlib>
 #include <new>
 #include <string>
 #include <vector>
-
-
-#define NGX_HTTP_TASKER_AUTH_MAX_PEM  (1024 * 1024)
 
 
 static void
@@ -110,60 +108,6 @@ ngx_http_tasker_auth_key_type_name(tasker::KeyType t)
 }
 
 
-/*
- * Reads a key file at configuration time. NGX_ERROR when the file cannot be
- * opened or read (*err is then its errno, so a message gives errno for that
- * case only); NGX_DECLINED when it is not a regular file. A FIFO is opened
- * without blocking and refused: opening one for reading would otherwise wait
- * for a writer, and `nginx -t` or a reload would hang. The type is taken from
- * the descriptor opened, not from the path before opening, so a file
- * swapped in between is the one checked.
- */
-static ngx_int_t
-ngx_http_tasker_auth_read_key_file(const std::string &path, std::string *text,
-    ngx_err_t *err)
-{
-    ssize_t          n;
-    ngx_fd_t         fd;
-    ngx_file_info_t  fi;
-
-    *err = 0;
-
-    fd = ngx_open_file(path.c_str(), NGX_FILE_RDONLY|NGX_FILE_NONBLOCK,
-                       NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        *err = ngx_errno;
-        return NGX_ERROR;
-    }
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        *err = ngx_errno;
-        ngx_close_file(fd);
-        return NGX_ERROR;
-    }
-
-    if (!ngx_is_file(&fi)) {
-        ngx_close_file(fd);
-        return NGX_DECLINED;
-    }
-
-    /* a larger "key" is not a key; reading the first bytes is enough */
-    text->resize(ngx_min((size_t) ngx_file_size(&fi),
-                         (size_t) NGX_HTTP_TASKER_AUTH_MAX_PEM));
-
-    n = text->empty() ? 0 : ngx_read_fd(fd, &(*text)[0], text->size());
-    *err = (n == -1) ? ngx_errno : 0;
-    ngx_close_file(fd);
-
-    if (n == -1) {
-        return NGX_ERROR;
-    }
-
-    text->resize((size_t) n);
-    return NGX_OK;
-}
-
-
 static const char *
 ngx_http_tasker_auth_key_problem(tasker::Status s, const std::string &pem)
 {
@@ -199,8 +143,7 @@ static const tasker::KeySetConstPtr *
 ngx_http_tasker_auth_load_key(ngx_conf_t *cf, const char *directive,
     const std::string *path, const std::string &source, const char *shown)
 {
-    ngx_err_t                      err;
-    ngx_int_t                      rc;
+    int                            err;
     std::string                    pem;
     const char                    *problem;
     tasker::Status                 s;
@@ -219,17 +162,28 @@ ngx_http_tasker_auth_load_key(ngx_conf_t *cf, const char *directive,
         pem = source;
 
     } else {
-        rc = ngx_http_tasker_auth_read_key_file(*path, &pem, &err);
+        /* without waiting on a FIFO (regular_file.h) */
+        switch (tasker::readRegularFile(*path, tasker::kMaxPemFileBytes, &pem,
+                                        &err))
+        {
+        case tasker::ReadFileResult::Ok:
+            break;
 
-        if (rc == NGX_DECLINED) {
+        case tasker::ReadFileResult::NotRegular:
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "tasker_auth: %s \"%s\" cannot be read: "
                                "\"%s\" is not a regular file", directive,
                                shown, path->c_str());
             return NULL;
-        }
 
-        if (rc != NGX_OK) {
+        case tasker::ReadFileResult::TooLarge:
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "tasker_auth: %s \"%s\" is not a key: "
+                               "\"%s\" is larger than %uz bytes", directive,
+                               shown, path->c_str(), tasker::kMaxPemFileBytes);
+            return NULL;
+
+        default:
             ngx_conf_log_error(NGX_LOG_EMERG, cf, err,
                                "tasker_auth: %s \"%s\" cannot be read: "
                                "open() \"%s\" failed", directive, shown,

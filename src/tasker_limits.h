@@ -13,6 +13,7 @@ constexpr size_t kMaxClaimPathBytes = 256;       // tasker_jwt_claim_set CLAIM t
 constexpr size_t kMaxClaimPathDepth = kMaxJsonDepth;  // member names in one claim path
 constexpr size_t kMaxPermissionsPerCredential = 256;
 constexpr size_t kMaxJwksBytes = 256 * 1024;     // JWKS document body
+constexpr size_t kMaxPemFileBytes = 1024 * 1024;   // a key file (tasker_jwt_public_key_path)
 constexpr size_t kMaxCaBundleBytes = 4 * 1024 * 1024;  // tasker_jwks_ca_file (Debian's bundle: ~220 KB)
 constexpr size_t kMaxJwksKeys = 64;              // keys considered in one JWKS document
 constexpr size_t kMaxApiKeyBytes = 1024;         // presented API key header value

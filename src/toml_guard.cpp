@@ -20,6 +20,8 @@
 #define TOML_EXCEPTIONS 0
 #include <toml++/toml.h>
 
+#include "regular_file.h"
+
 namespace tasker {
 
 namespace {
@@ -590,65 +592,21 @@ Status parseTomlInChild(const std::string& path, std::string_view text, int time
 }
 
 Status readTomlFile(const std::string& path, std::string* text, std::string* error) {
-  // Opened first, then checked through the descriptor: a file swapped in after a check by path
-  // would not be the one read. O_NONBLOCK: opening a FIFO for reading would wait for a writer.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    *error = path + ": cannot read: " + std::strerror(err);
-    return Status::ConfigFileUnreadable;
-  }
-  struct stat sb;
-  if (::fstat(fd, &sb) != 0) {
-    const int err = errno;
-    ::close(fd);
-    *error = path + ": cannot read: " + std::strerror(err);
-    return Status::ConfigFileUnreadable;
-  }
-  if (!S_ISREG(sb.st_mode)) {
-    ::close(fd);
-    *error = path + ": cannot read: " +
-             (S_ISDIR(sb.st_mode) ? std::strerror(EISDIR) : "not a regular file");
-    return Status::ConfigFileUnreadable;
-  }
-  if (static_cast<unsigned long long>(sb.st_size) > kMaxTomlFileBytes) {
-    ::close(fd);
-    *error = path + ": larger than " + std::to_string(kMaxTomlFileBytes) + " bytes";
-    return Status::ConfigInvalid;
-  }
-  std::string out;
   int err = 0;
-  try {
-    // At most one byte over the cap: the file may have grown since fstat().
-    out.resize(static_cast<size_t>(sb.st_size) + 1);
-    size_t got = 0;
-    while (got < out.size()) {
-      const ssize_t n = ::read(fd, &out[got], out.size() - got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        err = errno;
-        break;
-      }
-      if (n == 0) break;
-      got += static_cast<size_t>(n);
-      if (got == out.size() && got <= kMaxTomlFileBytes) out.resize(got + 4096);
-    }
-    out.resize(got);
-  } catch (...) {
-    ::close(fd);
-    throw;
+  switch (readRegularFile(path, kMaxTomlFileBytes, text, &err)) {
+    case ReadFileResult::Ok:
+      return Status::Ok;
+    case ReadFileResult::Unreadable:
+      *error = path + ": cannot read: " + std::strerror(err);
+      return Status::ConfigFileUnreadable;
+    case ReadFileResult::NotRegular:
+      *error = path + ": cannot read: " + (err != 0 ? std::strerror(err) : "not a regular file");
+      return Status::ConfigFileUnreadable;
+    case ReadFileResult::TooLarge:
+      break;
   }
-  ::close(fd);
-  if (err != 0) {
-    *error = path + ": cannot read: " + std::strerror(err);
-    return Status::ConfigFileUnreadable;
-  }
-  if (out.size() > kMaxTomlFileBytes) {
-    *error = path + ": larger than " + std::to_string(kMaxTomlFileBytes) + " bytes";
-    return Status::ConfigInvalid;
-  }
-  *text = std::move(out);
-  return Status::Ok;
+  *error = path + ": larger than " + std::to_string(kMaxTomlFileBytes) + " bytes";
+  return Status::ConfigInvalid;
 }
 
 Status checkTomlText(const std::string& path, std::string_view text, std::string* error) {

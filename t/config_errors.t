@@ -11,6 +11,11 @@ use POSIX ();
 unlink "$keys/fifo.pem";
 POSIX::mkfifo("$keys/fifo.pem", 0600) or die "mkfifo $keys/fifo.pem: $!\n";
 
+# A "key" over the 1 MiB cap: refused by its size, not read and parsed.
+open my $huge, '>', "$keys/huge.pem" or die "$keys/huge.pem: $!\n";
+print $huge "-----BEGIN PUBLIC KEY-----\n", ("A" x 64 . "\n") x 17000, "-----END PUBLIC KEY-----\n";
+close $huge;
+
 add_block_preprocessor(\&tasker_defaults);
 no_shuffle();
 run_tests();
@@ -372,3 +377,16 @@ qr/tasker_jwks_ca_file "[^"]*fifo\.pem" is not a regular file/
 --- must_die
 --- error_log eval
 qr/tasker_jwks_ca_file "[^"]*rsa-public\.pem" holds no PEM certificate/
+
+
+
+=== TEST 27: a key file over 1 MiB is refused by its size
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/huge.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_jwt_public_key_path "[^"]*huge\.pem" is not a key: "[^"]*huge\.pem" is larger than 1048576 bytes/
