@@ -294,7 +294,6 @@ ngx_http_tasker_auth_create_main_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *
-     *     mcf->jwks_ca_file = { 0, NULL };
      *     mcf->jwks_ca_pem = { 0, NULL };
      *     mcf->metrics_zone = NULL;
      *     mcf->metrics = NULL;

@@ -503,8 +503,6 @@ Status JwksFetch::start(const std::string& url, const FetchOptions& opts) noexce
       // libcurl copies the blob (CURL_BLOB_COPY) before setopt returns.
       curl_blob blob{const_cast<char*>(opts.ca_pem.data()), opts.ca_pem.size(), CURL_BLOB_COPY};
       set(CURLOPT_CAINFO_BLOB, "CAINFO_BLOB", &blob);
-    } else if (!opts.ca_file.empty()) {
-      set(CURLOPT_CAINFO, "CAINFO", opts.ca_file.c_str());
     }
 #if LIBCURL_VERSION_NUM >= 0x075700  // 7.87.0; see the async DNS note at the top of this file
     // Best effort: an older runtime library answers CURLE_UNKNOWN_OPTION, which is no reason to

@@ -48,10 +48,9 @@ struct FetchOptions {
   long total_timeout_ms = kJwksTotalTimeoutMs;      // whole transfer incl. DNS, ms; must be > 0
   size_t max_bytes = kMaxJwksBytes;                 // body cap, bytes; must be > 0
   bool follow_redirects = false;    // follow at most kJwksMaxRedirects; from https only to https
-  std::string ca_file;              // PEM CA bundle file; empty = system CAs
-  // PEM CA bundle bytes (readCaBundle()); when set, used instead of ca_file and of the system
-  // CAs, handed to libcurl as CURLOPT_CAINFO_BLOB (copied by start()), so a fetch reads no file.
-  // Borrowed: must stay valid during start() only.
+  // PEM CA bundle bytes (readCaBundle()); empty = the system CAs. Handed to libcurl as
+  // CURLOPT_CAINFO_BLOB (copied by start()), so a fetch reads no file. Borrowed: must stay valid
+  // during start() only.
   std::string_view ca_pem;
   bool verify_tls = true;           // peer certificate and host name; off only for testing
   FetchLogSink log_sink = nullptr;  // may be nullptr

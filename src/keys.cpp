@@ -19,7 +19,6 @@ namespace tasker {
 
 namespace {
 
-// A PEM key file is a few KiB; anything far larger is not a key.
 // OpenSSL itself refuses RSA public exponents over 64 bits for moduli above 3072 bits; we apply
 // that bound to every JWK so a hostile JWKS cannot make verification expensive.
 constexpr size_t kMaxRsaExponentBytes = 8;

@@ -114,8 +114,7 @@ typedef struct {
 typedef struct {
     ngx_http_tasker_auth_store_t     *store;
     ngx_array_t                       jwks;          /* jwks_conf_t */
-    ngx_str_t                         jwks_ca_file;  /* as written */
-    ngx_str_t                         jwks_ca_pem;   /* its bytes, read at load */
+    ngx_str_t                         jwks_ca_pem;   /* tasker_jwks_ca_file's bytes */
     ngx_int_t                         jwt_cache_size;
     ngx_flag_t                        jwks_follow_redirects;
     ngx_shm_zone_t                   *metrics_zone;

@@ -332,7 +332,7 @@ ngx_http_tasker_auth_jwks_ca_file(ngx_conf_t *cf, ngx_command_t *cmd,
     try {
         ngx_str_t  *value, path;
 
-        if (mcf->jwks_ca_file.data != NULL) {
+        if (mcf->jwks_ca_pem.data != NULL) {  /* never empty once set */
             return (char *) "is duplicate";
         }
 
@@ -364,7 +364,6 @@ ngx_http_tasker_auth_jwks_ca_file(ngx_conf_t *cf, ngx_command_t *cmd,
 
         ngx_memcpy(mcf->jwks_ca_pem.data, pem.data(), pem.size());
         mcf->jwks_ca_pem.len = pem.size();
-        mcf->jwks_ca_file = value[1];
         return NGX_CONF_OK;
 
     } catch (...) {
