@@ -59,7 +59,9 @@ std::atomic<long> g_slow_dns_ms{1500};
 std::atomic<int> g_fake_dns_calls{0};
 }  // namespace
 
-extern "C" int getaddrinfo(const char* node, const char* service, const struct addrinfo* hints,
+// Default visibility: the tests build with -fvisibility=hidden, and a hidden definition stays out
+// of the executable's dynamic symbol table, where libcurl's lookup of getaddrinfo would find it.
+extern "C" __attribute__((visibility("default"))) int getaddrinfo(const char* node, const char* service, const struct addrinfo* hints,
                            struct addrinfo** res) {
   using Fn = int (*)(const char*, const char*, const struct addrinfo*, struct addrinfo**);
   static Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "getaddrinfo"));
