@@ -17,7 +17,7 @@ OPT        ?= -O2 -g
 # nothing; without it, -fPIC makes every core function interposable, so calls between them go
 # through the PLT and small ones are never inlined.
 CXXFLAGS_CORE := $(CXXSTD) $(OPT) -fPIC -fvisibility=hidden $(WARN) -Isrc $(EXTRA_CXXFLAGS)
-CORE_LIBS  := -lcrypto -ljansson -lcurl
+CORE_LIBS  := -lssl -lcrypto -ljansson -lcurl
 NGINX_SRC  ?= /usr/share/nginx/src
 # nginx compiles modules with its own default, -O (gcc's -O1); the adapter's access handler runs on
 # every request, and at -O2 its own time drops by about a quarter (perf, API key requests).
@@ -25,7 +25,7 @@ NGX_CC_OPT ?= -O2
 NGINX_BIN  ?= /usr/sbin/nginx
 PYTHON     := /usr/bin/python3
 
-DEB_PACKAGES := g++ make perl curl openssl nginx-core nginx-dev libpcre2-dev libpcre3-dev \
+DEB_PACKAGES := g++ make perl curl openssl ca-certificates nginx-core nginx-dev libpcre2-dev libpcre3-dev \
                 zlib1g-dev libssl-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev \
                 libtomlplusplus-dev python3 python3-jwt python3-cryptography python3-grpcio
 

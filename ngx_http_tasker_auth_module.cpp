@@ -294,7 +294,6 @@ ngx_http_tasker_auth_create_main_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *
-     *     mcf->jwks_ca_pem = { 0, NULL };
      *     mcf->metrics_zone = NULL;
      *     mcf->metrics = NULL;
      *     mcf->jwks_zone = NULL;
@@ -1223,6 +1222,10 @@ ngx_http_tasker_auth_init(ngx_conf_t *cf)
                                                  ngx_http_tasker_auth_module);
 
     if (ngx_http_tasker_auth_check_reload(cf, mcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_tasker_auth_jwks_trust(cf, mcf) != NGX_OK) {
         return NGX_ERROR;
     }
 

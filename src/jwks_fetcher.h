@@ -24,11 +24,18 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "status.h"
 #include "tasker_limits.h"
 
+// OpenSSL's X509 and X509_STORE, without its headers here.
+struct x509_st;
+struct x509_store_st;
+
 namespace tasker {
+
+class CaBundle;
 
 // Severity of a message handed to a FetchLogSink.
 enum class FetchLogLevel { Debug, Info, Warn, Error };
@@ -48,24 +55,59 @@ struct FetchOptions {
   long total_timeout_ms = kJwksTotalTimeoutMs;      // whole transfer incl. DNS, ms; must be > 0
   size_t max_bytes = kMaxJwksBytes;                 // body cap, bytes; must be > 0
   bool follow_redirects = false;    // follow at most kJwksMaxRedirects; from https only to https
-  // PEM CA bundle bytes (readCaBundle()); empty = the system CAs. Handed to libcurl as
-  // CURLOPT_CAINFO_BLOB (copied by start()), so a fetch reads no file. Borrowed: must stay valid
-  // during start() only.
-  std::string_view ca_pem;
+  // The certificates https is verified against (readCaBundle(), systemCaBundle()), parsed once
+  // and shared: a fetch then reads and parses no CA file, and trusts these certificates only
+  // (libcurl's default CA file and CA directory are both switched off). nullptr: libcurl's
+  // defaults, which read its CA file at every connection (tasker-ctl). The fetch keeps a
+  // reference until it ends.
+  std::shared_ptr<const CaBundle> ca;
   bool verify_tls = true;           // peer certificate and host name; off only for testing
   FetchLogSink log_sink = nullptr;  // may be nullptr
   void* log_ctx = nullptr;          // passed back to log_sink; borrowed
 };
 
-// Reads the CA bundle of tasker_jwks_ca_file at configuration time, so that a JWKS fetch in a
-// worker never opens it: the path must name a regular file (a FIFO or device is refused, not
-// waited on: the file is opened without blocking and its type taken from the descriptor) of at
-// most kMaxCaBundleBytes, which OpenSSL parses as PEM (PEM_X509_INFO_read_bio, as a CA file is
-// loaded) holding at least one certificate. *pem receives the bytes. On failure, *error says what
-// is wrong, without the path (the caller names the directive and the value):
-// ConfigFileUnreadable ("cannot be read: <errno text>", "is not a regular file") or ConfigInvalid
-// ("is larger than ... bytes", "is not a PEM certificate bundle", "holds no PEM certificate").
-Status readCaBundle(const std::string& path, std::string* pem, std::string* error);
+// Reads a CA bundle at configuration time (tasker_jwks_ca_file, or the system bundle), so that a
+// JWKS fetch in a worker neither opens nor parses it: the path must name a regular file (a FIFO or
+// device is refused, not waited on: the file is opened without blocking and its type taken from
+// the descriptor) of at most kMaxCaBundleBytes, which OpenSSL parses as PEM
+// (PEM_X509_INFO_read_bio, as libcurl loads a CA file: every block must parse) holding at least
+// one certificate. Other PEM blocks (CRLs, keys) are accepted and ignored: without CRL checking a
+// CRL changes nothing. On failure, *error says what is wrong, without the path (the caller names
+// the directive and the value): ConfigFileUnreadable ("cannot be read: <errno text>", "is not a
+// regular file") or ConfigInvalid ("is larger than ... bytes", "is not a PEM certificate bundle",
+// "holds no PEM certificate").
+Status readCaBundle(const std::string& path, std::shared_ptr<const CaBundle>* out,
+                    std::string* error);
+
+// The CA file libcurl was built to trust (curl_version_info's cainfo; Debian:
+// /etc/ssl/certs/ca-certificates.crt), or nullptr when it has none (a CA directory only).
+const char* systemCaBundlePath() noexcept;
+
+// Certificates parsed from a CA bundle, immutable once built (see readCaBundle). Shared by every
+// fetch of a configuration; only one thread uses a fetch at a time.
+class CaBundle {
+ public:
+  ~CaBundle();
+  CaBundle(const CaBundle&) = delete;
+  CaBundle& operator=(const CaBundle&) = delete;
+
+  size_t certificates() const noexcept { return certs_.size(); }
+
+  // Adds every certificate to an OpenSSL X509_STORE (libcurl's, for one connection). False if
+  // OpenSSL refused one (out of memory).
+  bool addTo(x509_store_st* store) const noexcept;
+
+  // The text the certificates were parsed from: what a libcurl without the OpenSSL backend (no
+  // CURLOPT_SSL_CTX_FUNCTION) is given instead, as CURLOPT_CAINFO_BLOB.
+  const std::string& pem() const noexcept { return pem_; }
+
+ private:
+  friend Status readCaBundle(const std::string&, std::shared_ptr<const CaBundle>*, std::string*);
+  CaBundle() = default;
+
+  std::vector<x509_st*> certs_;  // one reference each
+  std::string pem_;
+};
 
 // curl_global_init(CURL_GLOBAL_DEFAULT), run at most once per process (thread-safe). Call it from
 // init_module; a reload calls it again and that is a no-op. Internal if libcurl fails to init.

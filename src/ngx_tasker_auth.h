@@ -63,6 +63,9 @@ struct ngx_http_tasker_auth_store_t {
     std::deque<std::shared_ptr<const tasker::ApiKeyRegistry>> registries;
     std::deque<tasker::AuthPolicy>                        policies;
     std::deque<std::string>                               strings;
+    /* what https JWKS endpoints are verified against: tasker_jwks_ca_file, or
+     * the system bundle read at load (ngx_http_tasker_auth_jwks_trust) */
+    std::shared_ptr<const tasker::CaBundle>               jwks_ca;
 };
 
 
@@ -114,7 +117,6 @@ typedef struct {
 typedef struct {
     ngx_http_tasker_auth_store_t     *store;
     ngx_array_t                       jwks;          /* jwks_conf_t */
-    ngx_str_t                         jwks_ca_pem;   /* tasker_jwks_ca_file's bytes */
     ngx_int_t                         jwt_cache_size;
     ngx_flag_t                        jwks_follow_redirects;
     ngx_shm_zone_t                   *metrics_zone;
@@ -229,6 +231,8 @@ char *ngx_http_tasker_auth_verification_method(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 char *ngx_http_tasker_auth_jwks_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+ngx_int_t ngx_http_tasker_auth_jwks_trust(ngx_conf_t *cf,
+    ngx_http_tasker_auth_main_conf_t *mcf);
 char *ngx_http_tasker_auth_jwks_ca_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_tasker_auth_sec_slot(ngx_conf_t *cf, ngx_command_t *cmd,

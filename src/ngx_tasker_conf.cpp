@@ -318,10 +318,10 @@ ngx_http_tasker_auth_public_key_path(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 /*
- * The CA bundle is read and checked here, once per configuration load, and
- * kept in the configuration: a JWKS fetch hands libcurl the bytes and opens
- * no file in the worker. A mistake fails nginx -t, and a reload reads the
- * file again.
+ * The CA bundle is read, checked and parsed here, once per configuration
+ * load, and kept in the cycle's store: a JWKS fetch hands libcurl the parsed
+ * certificates and opens no file in the worker. A mistake fails nginx -t, and a
+ * reload reads the file again.
  */
 char *
 ngx_http_tasker_auth_jwks_ca_file(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -332,7 +332,7 @@ ngx_http_tasker_auth_jwks_ca_file(ngx_conf_t *cf, ngx_command_t *cmd,
     try {
         ngx_str_t  *value, path;
 
-        if (mcf->jwks_ca_pem.data != NULL) {  /* never empty once set */
+        if (mcf->store->jwks_ca) {
             return (char *) "is duplicate";
         }
 
@@ -344,10 +344,10 @@ ngx_http_tasker_auth_jwks_ca_file(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_HTTP_TASKER_CONF_ERROR;
         }
 
-        std::string  pem, error;
+        std::string  error;
         tasker::Status  s = tasker::readCaBundle(
                                 std::string(ngx_http_tasker_auth_sv(&path)),
-                                &pem, &error);
+                                &mcf->store->jwks_ca, &error);
 
         if (s != tasker::Status::Ok) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -357,18 +357,77 @@ ngx_http_tasker_auth_jwks_ca_file(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_HTTP_TASKER_CONF_ERROR;
         }
 
-        mcf->jwks_ca_pem.data = (u_char *) ngx_pnalloc(cf->pool, pem.size());
-        if (mcf->jwks_ca_pem.data == NULL) {
-            return NGX_HTTP_TASKER_CONF_ERROR;
-        }
-
-        ngx_memcpy(mcf->jwks_ca_pem.data, pem.data(), pem.size());
-        mcf->jwks_ca_pem.len = pem.size();
         return NGX_CONF_OK;
 
     } catch (...) {
         ngx_http_tasker_auth_conf_alert(cf, cmd);
         return NGX_HTTP_TASKER_CONF_ERROR;
+    }
+}
+
+
+/*
+ * Without tasker_jwks_ca_file, https JWKS endpoints are verified against the
+ * system CA bundle (libcurl's CA file), read and parsed here once per load for
+ * the same reason: left to libcurl, every fetch reads and parses it in the
+ * worker (~20 ms for Debian's 220 KB bundle, with requests waiting). An https
+ * URL with no readable bundle can never be fetched, so it fails nginx -t.
+ * Called from postconfiguration, when every location has registered its URL.
+ */
+ngx_int_t
+ngx_http_tasker_auth_jwks_trust(ngx_conf_t *cf,
+    ngx_http_tasker_auth_main_conf_t *mcf)
+{
+    ngx_uint_t                         i;
+    const char                        *path;
+    ngx_http_tasker_auth_jwks_conf_t  *j;
+
+    if (mcf->store->jwks_ca) {
+        return NGX_OK;
+    }
+
+    j = (ngx_http_tasker_auth_jwks_conf_t *) mcf->jwks.elts;
+
+    for (i = 0; i < mcf->jwks.nelts; i++) {
+        if (j[i].url.len >= sizeof("https://") - 1
+            && ngx_strncasecmp(j[i].url.data, (u_char *) "https://",
+                               sizeof("https://") - 1) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == mcf->jwks.nelts) {
+        return NGX_OK;
+    }
+
+    path = tasker::systemCaBundlePath();
+    if (path == NULL) {
+        return NGX_OK;  /* a libcurl with a CA directory only: its defaults */
+    }
+
+    try {
+        std::string     error;
+        tasker::Status  s = tasker::readCaBundle(path, &mcf->store->jwks_ca,
+                                                 &error);
+
+        if (s != tasker::Status::Ok) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "tasker_auth: tasker_jwks_url \"%s\" is verified "
+                          "against the system CA bundle \"%s\", which %s; "
+                          "install ca-certificates or set "
+                          "tasker_jwks_ca_file", j[i].shown->c_str(), path,
+                          error.c_str());
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+
+    } catch (...) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "tasker_auth: out of memory reading the system CA "
+                      "bundle \"%s\"", path);
+        return NGX_ERROR;
     }
 }
 

@@ -483,8 +483,8 @@ ngx_http_tasker_auth_jwks_start(ngx_http_tasker_auth_main_conf_t *mcf,
     opts.follow_redirects = mcf->jwks_follow_redirects != 0;
     opts.log_sink = ngx_http_tasker_auth_fetch_log;
     opts.log_ctx = log;
-    /* read at configuration load (tasker_jwks_ca_file): no file opened here */
-    opts.ca_pem = ngx_http_tasker_auth_sv(&mcf->jwks_ca_pem);
+    /* parsed at configuration load: no CA file opened or parsed here */
+    opts.ca = mcf->store->jwks_ca;
 
     std::string url(reinterpret_cast<char *>(j->url.data), j->url.len);
 

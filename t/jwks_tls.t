@@ -5,16 +5,30 @@ use TaskerTest;
 
 our %tok = tasker_tokens(rsa => { header => { kid => 'kid-rsa' } });
 my $keys = $ENV{TEST_NGINX_KEYS};
-if (!-f "$keys/tls-cert.pem") {
+# tls-cert.pem: the endpoint's certificate (its own CA); tls-other-cert.pem: a CA that did not
+# sign it; tls-bundle.pem: both, the endpoint's last.
+sub self_signed {
+    my ($name, $subject) = @_;
+    return if -f "$keys/$name-cert.pem";
     open my $stderr, '>&', \*STDERR;
     open STDERR, '>', '/dev/null';
     my $ok = system('openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650',
-           '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-           '-keyout', "$keys/tls-key.pem", '-out', "$keys/tls-cert.pem")
+           '-subj', $subject, '-addext', 'subjectAltName=IP:127.0.0.1',
+           '-keyout', "$keys/$name-key.pem", '-out', "$keys/$name-cert.pem")
         == 0;
     open STDERR, '>&', $stderr;
     $ok or die "openssl req failed\n";
-    chmod 0644, "$keys/tls-key.pem";  # nginx workers run as an unprivileged user
+    chmod 0644, "$keys/$name-key.pem";  # nginx workers run as an unprivileged user
+}
+self_signed('tls', '/CN=127.0.0.1');
+self_signed('tls-other', '/CN=tasker other CA');
+{
+    local $/;
+    open my $a, '<', "$keys/tls-other-cert.pem" or die;
+    open my $b, '<', "$keys/tls-cert.pem" or die;
+    open my $out, '>', "$keys/tls-bundle.pem" or die;
+    print {$out} scalar(<$a>), scalar(<$b>);
+    close $out or die;
 }
 $ENV{TEST_NGINX_TLS_PORT} ||= ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 1;
 
@@ -84,3 +98,82 @@ GET /t
 qr/tasker_auth: JWKS refreshed url=https:\/\/127\.0\.0\.1:\d+\/jwks\.json keys=3/
 --- no_error_log
 stale global SSL error
+
+
+
+=== TEST 3: a tasker_jwks_ca_file without the endpoint's CA fails the fetch (503, logged)
+--- log_level: info
+--- http_config
+    tasker_jwks_ca_file $TEST_NGINX_KEYS/tls-other-cert.pem;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        ssl_certificate $TEST_NGINX_KEYS/tls-cert.pem;
+        ssl_certificate_key $TEST_NGINX_KEYS/tls-key.pem;
+        location = /jwks.json { alias $TEST_NGINX_KEYS/jwks.json; }
+    }
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url https://127.0.0.1:$TEST_NGINX_TLS_PORT/jwks.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- init
+::pause(1.0);
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{rsa}"
+--- error_code: 503
+--- error_log eval
+qr/tasker_auth: JWKS fetch failed url=https:\/\/127\.0\.0\.1:\d+\/jwks\.json: SSL certificate problem/
+--- no_error_log
+stale global SSL error
+
+
+
+=== TEST 4: every certificate of a bundle is trusted, not only the first
+--- log_level: info
+--- http_config
+    tasker_jwks_ca_file $TEST_NGINX_KEYS/tls-bundle.pem;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        ssl_certificate $TEST_NGINX_KEYS/tls-cert.pem;
+        ssl_certificate_key $TEST_NGINX_KEYS/tls-key.pem;
+        location = /jwks.json { alias $TEST_NGINX_KEYS/jwks.json; }
+    }
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url https://127.0.0.1:$TEST_NGINX_TLS_PORT/jwks.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- init
+::pause(1.0);
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{rsa}"
+--- error_code: 200
+--- error_log eval
+qr/tasker_auth: JWKS refreshed url=https:\/\/127\.0\.0\.1:\d+\/jwks\.json keys=3/
+--- no_error_log
+stale global SSL error
+
+
+
+=== TEST 5: tasker_jwks_ca_file twice fails nginx -t
+--- http_config
+    tasker_jwks_ca_file $TEST_NGINX_KEYS/tls-cert.pem;
+    tasker_jwks_ca_file $TEST_NGINX_KEYS/tls-bundle.pem;
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url https://127.0.0.1:$TEST_NGINX_TLS_PORT/jwks.json;
+        return 204;
+    }
+--- must_die
+--- error_log eval
+qr/"tasker_jwks_ca_file" directive is duplicate/

@@ -13,6 +13,7 @@ Runs with Debian's /usr/bin/python3 (python3-jwt, python3-cryptography). Loopbac
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -189,6 +190,51 @@ http {{
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertRegex(r.stdout, r'\[warn\].*tasker_auth_config: .*auth-unknown\.toml:4: '
                                    r'unknown key "jwt_isuer"')
+
+    def test_nginx_t_fails_for_https_jwks_without_a_system_ca_bundle(self):
+        # Without tasker_jwks_ca_file, https JWKS endpoints are verified against the system CA
+        # bundle, read at load: without one no fetch could ever succeed, so nginx -t fails. The
+        # bundle is hidden in a private mount namespace (needs root; skipped without).
+        bundle = "/etc/ssl/certs/ca-certificates.crt"
+        if not os.path.isfile(bundle):
+            self.skipTest("no %s" % bundle)
+        probe = subprocess.run(["unshare", "-m", "true"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        if probe.returncode != 0:
+            self.skipTest("unshare -m is not permitted here")
+        n, port = self.make("nocas", """
+        location = /t {
+            tasker_auth on;
+            tasker_jwt_verification_method jwks;
+            tasker_jwks_url https://user:s3cret-pass@127.0.0.1:1/jwks.json;
+            proxy_pass http://127.0.0.1:PORT/_backend;
+        }
+""")
+
+        def hidden():
+            script = ('mount --make-rprivate / && mount -t tmpfs tasker-test "$1" && shift && '
+                      'exec "$@"')
+            return subprocess.run(["unshare", "-m", "sh", "-c", script, "sh",
+                                   os.path.dirname(bundle), *n.argv("-t")],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  errors="replace")
+
+        r = n.cmd("-t")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        r = hidden()
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn('tasker_jwks_url "https://127.0.0.1:1/jwks.json" is verified against the '
+                      'system CA bundle "%s", which cannot be read: No such file or directory; '
+                      'install ca-certificates or set tasker_jwks_ca_file' % bundle, r.stdout)
+        self.assertNotIn("s3cret-pass", r.stdout)
+        ca = os.path.join(self.tmp, "own-ca.pem")
+        shutil.copyfile(bundle, ca)
+        with open(n.conf) as f:
+            text = f.read()
+        with open(n.conf, "w") as f:
+            f.write(text.replace("http {", "http {\n    tasker_jwks_ca_file %s;" % ca, 1))
+        r = hidden()
+        self.assertEqual(r.returncode, 0, r.stdout)
 
     def test_conf_examples_pass_nginx_t(self):
         examples = os.path.join(REPO, "conf-examples")

@@ -34,10 +34,16 @@ extern "C" {
 #include <cmocka.h>
 }
 #include <curl/curl.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "scratch_dir.h"
 #include "status.h"
@@ -815,38 +821,68 @@ void test_jwks_fetcher_fetch_blocking(void** state) {
 
 // ---- readCaBundle (tasker_jwks_ca_file) ---------------------------------------------------------
 
-// A self-signed P-256 certificate in PEM, made here so that no key material is committed.
-std::string selfSignedCertPem() {
-  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-  assert_non_null(key);
-  X509* x = X509_new();
-  assert_non_null(x);
-  assert_int_equal(X509_set_version(x, 2), 1);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), 0);
-  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-  assert_int_equal(X509_set_pubkey(x, key), 1);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("tasker test CA"), -1, -1, 0);
-  assert_int_equal(X509_set_issuer_name(x, name), 1);
-  assert_true(X509_sign(x, key, EVP_sha256()) > 0);
-  BIO* bio = BIO_new(BIO_s_mem());
-  assert_int_equal(PEM_write_bio_X509(bio, x), 1);
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio, &data);
-  std::string pem(data, static_cast<size_t>(n));
-  BIO_free(bio);
-  X509_free(x);
-  EVP_PKEY_free(key);
-  return pem;
+// A self-signed P-256 certificate, made here so that no key material is committed: a CA for
+// "127.0.0.1" (subjectAltName IP), usable both as a trust anchor and as a TLS server's certificate.
+struct TestCert {
+  EVP_PKEY* key = nullptr;
+  X509* cert = nullptr;
+  explicit TestCert(const char* cn = "tasker test CA") {
+    key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+    cert = X509_new();
+    if (!key || !cert) abort();
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+    X509_set_pubkey(cert, key);
+    X509_NAME* name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(cn), -1, -1, 0);
+    X509_set_issuer_name(cert, name);
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+    for (auto [nid, value] : {std::pair<int, const char*>{NID_basic_constraints, "critical,CA:TRUE"},
+                              {NID_subject_alt_name, "IP:127.0.0.1"}}) {
+      X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+      if (!ext || X509_add_ext(cert, ext, -1) != 1) abort();
+      X509_EXTENSION_free(ext);
+    }
+    if (X509_sign(cert, key, EVP_sha256()) <= 0) abort();
+  }
+  ~TestCert() {
+    X509_free(cert);
+    EVP_PKEY_free(key);
+  }
+  TestCert(const TestCert&) = delete;
+  TestCert& operator=(const TestCert&) = delete;
+  std::string pem() const {
+    BIO* bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(bio, cert);
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    std::string out(data, static_cast<size_t>(n));
+    BIO_free(bio);
+    return out;
+  }
+};
+
+std::string selfSignedCertPem() { return TestCert().pem(); }
+
+// A CaBundle read from a scratch file holding `pem`.
+std::shared_ptr<const tasker::CaBundle> caBundle(const std::string& name, const std::string& pem) {
+  std::shared_ptr<const tasker::CaBundle> ca;
+  std::string error;
+  assert_status(Status::Ok,
+                tasker::readCaBundle(tasker::test::writeFile(name, pem), &ca, &error));
+  return ca;
 }
 
 void expectCaError(const std::string& path, Status want, const char* text) {
-  std::string pem = "unchanged", error;
-  assert_status(want, tasker::readCaBundle(path, &pem, &error));
+  std::shared_ptr<const tasker::CaBundle> ca;
+  std::string error;
+  assert_status(want, tasker::readCaBundle(path, &ca, &error));
   assert_string_equal(error.c_str(), text);
-  assert_string_equal(pem.c_str(), "unchanged");
+  assert_null(ca.get());
 }
 
 void test_jwks_fetcher_ca_bundle_read_and_checked(void** state) {
@@ -854,9 +890,12 @@ void test_jwks_fetcher_ca_bundle_read_and_checked(void** state) {
   std::string cert = selfSignedCertPem();
   std::string bundle = cert + "# a comment line between certificates\n" + selfSignedCertPem();
   std::string path = writeFile("ca.pem", bundle);
-  std::string pem, error;
-  assert_status(Status::Ok, tasker::readCaBundle(path, &pem, &error));
-  assert_true(pem == bundle);
+  std::shared_ptr<const tasker::CaBundle> ca;
+  std::string error;
+  assert_status(Status::Ok, tasker::readCaBundle(path, &ca, &error));
+  assert_non_null(ca.get());
+  assert_int_equal(ca->certificates(), 2);
+  assert_true(ca->pem() == bundle);
 
   expectCaError(tasker::test::g_dir + "/absent.pem", Status::ConfigFileUnreadable,
                 "cannot be read: No such file or directory");
@@ -872,6 +911,16 @@ void test_jwks_fetcher_ca_bundle_read_and_checked(void** state) {
                 Status::ConfigInvalid, "is larger than 4194304 bytes");
 }
 
+// The system bundle, when libcurl names one, reads as a bundle (Debian: ca-certificates).
+void test_jwks_fetcher_system_ca_bundle(void** state) {
+  const char* path = tasker::systemCaBundlePath();
+  if (path == nullptr) skip();
+  std::shared_ptr<const tasker::CaBundle> ca;
+  std::string error;
+  assert_status(Status::Ok, tasker::readCaBundle(path, &ca, &error));
+  assert_true(ca->certificates() > 10);
+}
+
 // A FIFO is refused at once: opened for reading with blocking I/O it would wait for a writer, and
 // `nginx -t` would hang. (If this test hangs, that is the failure.)
 void test_jwks_fetcher_ca_bundle_fifo_refused(void** state) {
@@ -879,6 +928,159 @@ void test_jwks_fetcher_ca_bundle_fifo_refused(void** state) {
   assert_int_equal(mkfifo(fifo.c_str(), 0600), 0);
   tasker::test::g_files.push_back(fifo);
   expectCaError(fifo, Status::ConfigFileUnreadable, "is not a regular file");
+}
+
+// ---- https: what a fetch trusts ---------------------------------------------------------------
+
+// A TLS server on 127.0.0.1 (ephemeral port) answering every connection with a JWKS document, on
+// a thread of this process, with `cert` as its certificate.
+class TlsServer {
+ public:
+  explicit TlsServer(const TestCert& cert) {
+    ctx_ = SSL_CTX_new(TLS_server_method());
+    if (!ctx_ || SSL_CTX_use_certificate(ctx_, cert.cert) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx_, cert.key) != 1) {
+      abort();
+    }
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a = {};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd_, 8) != 0) abort();
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~TlsServer() {
+    stop_ = true;
+    shutdown(fd_, SHUT_RDWR);  // wakes accept()
+    thread_.join();
+    close(fd_);
+    SSL_CTX_free(ctx_);
+  }
+  std::string url() const { return "https://127.0.0.1:" + std::to_string(port_) + "/jwks.json"; }
+  int handshakes() const { return handshakes_; }
+
+ private:
+  void run() {
+    while (!stop_) {
+      int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      timeval tv{5, 0};
+      setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      SSL* ssl = SSL_new(ctx_);
+      SSL_set_fd(ssl, c);
+      if (SSL_accept(ssl) == 1) {
+        handshakes_++;
+        char buf[4096];
+        (void)SSL_read(ssl, buf, sizeof buf);  // the request; its content does not matter
+        std::string body = kJwksJson;
+        std::string r = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                        std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+        SSL_write(ssl, r.data(), static_cast<int>(r.size()));
+        SSL_shutdown(ssl);
+      }
+      SSL_free(ssl);
+      ERR_clear_error();
+      close(c);
+    }
+  }
+
+  SSL_CTX* ctx_ = nullptr;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> handshakes_{0};
+  std::thread thread_;
+};
+
+// A bundle that holds the server's CA is trusted; one that does not fails the fetch, whatever
+// the system trusts.
+void test_jwks_fetcher_https_trusts_the_bundle(void** state) {
+  TestCert server_cert, other("tasker other CA");
+  TlsServer server(server_cert);
+  JwksFetch f;
+  FetchOptions o;
+
+  // (twice: a certificate already in the store is no error)
+  o.ca = caBundle("server-ca.pem", other.pem() + server_cert.pem() + server_cert.pem());
+  Drive d = fetch(f, server.url(), o);
+  assert_status(Status::Ok, d.status);
+  assert_string_equal(f.body().c_str(), kJwksJson);
+
+  o.ca = caBundle("other-ca.pem", other.pem());
+  d = fetch(f, server.url(), o);
+  assert_status(Status::FetchFailed, d.status);
+  assert_non_null(std::strstr(f.error().c_str(), "certificate"));
+
+  // libcurl's defaults (no bundle): the system CAs do not know this one either.
+  d = fetch(f, server.url());
+  assert_status(Status::FetchFailed, d.status);
+  assert_int_equal(server.handshakes(), 1);
+}
+
+// With a bundle, libcurl's CA directory is not consulted. Left on (libcurl switches only its CA
+// file off for a CAINFO blob), OpenSSL looks up every unknown issuer in it (Debian:
+// /etc/ssl/certs), so every system CA stayed trusted beside tasker_jwks_ca_file. Shown in a
+// child process, in a private mount namespace whose CA directory holds the server's CA: libcurl's
+// defaults then trust the server, and a fetch with a bundle that lacks it must still fail. Needs
+// CAP_SYS_ADMIN (root in CI); skipped without it.
+void test_jwks_fetcher_bundle_ignores_system_ca_directory(void** state) {
+  const curl_version_info_data* v = curl_version_info(CURLVERSION_NOW);
+  if (v == nullptr || v->capath == nullptr || v->capath[0] == '\0') skip();
+  std::string capath = v->capath;
+  std::string other_pem = TestCert("tasker other CA").pem();  // another name: looked up apart
+  std::string bundle_path = tasker::test::writeFile("dir-other-ca.pem", other_pem);
+
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    // 0: as expected; 10: no namespace (skip); anything else: the step that failed.
+    auto put = [](const std::string& path, const std::string& text) {
+      FILE* out = fopen(path.c_str(), "w");
+      if (!out || fputs(text.c_str(), out) < 0 || fclose(out) != 0) _exit(2);
+    };
+    // libcurl's CA file may live in the directory (Debian's does): keep it there, unchanged.
+    std::string cainfo = v->cainfo ? v->cainfo : "", cainfo_text;
+    if (cainfo.compare(0, capath.size() + 1, capath + "/") == 0) {
+      std::shared_ptr<const tasker::CaBundle> system;
+      std::string error;
+      if (tasker::readCaBundle(cainfo, &system, &error) == Status::Ok) cainfo_text = system->pem();
+    }
+    if (unshare(CLONE_NEWNS) != 0) _exit(10);
+    if (mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) _exit(10);
+    if (mount("tasker-test", capath.c_str(), "tmpfs", 0, "size=4m") != 0) _exit(10);
+    if (!cainfo_text.empty()) put(cainfo, cainfo_text);
+    TestCert server_cert;
+    char hash[32];
+    snprintf(hash, sizeof hash, "/%08lx.0", X509_subject_name_hash(server_cert.cert));
+    put(capath + hash, server_cert.pem());
+    TlsServer server(server_cert);
+    FetchOptions o;
+    // No cmocka assertion in the child: a failing one would jump into the copy of the runner.
+    auto run = [&](const FetchOptions& opts) {
+      JwksFetch f;
+      if (f.start(server.url(), opts) != Status::Ok) return f.result();
+      for (int i = 0; i < 2000; ++i) {
+        bool done = false;
+        Status s = f.step(&done);
+        if (done) return s;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      return Status::Internal;
+    };
+    if (run(o) != Status::Ok) _exit(3);  // libcurl's defaults use the directory
+    std::string error;
+    if (tasker::readCaBundle(bundle_path, &o.ca, &error) != Status::Ok) _exit(4);
+    if (run(o) != Status::FetchFailed) _exit(5);  // the leak
+    _exit(0);
+  }
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  if (WEXITSTATUS(st) == 10) skip();
+  assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 int setupServer(void** state) {
@@ -937,6 +1139,9 @@ int main() {
       T(test_jwks_fetcher_fetch_blocking),
       T(test_jwks_fetcher_ca_bundle_read_and_checked),
       T(test_jwks_fetcher_ca_bundle_fifo_refused),
+      T(test_jwks_fetcher_system_ca_bundle),
+      T(test_jwks_fetcher_https_trusts_the_bundle),
+      T(test_jwks_fetcher_bundle_ignores_system_ca_directory),
   };
 #undef T
   return cmocka_run_group_tests_name("jwks_fetcher", tests, setupServer, teardownServer);
