@@ -43,7 +43,6 @@ KEEP = os.environ.get("TEST_GRPC_KEEP", "") not in ("", "0")
 
 API_KEY = "grpc-test-key"
 API_KEY_SUBJECT = "grpc-monitor"
-JWKS_UNAVAILABLE_MARK = "JWKS verification is not available in this build"
 TIMEOUT = 10  # seconds, per RPC
 
 MSG_MISSING = "Missing authentication credentials"
@@ -101,11 +100,9 @@ def pem_public(key):
                                          serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def nginx_conf(prefix, port, backend, pubkey, jwks_port, with_jwks=True):
+def nginx_conf(prefix, port, backend, pubkey, jwks_port):
     upstream = "grpc://127.0.0.1:%d" % backend
-    jwks = ""
-    if with_jwks:
-        jwks = """
+    jwks = """
         # JWKS mode with a URL that never answers: no key set can be obtained -> UNAVAILABLE.
         location = /tasker.v1.TaskService/CancelTask {
             tasker_auth on;
@@ -209,7 +206,6 @@ class GrpcAuthTest(unittest.TestCase):
         cls.server = None
         cls.nginx = None
         cls.channel = None
-        cls.jwks_skip_reason = None
         cls.addClassCleanup(cls._cleanup)
 
         if not os.path.isfile(MODULE):
@@ -251,13 +247,6 @@ class GrpcAuthTest(unittest.TestCase):
         with open(conf, "w") as f:
             f.write(nginx_conf(prefix, cls.port, cls.backend_port, cls.pubkey, cls.jwks_port))
         ok, out = cls._nginx_test()
-        if not ok and JWKS_UNAVAILABLE_MARK in out:
-            cls.jwks_skip_reason = ("JWKS mode not implemented in this module build "
-                                    "(nginx -t: %s)" % JWKS_UNAVAILABLE_MARK)
-            with open(conf, "w") as f:
-                f.write(nginx_conf(prefix, cls.port, cls.backend_port, cls.pubkey,
-                                   cls.jwks_port, with_jwks=False))
-            ok, out = cls._nginx_test()
         if not ok:
             raise RuntimeError("nginx -t failed for the test configuration:\n%s\n--- %s ---\n%s"
                                % (out, conf, open(conf).read()))
@@ -604,25 +593,18 @@ class GrpcAuthTest(unittest.TestCase):
                          " got %s" % self.describe(err))
 
     # ---- JWKS keys unavailable -> UNAVAILABLE --------------------------------------------------
-    def _skip_without_jwks(self):
-        if self.jwks_skip_reason:
-            self.skipTest(self.jwks_skip_reason)
-
     def test_unary_jwks_keys_unavailable(self):
-        self._skip_without_jwks()
         resp, err = self.unary(self.CANCEL, self.bearer(self.tok_jwks))
         self.assertRejected(err, grpc.StatusCode.UNAVAILABLE, MSG_KEYS_UNAVAILABLE,
                             "CancelTask (JWKS URL unreachable) with a token", resp)
 
     def test_stream_jwks_keys_unavailable(self):
         # Streaming call on the JWKS location: nginx rejects it before the backend is involved.
-        self._skip_without_jwks()
         msgs, err = self.stream(self.CANCEL, self.bearer(self.tok_jwks))
         self.assertRejected(err, grpc.StatusCode.UNAVAILABLE, MSG_KEYS_UNAVAILABLE,
                             "streaming call to CancelTask (JWKS URL unreachable)", msgs)
 
     def test_jwks_location_no_credentials(self):
-        self._skip_without_jwks()
         resp, err = self.unary(self.CANCEL)
         self.assertRejected(err, grpc.StatusCode.UNAUTHENTICATED, MSG_MISSING,
                             "CancelTask (JWKS) without credentials", resp)
@@ -685,7 +667,6 @@ class GrpcAuthTest(unittest.TestCase):
         self.assertEqual(h.get("grpc-status"), ["16"], shown)
 
     def test_raw_trailers_only_unavailable(self):
-        self._skip_without_jwks()
         self.assertTrailersOnly(self.CANCEL, ["authorization: Bearer " + self.tok_jwks], 14,
                                 MSG_KEYS_UNAVAILABLE, "CancelTask, JWKS unreachable")
 
