@@ -55,11 +55,11 @@ struct FetchOptions {
   long total_timeout_ms = kJwksTotalTimeoutMs;      // whole transfer incl. DNS, ms; must be > 0
   size_t max_bytes = kMaxJwksBytes;                 // body cap, bytes; must be > 0
   bool follow_redirects = false;    // follow at most kJwksMaxRedirects; from https only to https
-  // The certificates https is verified against (readCaBundle(), systemCaBundle()), parsed once
-  // and shared: a fetch then reads and parses no CA file, and trusts these certificates only
-  // (libcurl's default CA file and CA directory are both switched off). nullptr: libcurl's
-  // defaults, which read its CA file at every connection (tasker-ctl). The fetch keeps a
-  // reference until it ends.
+  // The certificates https is verified against (readCaBundle() of tasker_jwks_ca_file or of
+  // systemCaBundlePath()), parsed once and shared: a fetch then reads and parses no CA file, and
+  // trusts these certificates only (libcurl's default CA file and CA directory are both switched
+  // off). nullptr: libcurl's defaults, which read its CA file at every connection. The fetch
+  // keeps a reference until it ends.
   std::shared_ptr<const CaBundle> ca;
   bool verify_tls = true;           // peer certificate and host name; off only for testing
   FetchLogSink log_sink = nullptr;  // may be nullptr
