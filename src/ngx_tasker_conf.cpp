@@ -371,7 +371,9 @@ ngx_http_tasker_auth_jwks_ca_file(ngx_conf_t *cf, ngx_command_t *cmd,
  * system CA bundle (libcurl's CA file), read and parsed here once per load for
  * the same reason: left to libcurl, every fetch reads and parses it in the
  * worker (~20 ms for Debian's 220 KB bundle, with requests waiting). An https
- * URL with no readable bundle can never be fetched, so it fails nginx -t.
+ * URL with no readable bundle can never be fetched, so it fails nginx -t. With
+ * tasker_jwks_follow_redirects on, an http URL may lead to https: the bundle is
+ * read then too, but an unreadable one is left to fail that fetch.
  * Called from postconfiguration, when every location has registered its URL.
  */
 ngx_int_t
@@ -380,24 +382,26 @@ ngx_http_tasker_auth_jwks_trust(ngx_conf_t *cf,
 {
     ngx_uint_t                         i;
     const char                        *path;
-    ngx_http_tasker_auth_jwks_conf_t  *j;
+    ngx_http_tasker_auth_jwks_conf_t  *j, *https;
 
-    if (mcf->store->jwks_ca) {
+    if (mcf->store->jwks_ca || mcf->jwks.nelts == 0) {
         return NGX_OK;
     }
 
     j = (ngx_http_tasker_auth_jwks_conf_t *) mcf->jwks.elts;
+    https = NULL;
 
     for (i = 0; i < mcf->jwks.nelts; i++) {
         if (j[i].url.len >= sizeof("https://") - 1
             && ngx_strncasecmp(j[i].url.data, (u_char *) "https://",
                                sizeof("https://") - 1) == 0)
         {
+            https = &j[i];
             break;
         }
     }
 
-    if (i == mcf->jwks.nelts) {
+    if (https == NULL && !mcf->jwks_follow_redirects) {
         return NGX_OK;
     }
 
@@ -411,12 +415,12 @@ ngx_http_tasker_auth_jwks_trust(ngx_conf_t *cf,
         tasker::Status  s = tasker::readCaBundle(path, &mcf->store->jwks_ca,
                                                  &error);
 
-        if (s != tasker::Status::Ok) {
+        if (s != tasker::Status::Ok && https != NULL) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "tasker_auth: tasker_jwks_url \"%s\" is verified "
                           "against the system CA bundle \"%s\", which %s; "
                           "install ca-certificates or set "
-                          "tasker_jwks_ca_file", j[i].shown->c_str(), path,
+                          "tasker_jwks_ca_file", https->shown->c_str(), path,
                           error.c_str());
             return NGX_ERROR;
         }
