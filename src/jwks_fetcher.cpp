@@ -241,7 +241,6 @@ Status readCaBundle(const std::string& path, std::shared_ptr<const CaBundle>* ou
     *error = "holds no PEM certificate";
     return Status::ConfigInvalid;
   }
-  bundle->pem_ = std::move(text);
   *out = std::move(bundle);
   return Status::Ok;
 }
@@ -546,14 +545,10 @@ Status JwksFetch::start(const std::string& url, const FetchOptions& opts) noexce
       im->ca = opts.ca;
       set(CURLOPT_CAINFO, "CAINFO", static_cast<char*>(nullptr));
       set(CURLOPT_CAPATH, "CAPATH", static_cast<char*>(nullptr));
-      if (curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &Impl::onSslCtx) == CURLE_OK) {
-        set(CURLOPT_SSL_CTX_DATA, "SSL_CTX_DATA", static_cast<void*>(im.get()));
-      } else {
-        // Not the OpenSSL backend: the same certificates as PEM text (libcurl copies it).
-        curl_blob blob{const_cast<char*>(opts.ca->pem().data()), opts.ca->pem().size(),
-                       CURL_BLOB_COPY};
-        set(CURLOPT_CAINFO_BLOB, "CAINFO_BLOB", &blob);
-      }
+      // A libcurl without the OpenSSL backend refuses the callback, and the fetch fails
+      // (Internal, "libcurl refused CURLOPT_SSL_CTX_FUNCTION") rather than trust anything else.
+      set(CURLOPT_SSL_CTX_FUNCTION, "SSL_CTX_FUNCTION", &Impl::onSslCtx);
+      set(CURLOPT_SSL_CTX_DATA, "SSL_CTX_DATA", static_cast<void*>(im.get()));
     }
 #if LIBCURL_VERSION_NUM >= 0x075700  // 7.87.0; see the async DNS note at the top of this file
     // Best effort: an older runtime library answers CURLE_UNKNOWN_OPTION, which is no reason to

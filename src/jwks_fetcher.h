@@ -23,7 +23,6 @@
 #include <cstddef>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "status.h"
@@ -97,16 +96,11 @@ class CaBundle {
   // OpenSSL refused one (out of memory).
   bool addTo(x509_store_st* store) const noexcept;
 
-  // The text the certificates were parsed from: what a libcurl without the OpenSSL backend (no
-  // CURLOPT_SSL_CTX_FUNCTION) is given instead, as CURLOPT_CAINFO_BLOB.
-  const std::string& pem() const noexcept { return pem_; }
-
  private:
   friend Status readCaBundle(const std::string&, std::shared_ptr<const CaBundle>*, std::string*);
   CaBundle() = default;
 
   std::vector<x509_st*> certs_;  // one reference each
-  std::string pem_;
 };
 
 // curl_global_init(CURL_GLOBAL_DEFAULT), run at most once per process (thread-safe). Call it from

@@ -45,6 +45,7 @@ extern "C" {
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "regular_file.h"
 #include "scratch_dir.h"
 #include "status.h"
 #include "tasker_limits.h"
@@ -895,7 +896,6 @@ void test_jwks_fetcher_ca_bundle_read_and_checked(void** state) {
   assert_status(Status::Ok, tasker::readCaBundle(path, &ca, &error));
   assert_non_null(ca.get());
   assert_int_equal(ca->certificates(), 2);
-  assert_true(ca->pem() == bundle);
 
   expectCaError(tasker::test::g_dir + "/absent.pem", Status::ConfigFileUnreadable,
                 "cannot be read: No such file or directory");
@@ -1059,9 +1059,8 @@ void test_jwks_fetcher_bundle_ignores_system_ca_directory(void** state) {
     // libcurl's CA file may live in the directory (Debian's does): keep it there, unchanged.
     std::string cainfo = v->cainfo ? v->cainfo : "", cainfo_text;
     if (cainfo.compare(0, capath.size() + 1, capath + "/") == 0) {
-      std::shared_ptr<const tasker::CaBundle> system;
-      std::string error;
-      if (tasker::readCaBundle(cainfo, &system, &error) == Status::Ok) cainfo_text = system->pem();
+      int err = 0;
+      (void)tasker::readRegularFile(cainfo, tasker::kMaxCaBundleBytes, &cainfo_text, &err);
     }
     if (unshare(CLONE_NEWNS) != 0) _exit(10);
     if (mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) _exit(10);
