@@ -49,6 +49,7 @@ extern "C" {
 #include "scratch_dir.h"
 #include "status.h"
 #include "tasker_limits.h"
+#include "test_cert.h"
 
 using tasker::FetchLogLevel;
 using tasker::FetchOptions;
@@ -829,26 +830,10 @@ struct TestCert {
   X509* cert = nullptr;
   explicit TestCert(const char* cn = "tasker test CA") {
     key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-    cert = X509_new();
-    if (!key || !cert) abort();
-    X509_set_version(cert, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert), -60);
-    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-    X509_set_pubkey(cert, key);
-    X509_NAME* name = X509_get_subject_name(cert);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>(cn), -1, -1, 0);
-    X509_set_issuer_name(cert, name);
-    X509V3_CTX ctx;
-    X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-    for (auto [nid, value] : {std::pair<int, const char*>{NID_basic_constraints, "critical,CA:TRUE"},
-                              {NID_subject_alt_name, "IP:127.0.0.1"}}) {
-      X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-      if (!ext || X509_add_ext(cert, ext, -1) != 1) abort();
-      X509_EXTENSION_free(ext);
-    }
-    if (X509_sign(cert, key, EVP_sha256()) <= 0) abort();
+    if (!key) abort();
+    cert = tasker::test::selfSignedX509(key, cn,
+                                        {{NID_basic_constraints, "critical,CA:TRUE"},
+                                         {NID_subject_alt_name, "IP:127.0.0.1"}});
   }
   ~TestCert() {
     X509_free(cert);
@@ -856,15 +841,7 @@ struct TestCert {
   }
   TestCert(const TestCert&) = delete;
   TestCert& operator=(const TestCert&) = delete;
-  std::string pem() const {
-    BIO* bio = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509(bio, cert);
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio, &data);
-    std::string out(data, static_cast<size_t>(n));
-    BIO_free(bio);
-    return out;
-  }
+  std::string pem() const { return tasker::test::x509Pem(cert); }
 };
 
 std::string selfSignedCertPem() { return TestCert().pem(); }

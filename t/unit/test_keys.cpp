@@ -15,6 +15,7 @@
 
 #include "json.h"
 #include "tasker_limits.h"
+#include "test_cert.h"
 #include "test_helpers.h"
 
 namespace tasker {
@@ -67,22 +68,8 @@ std::string pkcs1PublicPem(EVP_PKEY* pkey) {
 
 // A self-signed certificate for pkey.
 std::string certPem(EVP_PKEY* pkey) {
-  X509* x = X509_new();
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), 0);
-  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-  X509_set_pubkey(x, pkey);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("tasker"), -1, -1, 0);
-  X509_set_issuer_name(x, name);
-  if (X509_sign(x, pkey, EVP_sha256()) <= 0) fail_msg("X509_sign failed");
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(bio, x);
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(len));
-  BIO_free(bio);
+  X509* x = tasker::test::selfSignedX509(pkey, "tasker");
+  std::string out = tasker::test::x509Pem(x);
   X509_free(x);
   return out;
 }
