@@ -109,20 +109,35 @@ ngx_http_tasker_auth_challenge(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/*
+ * A gRPC call: HTTP/2 or later (gRPC needs it) and a content type of
+ * application/grpc, alone or followed by "+", ";" or "-" (application/grpc+proto,
+ * application/grpc-web). A rejection of one is an HTTP 200 carrying
+ * grpc-status, so the version matters: over HTTP/1.x, where no gRPC client
+ * is, the content type alone would let any client turn a 401 or 403 into a 200,
+ * and an auth_request authorizer (reached by proxy_pass, HTTP/1.x, with the
+ * client's Content-Type) into an "allow".
+ */
 static bool
 ngx_http_tasker_auth_is_grpc(ngx_http_request_t *r)
 {
+    size_t      n;
     ngx_str_t  *ct;
 
-    if (r->headers_in.content_type == NULL) {
+    if (r->http_version < NGX_HTTP_VERSION_20
+        || r->headers_in.content_type == NULL)
+    {
         return false;
     }
 
     ct = &r->headers_in.content_type->value;
+    n = ngx_http_tasker_auth_grpc_type.len;
 
-    return ct->len >= ngx_http_tasker_auth_grpc_type.len
-           && ngx_strncasecmp(ct->data, ngx_http_tasker_auth_grpc_type.data,
-                              ngx_http_tasker_auth_grpc_type.len) == 0;
+    return ct->len >= n
+           && ngx_strncasecmp(ct->data, ngx_http_tasker_auth_grpc_type.data, n)
+              == 0
+           && (ct->len == n || ct->data[n] == '+' || ct->data[n] == ';'
+               || ct->data[n] == '-');
 }
 
 

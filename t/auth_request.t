@@ -177,7 +177,35 @@ backend GET subject=alice@example.com method=jwt permissions=tasks:read
 
 
 
-=== TEST 8: mirror: the mirror subrequest to a tasker_auth location is not checked either
+=== TEST 8: behind auth_request: a gRPC content type does not turn the authorizer's 401 into a 200
+The authorizer is reached over HTTP/1.x with the client's Content-Type. A gRPC rejection is an
+HTTP 200 with grpc-status, which auth_request would read as "allow": it is sent over HTTP/2 only.
+--- config
+AUTHORIZER
+--- request eval
+["GET /api/tasks", "GET /api/tasks", "GET /api/tasks"]
+--- more_headers eval
+["Content-Type: application/grpc", "Content-Type: Application/GRPC+proto\nAuthorization: Bearer x.y.z",
+ "Content-Type: application/grpc-web"]
+--- error_code eval
+[401, 401, 401]
+
+
+
+=== TEST 9: behind auth_request: a gRPC content type does not turn the authorizer's 403 into a 200
+--- config
+AUTHORIZER
+--- request
+POST /api/tasks
+{"name":"x"}
+--- more_headers eval
+"Content-Type: application/grpc\nAuthorization: Bearer $::tok{reader}"
+--- error_code: 403
+--- response_body_unlike: backend
+
+
+
+=== TEST 10: mirror: the mirror subrequest to a tasker_auth location is not checked either
 --- config
     location = /t {
         tasker_auth off;

@@ -244,7 +244,9 @@ Retry-After: 5
 
 
 
-=== TEST 11: gRPC keeps its Trailers-Only 401 although error_page 401 is set
+=== TEST 11: over HTTP/1.1 a gRPC content type is an ordinary request: error_page 401 answers
+gRPC's Trailers-Only rejection (HTTP 200), which error_page leaves alone, is for HTTP/2 calls
+only (t/grpc/test_grpc.py checks it there).
 --- config
     location = /t {
         tasker_auth on;
@@ -260,29 +262,25 @@ POST /t
 --- more_headers
 Content-Type: application/grpc
 --- error_code: 200
---- response_headers
-Content-Type: application/grpc
-grpc-status: 16
-grpc-message: Missing authentication credentials
+--- raw_response_headers_unlike: grpc-status
 --- response_body
+login page
 
 
 
-=== TEST 12: gRPC keeps its Trailers-Only 403 although error_page 403 is set
+=== TEST 12: over HTTP/1.1 a gRPC content type gets the JSON 403, not a grpc-status
 --- config
     location = /t {
         tasker_auth on;
         tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
         tasker_permission tasks:create;
-        error_page 403 /forbidden.html;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
     }
 --- request
 POST /t
 --- more_headers eval
 "Content-Type: application/grpc+proto\nAuthorization: Bearer $::tok{reader}"
---- error_code: 200
---- response_headers
-grpc-status: 7
-grpc-message: Missing required permission: tasks:create
+--- error_code: 403
+--- raw_response_headers_unlike: grpc-status
 --- response_body
+{"error":"forbidden","message":"Missing required permission: tasks:create"}

@@ -169,6 +169,19 @@ http {
             grpc_pass %(upstream)s;
         }
 %(jwks)s
+        # error_page for 401 and 403: a gRPC call keeps its Trailers-Only rejection.
+        location = /tasker.v1.TaskService/DeleteTask {
+            tasker_auth on;
+            tasker_jwt_public_key_path %(pubkey)s;
+            tasker_permission tasks:cancel;
+            error_page 401 403 = @login;
+            grpc_pass %(upstream)s;
+        }
+
+        location @login {
+            return 200 "login page\n";
+        }
+
         location /tasker.v1.HealthService/ {
             tasker_auth off;
             grpc_set_header X-Tasker-Subject $tasker_auth_subject;
@@ -442,6 +455,7 @@ class GrpcAuthTest(unittest.TestCase):
     GET = "/tasker.v1.TaskService/GetTask"
     STREAM = "/tasker.v1.TaskService/StreamTaskStatus"
     CANCEL = "/tasker.v1.TaskService/CancelTask"
+    DELETE = "/tasker.v1.TaskService/DeleteTask"
 
     # ---- no credentials -> UNAUTHENTICATED ----------------------------------------------------
     def test_unary_no_credentials(self):
@@ -665,6 +679,21 @@ class GrpcAuthTest(unittest.TestCase):
         shown = "%s %r %r" % (status, h, body)
         self.assertEqual(status.split()[:2], ["HTTP/2", "200"], shown)
         self.assertEqual(h.get("grpc-status"), ["16"], shown)
+
+    def test_raw_trailers_only_despite_error_page(self):
+        # error_page 401 403 = @login in that location: a gRPC client cannot read a page
+        self.assertTrailersOnly(self.DELETE, [], 16, MSG_MISSING, "DeleteTask, no credentials")
+        self.assertTrailersOnly(self.DELETE, ["authorization: Bearer " + self.tok_reader], 7,
+                                "Missing required permission: tasks:cancel",
+                                "DeleteTask, tasks:read token")
+
+    def test_raw_other_content_type_is_not_grpc(self):
+        # application/grpcfoo is not gRPC: an ordinary 401 with the JSON body, over HTTP/2 too
+        status, h, body = self.raw(self.CREATE, content_type="application/grpcfoo")
+        shown = "%s %r %r" % (status, h, body)
+        self.assertEqual(status.split()[:2], ["HTTP/2", "401"], shown)
+        self.assertNotIn("grpc-status", h, shown)
+        self.assertIn(b"Missing authentication credentials", body, shown)
 
     def test_raw_trailers_only_unavailable(self):
         self.assertTrailersOnly(self.CANCEL, ["authorization: Bearer " + self.tok_jwks], 14,
