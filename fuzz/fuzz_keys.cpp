@@ -27,6 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   KeySetConstPtr pem;
   if (KeySet::fromPem(text, &pem) == Status::Ok) {
     fuzz::check(pem && pem->size() == 1 && pem->first() != nullptr, "PEM Ok without one key");
+    fuzz::check(pemBlockCount(text) == 1, "PEM Ok from text with other than one PEM block");
     if (pem->first()->type() == KeyType::Rsa) {
       fuzz::check(pem->first()->bits() >= 2048, "small RSA PEM key accepted");
     }

@@ -268,7 +268,7 @@ Status keyFromJwk(const json_t* jwk, std::unique_ptr<VerifyKey>* out, std::strin
   return s;
 }
 
-// PEM label and DER body of the first PEM block in `pem`.
+// PEM label and DER body of the first PEM block in `pem` (fromPem checks it is the only one).
 Status readPemBlock(std::string_view pem, std::string* label, std::string* der) {
   BioPtr bio = memBio(pem);
   if (!bio) return osslFail(Status::OutOfMemory);
@@ -290,6 +290,18 @@ Status readPemBlock(std::string_view pem, std::string* label, std::string* der) 
 }
 
 }  // namespace
+
+size_t pemBlockCount(std::string_view text) noexcept {
+  // OpenSSL's PEM reader starts a block at a line beginning with this, and it reads a long line
+  // in 255-byte pieces, each taken as a line. Counting every occurrence is stricter than that.
+  constexpr std::string_view kBegin = "-----BEGIN ";
+  size_t count = 0;
+  for (size_t at = text.find(kBegin); at != std::string_view::npos;
+       at = text.find(kBegin, at + kBegin.size())) {
+    ++count;
+  }
+  return count;
+}
 
 VerifyKey::~VerifyKey() {
   for (void* ctx : prepared_) EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx));
@@ -342,6 +354,9 @@ Status VerifyKey::create(void* pkey, std::string kid, std::optional<Alg> alg,
 
 Status KeySet::fromPem(std::string_view pem, KeySetConstPtr* out) {
   try {
+    // Exactly one block, or nothing is decoded: PEM_read_bio would take the first block and
+    // leave a second key (or private key material) unnoticed.
+    if (pemBlockCount(pem) > 1) return Status::KeyMultiplePemBlocks;
     std::string label, der;
     Status s = readPemBlock(pem, &label, &der);
     if (s != Status::Ok) return s;

@@ -57,6 +57,12 @@ class VerifyKey {
   int bits_ = 0;
 };
 
+// The number of PEM blocks in text, as fromPem counts them: every "-----BEGIN " counts, wherever
+// it stands (also in a comment, or opening a block that never ends), so no block OpenSSL's reader
+// could find is missed. fromPem refuses more than one; callers use the count in their messages.
+// One pass over text, no allocation.
+size_t pemBlockCount(std::string_view text) noexcept;
+
 class KeySet;
 using KeySetPtr = std::shared_ptr<KeySet>;
 using KeySetConstPtr = std::shared_ptr<const KeySet>;
@@ -66,7 +72,10 @@ class KeySet {
  public:
   // One PEM public key: SPKI "BEGIN PUBLIC KEY" (RSA, EC P-256/384/521, Ed25519) or PKCS#1
   // "BEGIN RSA PUBLIC KEY". RSA under 2048 bits gives KeyTooSmall; a private key, certificate or
-  // garbage gives KeyInvalidPem; other curves KeyUnsupported.
+  // garbage gives KeyInvalidPem; other curves KeyUnsupported. The text must hold exactly one PEM
+  // block (text before and after it, such as comments, is ignored): a second block of any label
+  // gives KeyMultiplePemBlocks, checked before anything is decoded. Why: only one key is used, so a
+  // second public key would silently never verify, and a private key must not sit on the gateway.
   static Status fromPem(std::string_view pem, KeySetConstPtr* out);
 
   // Reads a PEM file then calls fromPem. Unreadable, or not a regular file (a FIFO is refused,

@@ -111,13 +111,26 @@ ngx_http_tasker_auth_key_type_name(tasker::KeyType t)
 static const char *
 ngx_http_tasker_auth_key_problem(tasker::Status s, const std::string &pem)
 {
-    static u_char  too_small[64];
+    const char     *private_key;
+    static u_char   too_small[64];
+    static u_char   multiple[160];
 
     switch (s) {
     case tasker::Status::KeyTooSmall:
         ngx_snprintf(too_small, sizeof(too_small) - 1,
                      "is an RSA key under %d bits%Z", tasker::kMinRsaBits);
         return (const char *) too_small;
+    case tasker::Status::KeyMultiplePemBlocks:
+        /* only the count and whether a private key is among them: no key
+         * bytes, and no labels copied from the file */
+        private_key = (pem.find("PRIVATE KEY-----") != std::string::npos)
+                      ? ", among them a private key, which does not belong "
+                        "on the gateway"
+                      : "";
+        ngx_snprintf(multiple, sizeof(multiple) - 1,
+                     "holds %uz PEM blocks%s; give exactly one public key%Z",
+                     tasker::pemBlockCount(pem), private_key);
+        return (const char *) multiple;
     case tasker::Status::KeyUnsupported:
         return "is of an unsupported key type or curve";
     default:

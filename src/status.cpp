@@ -30,6 +30,7 @@ const char* statusName(Status s) noexcept {
     case Status::PermMethodNotCovered: return "method_not_covered";
     case Status::KeyUnreadable: return "key_unreadable";
     case Status::KeyInvalidPem: return "key_invalid_pem";
+    case Status::KeyMultiplePemBlocks: return "key_multiple_pem_blocks";
     case Status::KeyUnsupported: return "key_unsupported";
     case Status::KeyTooSmall: return "key_too_small";
     case Status::JwksTooLarge: return "jwks_too_large";

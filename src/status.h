@@ -41,14 +41,15 @@ enum class Status {
   PermMethodNotCovered,  // rules exist, but none applies to the request's method
 
   // -- key material (configuration load, JWKS refresh) --
-  KeyUnreadable,       // a key file cannot be read
-  KeyInvalidPem,       // PEM text does not parse as a public key
-  KeyUnsupported,      // key type or curve we do not verify with (e.g. P-224, DSA, X25519)
-  KeyTooSmall,         // RSA modulus under 2048 bits
-  JwksTooLarge,        // document larger than kMaxJwksBytes
-  JwksBadJson,         // not a JSON object with a "keys" array
-  JwksNoUsableKeys,    // every key was skipped
-  KeysUnavailable,     // JWKS mode and no key set has been loaded yet (503)
+  KeyUnreadable,         // a key file cannot be read
+  KeyInvalidPem,         // PEM text does not parse as a public key
+  KeyMultiplePemBlocks,  // PEM text holds more than one PEM block (any labels)
+  KeyUnsupported,        // key type or curve we do not verify with (e.g. P-224, DSA, X25519)
+  KeyTooSmall,           // RSA modulus under 2048 bits
+  JwksTooLarge,          // document larger than kMaxJwksBytes
+  JwksBadJson,           // not a JSON object with a "keys" array
+  JwksNoUsableKeys,      // every key was skipped
+  KeysUnavailable,       // JWKS mode and no key set has been loaded yet (503)
 
   // -- JWKS transfer --
   FetchFailed,      // connection, TLS or protocol error

@@ -16,6 +16,25 @@ open my $huge, '>', "$keys/huge.pem" or die "$keys/huge.pem: $!\n";
 print $huge "-----BEGIN PUBLIC KEY-----\n", ("A" x 64 . "\n") x 17000, "-----END PUBLIC KEY-----\n";
 close $huge;
 
+# More than one PEM block where one public key belongs: only one key could ever be used, and a
+# private key does not belong on the gateway. Written here from the generated keys.
+sub write_pem {
+    my ($name, $mode, @parts) = @_;
+    open my $fh, '>', "$keys/$name" or die "$keys/$name: $!\n";
+    print $fh map { tasker_slurp("$keys/$_") } @parts;
+    close $fh;
+    chmod $mode, "$keys/$name";
+}
+write_pem('rsa-ec256-public.pem', 0644, 'rsa-public.pem', 'ec256-public.pem');
+write_pem('rsa-public-private.pem', 0600, 'rsa-public.pem', 'rsa-private.pem');
+unless (-f "$keys/rsa-cert.pem") {
+    system('openssl', 'req', '-x509', '-new', '-key', "$keys/rsa-private.pem", '-days', '3650',
+           '-subj', '/CN=tasker-test', '-out', "$keys/rsa-cert.pem") == 0
+        or die "openssl req failed\n";
+}
+write_pem('rsa-public-cert.pem', 0644, 'rsa-public.pem', 'rsa-cert.pem');
+$ENV{TEST_NGINX_TWO_PUBLIC_KEYS} = tasker_slurp("$keys/rsa-ec256-public.pem");
+
 add_block_preprocessor(\&tasker_defaults);
 no_shuffle();
 run_tests();
@@ -390,3 +409,76 @@ qr/tasker_jwks_ca_file "[^"]*rsa-public\.pem" holds no PEM certificate/
 --- must_die
 --- error_log eval
 qr/tasker_jwt_public_key_path "[^"]*huge\.pem" is not a key: "[^"]*huge\.pem" is larger than 1048576 bytes/
+
+
+
+=== TEST 28: a key file holding two public keys
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_allowed_algorithms RS256 ES256;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-ec256-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_jwt_public_key_path "[^"]*rsa-ec256-public\.pem" holds 2 PEM blocks; give exactly one public key \(key_multiple_pem_blocks\), read from "[^"]*rsa-ec256-public\.pem"/
+
+
+
+=== TEST 29: a key file holding a public key and then a private key
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public-private.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_jwt_public_key_path "[^"]*rsa-public-private\.pem" holds 2 PEM blocks, among them a private key, which does not belong on the gateway; give exactly one public key \(key_multiple_pem_blocks\)/
+--- no_error_log
+PRIVATE KEY-----
+
+
+
+=== TEST 30: a key file holding a public key and then a certificate
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public-cert.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_jwt_public_key_path "[^"]*rsa-public-cert\.pem" holds 2 PEM blocks; give exactly one public key/
+
+
+
+=== TEST 31: inline PEM holding two public keys
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_allowed_algorithms RS256 ES256;
+        tasker_jwt_public_key "$TEST_NGINX_TWO_PUBLIC_KEYS";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_jwt_public_key "<inline PEM>" holds 2 PEM blocks; give exactly one public key (key_multiple_pem_blocks)
+
+
+
+=== TEST 32: tasker_auth_config jwt_public_key_path naming a file with two public keys
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-ec256-public.pem"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_auth_config jwt_public_key_path "[^"]*rsa-ec256-public\.pem" holds 2 PEM blocks; give exactly one public key/

@@ -36,6 +36,16 @@ our %tok = tasker_tokens(
     big          => { claims => { filler => 'x' x 9000 } },
 );
 
+# Comments around the one key of a key file are common (OpenSSL's reader skips them) and stay
+# accepted; only a second PEM block is refused (t/config_errors.t).
+{
+    my $keys = $ENV{TEST_NGINX_KEYS};
+    open my $fh, '>', "$keys/rsa-public-commented.pem" or die "$keys: $!\n";
+    print $fh "# tasker-core signing key, public half\n# rotated 2026-12-01\n\n",
+              tasker_slurp("$keys/rsa-public.pem"), "\n# end of key\n";
+    close $fh;
+}
+
 # Blocks without --- config get the plain protected location below: an RS256 public key and no
 # permission rules, proxying to the /_backend echo.
 our $protected = <<'NGX';
@@ -567,3 +577,20 @@ GET /t
 --- error_code: 200
 --- no_error_log
 tasker_auth: authenticated
+
+
+
+=== TEST 42: comments around the one key of a key file are ignored
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public-commented.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{valid}"
+--- error_code: 200
+--- response_body
+backend GET subject= method= permissions=

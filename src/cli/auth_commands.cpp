@@ -157,9 +157,12 @@ int loadPublicKey(const std::string& path, KeySetConstPtr* out) {
   Status s = KeySet::fromPem(pem, out);
   if (s == Status::Ok) return kExitOk;
   std::string hint;
-  if (pem.find("PRIVATE KEY") != std::string::npos) {
+  const bool has_private = pem.find("PRIVATE KEY") != std::string::npos;
+  if (s == Status::KeyMultiplePemBlocks) {
+    hint = " (the file holds " + std::to_string(pemBlockCount(pem)) + " PEM blocks" +
+           (has_private ? ", among them a private key" : "") + "; give exactly one public key)";
+  } else if (has_private) {
     hint = " (this is a private key; pass the public key, e.g. jwt-public-key.pem)";
-    cleanse(&pem);
   } else if (s == Status::KeyTooSmall) {
     hint = " (RSA keys under 2048 bits are refused)";
   } else if (s == Status::KeyUnsupported) {
@@ -167,6 +170,7 @@ int loadPublicKey(const std::string& path, KeySetConstPtr* out) {
   } else if (s == Status::KeyInvalidPem) {
     hint = " (expected a PEM public key: BEGIN PUBLIC KEY or BEGIN RSA PUBLIC KEY)";
   }
+  if (has_private) cleanse(&pem);
   return failure("cannot load public key " + path + ": " + statusName(s) + hint);
 }
 

@@ -322,6 +322,18 @@ check "validate-token renders iat and exp in RFC 3339 UTC" \
     eval 'grep -qE "^iat: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$" <<<"$OUT" && grep -qE "^exp: [0-9-]{10}T[0-9:]{8}Z$" <<<"$OUT"'
 run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/rsa-pkcs1.pem"
 check "validate-token with a private key as --public-key: exit 1, one line" all 'rc_is 1' err_one_line 'err_has "private key"'
+# One public key per file, as tasker_jwt_public_key_path: a second PEM block of any kind is refused.
+cat "$K/rsa/jwt-public-key.pem" "$K/ec-p256/jwt-public-key.pem" >"$K/two-public.pem"
+run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/two-public.pem"
+check "validate-token with two public keys in --public-key: exit 1, one line naming the count" \
+    all 'rc_is 1' err_one_line 'err_has "key_multiple_pem_blocks (the file holds 2 PEM blocks; give exactly one public key)"'
+cat "$K/rsa/jwt-public-key.pem" "$K/rsa/jwt-private-key.pem" >"$K/public-private.pem"
+run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/public-private.pem"
+check "validate-token with a public then a private key: exit 1 naming the private key, no key bytes" \
+    all 'rc_is 1' err_one_line 'err_has "among them a private key"' '! grep -q -- "-----" <<<"$OUT$ERR"'
+printf '# tasker-core signing key\n\n%s\n# end\n' "$(cat "$K/rsa/jwt-public-key.pem")" >"$K/commented.pem"
+run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/commented.pem"
+check "validate-token: comments around the one key are ignored" rc_is 0
 
 # The module's default allowlist is RS256 only.
 run "$CLI" auth validate-token --token "${TOKEN[ec-p256]}" --public-key "$K/ec-p256/jwt-public-key.pem"

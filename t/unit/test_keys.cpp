@@ -203,10 +203,10 @@ void test_keys_pem_private_keys_rejected(void** state) {
     assert_true(pem.find("PRIVATE KEY-----") != std::string::npos);
     assert_status(fromPem(pem), Status::KeyInvalidPem);
   }
-  // A private key first, then the public key: only the first block is read.
+  // A private key first, then the public key: refused for holding two blocks (see below).
   std::string pub;
   assert_status(cachedKey(KeyType::Rsa, 0).publicPem(&pub), Status::Ok);
-  assert_status(fromPem(pkcs8 + pub), Status::KeyInvalidPem);
+  assert_status(fromPem(pkcs8 + pub), Status::KeyMultiplePemBlocks);
 }
 
 void test_keys_pem_certificate_rejected(void** state) {
@@ -244,6 +244,87 @@ void test_keys_pem_text_around_block_ok(void** state) {
   std::string pem;
   assert_status(cachedKey(KeyType::EcP256, 0).publicPem(&pem), Status::Ok);
   assert_status(fromPem("# issued by tasker-ctl\n" + pem + "trailing notes\n"), Status::Ok);
+  // Comments in the shapes real key files have: several lines, blank lines, CRLF, the words
+  // BEGIN/END without the dashes, a trailing line without a newline.
+  std::string rsa;
+  assert_status(cachedKey(KeyType::Rsa, 0).publicPem(&rsa), Status::Ok);
+  KeySetConstPtr ks;
+  assert_status(fromPem("Subject: tasker-core signing key\r\n"
+                        "Paste between the BEGIN and END lines.\r\n\r\n" +
+                            rsa + "\n# rotated 2026-12-01\n-- end of file --",
+                        &ks),
+                Status::Ok);
+  assert_int_equal(ks->size(), 1);
+  assert_int_equal(static_cast<int>(ks->first()->type()), static_cast<int>(KeyType::Rsa));
+  assert_int_equal(pemBlockCount("# notes\n" + rsa + "# more notes\n"), 1);
+}
+
+void test_keys_pem_block_count(void** state) {
+  assert_int_equal(pemBlockCount(""), 0);
+  assert_int_equal(pemBlockCount("no markers here, BEGIN PUBLIC KEY"), 0);
+  assert_int_equal(pemBlockCount("-----BEGIN"), 0);  // the marker ends with a space
+  assert_int_equal(pemBlockCount("-----BEGIN X-----\n-----END X-----\n"), 1);
+  assert_int_equal(pemBlockCount("-----BEGIN -----BEGIN -----BEGIN "), 3);
+  assert_int_equal(pemBlockCount("a-----BEGIN X-----b-----BEGIN Y-----"), 2);  // not at line start
+}
+
+void test_keys_pem_two_public_keys_rejected(void** state) {
+  // An RSA key then an EC key: before, tokens of the second key got 401 with nginx -t passing.
+  std::string rsa, ec, ed;
+  assert_status(cachedKey(KeyType::Rsa, 0).publicPem(&rsa), Status::Ok);
+  assert_status(cachedKey(KeyType::EcP256, 0).publicPem(&ec), Status::Ok);
+  assert_status(cachedKey(KeyType::Ed25519, 0).publicPem(&ed), Status::Ok);
+  KeySetConstPtr ks;
+  assert_status(fromPem(rsa + ec, &ks), Status::KeyMultiplePemBlocks);
+  assert_null(ks.get());
+  assert_int_equal(pemBlockCount(rsa + ec), 2);
+  assert_status(fromPem(ec + "\n# the second key\n" + rsa), Status::KeyMultiplePemBlocks);
+  assert_status(fromPem(rsa + rsa), Status::KeyMultiplePemBlocks);  // even the same key twice
+  Raw raw(rawKey("RSA", nullptr, 2048));
+  assert_status(fromPem(pkcs1PublicPem(raw.pkey) + rsa), Status::KeyMultiplePemBlocks);
+  assert_status(fromPem(rsa + ec + ed), Status::KeyMultiplePemBlocks);
+  assert_int_equal(pemBlockCount(rsa + ec + ed), 3);
+  // A second block that is cut off or garbled still counts: nothing after the first is read.
+  assert_status(fromPem(rsa + "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYI\n"),
+                Status::KeyMultiplePemBlocks);
+  assert_status(fromPem(rsa + "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n"),
+                Status::KeyMultiplePemBlocks);
+  assert_int_equal(ERR_peek_error(), 0);
+}
+
+void test_keys_pem_public_then_private_rejected(void** state) {
+  // A private key anywhere in the text is refused, even after a valid public key.
+  std::string pub, pkcs8, ec8;
+  assert_status(cachedKey(KeyType::Rsa, 0).publicPem(&pub), Status::Ok);
+  assert_status(cachedKey(KeyType::Rsa, 0).privatePem(&pkcs8), Status::Ok);
+  assert_status(cachedKey(KeyType::EcP256, 0).privatePem(&ec8), Status::Ok);
+  assert_status(fromPem(pub + pkcs8), Status::KeyMultiplePemBlocks);
+  assert_status(fromPem(pub + "\n# and the private key:\n" + ec8), Status::KeyMultiplePemBlocks);
+  // Traditional and encrypted private keys too.
+  auto* rsa = static_cast<EVP_PKEY*>(cachedKey(KeyType::Rsa, 0).evpPkey());
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey_traditional(bio, rsa, nullptr, nullptr, 0, nullptr, nullptr);
+  static char pass[] = "secret";
+  PEM_write_bio_PKCS8PrivateKey(bio, rsa, EVP_aes_128_cbc(), nullptr, 0, nullptr, pass);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string both(data, static_cast<size_t>(len));
+  BIO_free(bio);
+  assert_true(both.find("-----BEGIN RSA PRIVATE KEY-----") != std::string::npos);
+  assert_true(both.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string::npos);
+  assert_status(fromPem(pub + both), Status::KeyMultiplePemBlocks);
+  assert_int_equal(pemBlockCount(pub + both), 3);
+  assert_int_equal(ERR_peek_error(), 0);
+}
+
+void test_keys_pem_public_and_certificate_rejected(void** state) {
+  Raw ec(rawKey("EC", "P-256"));
+  std::string cert = certPem(ec.pkey);
+  std::string pub = pemOf(ec.pkey, false);
+  assert_status(fromPem(pub), Status::Ok);
+  assert_status(fromPem(pub + cert), Status::KeyMultiplePemBlocks);
+  assert_status(fromPem(cert + pub), Status::KeyMultiplePemBlocks);
+  assert_int_equal(ERR_peek_error(), 0);
 }
 
 void test_keys_pem_rsa_1024_too_small(void** state) {
@@ -277,6 +358,16 @@ void test_keys_pem_file(void** state) {
   KeySetConstPtr ks;
   assert_status(KeySet::fromPemFile(path, &ks), Status::Ok);
   assert_int_equal(ks->size(), 1);
+  // Two keys in the file: refused as a whole.
+  std::string ec;
+  assert_status(cachedKey(KeyType::EcP256, 0).publicPem(&ec), Status::Ok);
+  FILE* f = fopen(path, "a");
+  assert_non_null(f);
+  assert_int_equal(fwrite(ec.data(), 1, ec.size(), f), ec.size());
+  fclose(f);
+  KeySetConstPtr two;
+  assert_status(KeySet::fromPemFile(path, &two), Status::KeyMultiplePemBlocks);
+  assert_null(two.get());
   unlink(path);
   assert_status(KeySet::fromPemFile(path, &ks), Status::KeyUnreadable);
   assert_status(KeySet::fromPemFile("/", &ks), Status::KeyUnreadable);
@@ -561,6 +652,10 @@ int main(void) {
       cmocka_unit_test(test_keys_pem_certificate_rejected),
       cmocka_unit_test(test_keys_pem_garbage_rejected),
       cmocka_unit_test(test_keys_pem_text_around_block_ok),
+      cmocka_unit_test(test_keys_pem_block_count),
+      cmocka_unit_test(test_keys_pem_two_public_keys_rejected),
+      cmocka_unit_test(test_keys_pem_public_then_private_rejected),
+      cmocka_unit_test(test_keys_pem_public_and_certificate_rejected),
       cmocka_unit_test(test_keys_pem_rsa_1024_too_small),
       cmocka_unit_test(test_keys_pem_unsupported_types),
       cmocka_unit_test(test_keys_pem_file),
