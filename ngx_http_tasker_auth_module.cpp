@@ -48,6 +48,12 @@ static ngx_conf_post_t  ngx_http_tasker_auth_duration_post =
 static ngx_conf_post_t  ngx_http_tasker_auth_refresh_post =
     { ngx_http_tasker_auth_check_refresh };
 
+static ngx_conf_post_t  ngx_http_tasker_auth_text_post =
+    { ngx_http_tasker_auth_check_text };
+
+static ngx_conf_post_t  ngx_http_tasker_auth_header_post =
+    { ngx_http_tasker_auth_check_header };
+
 
 /* 0 is "off": no success line at all */
 static ngx_conf_enum_t  ngx_http_tasker_auth_log_levels[] = {
@@ -87,14 +93,14 @@ static ngx_command_t  ngx_http_tasker_auth_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       ngx_http_tasker_auth_loc_offset(jwt.issuer),
-      NULL },
+      &ngx_http_tasker_auth_text_post },
 
     { ngx_string("tasker_jwt_audience"),
       NGX_HTTP_TASKER_AUTH_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       ngx_http_tasker_auth_loc_offset(jwt.audience),
-      NULL },
+      &ngx_http_tasker_auth_text_post },
 
     { ngx_string("tasker_jwt_public_key_path"),
       NGX_HTTP_TASKER_AUTH_CONF|NGX_CONF_TAKE1,
@@ -157,7 +163,7 @@ static ngx_command_t  ngx_http_tasker_auth_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       ngx_http_tasker_auth_loc_offset(jwt.permissions_claim),
-      NULL },
+      &ngx_http_tasker_auth_text_post },
 
     { ngx_string("tasker_strict_validation"),
       NGX_HTTP_TASKER_AUTH_CONF|NGX_CONF_FLAG,
@@ -185,7 +191,7 @@ static ngx_command_t  ngx_http_tasker_auth_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       ngx_http_tasker_auth_loc_offset(api_keys.header),
-      NULL },
+      &ngx_http_tasker_auth_header_post },
 
     { ngx_string("tasker_api_key"),
       NGX_HTTP_TASKER_AUTH_CONF|NGX_CONF_TAKE23,
@@ -363,6 +369,8 @@ ngx_http_tasker_auth_create_loc_conf(ngx_conf_t *cf)
      *     conf->toml = NULL;
      *     conf->policy = NULL;
      *     conf->prefetch = { NULL, ... };
+     *     conf->block_file = { 0, NULL };
+     *     conf->block_line = 0;
      */
 
     conf->enable = NGX_CONF_UNSET;
@@ -375,6 +383,12 @@ ngx_http_tasker_auth_create_loc_conf(ngx_conf_t *cf)
     conf->api_keys.enabled = NGX_CONF_UNSET;
     conf->log.unknown_permissions = NGX_CONF_UNSET;
     conf->log.success_level = NGX_CONF_UNSET_UINT;
+
+    /* called as the block opens: cf->conf_file is at its first line */
+    if (cf->conf_file != NULL) {
+        conf->block_file = cf->conf_file->file.name;
+        conf->block_line = cf->conf_file->line;
+    }
 
     return conf;
 }
@@ -446,11 +460,52 @@ ngx_http_tasker_auth_merge_objects(ngx_conf_t *cf,
 }
 
 
+/*
+ * A key source the block names itself that its verification method would
+ * ignore: a conflict (SPEC 2). Inherited values are not: an inner block may
+ * switch the method, leaving the outer URL or key unused.
+ */
 static char *
-ngx_http_tasker_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+ngx_http_tasker_auth_check_key_source(ngx_conf_t *cf,
+    ngx_http_tasker_auth_loc_conf_t *conf, bool own_url, bool own_key)
 {
-    auto  *prev = static_cast<ngx_http_tasker_auth_loc_conf_t *>(parent);
-    auto  *conf = static_cast<ngx_http_tasker_auth_loc_conf_t *>(child);
+    bool  jwks = conf->jwks.method
+                 == (ngx_uint_t) tasker::VerificationMethod::Jwks;
+
+    if (!jwks && own_url && conf->jwt.key != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "tasker_auth: tasker_jwks_url is set in this "
+                           "block, but tasker_jwt_verification_method is "
+                           "public_key, so the URL would be ignored: remove "
+                           "it, or set \"tasker_jwt_verification_method "
+                           "jwks;\" and remove the public key");
+        return NGX_HTTP_TASKER_CONF_ERROR;
+    }
+
+    if (jwks && own_key) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "tasker_auth: %s is set in this block, but "
+                           "tasker_jwt_verification_method is jwks, so the "
+                           "key would be ignored: remove it, or use "
+                           "\"tasker_jwt_verification_method public_key;\"",
+                           conf->jwt.key_path != NULL
+                               ? "tasker_jwt_public_key_path"
+                               : "tasker_jwt_public_key");
+        return NGX_HTTP_TASKER_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_tasker_auth_merge_block(ngx_conf_t *cf,
+    ngx_http_tasker_auth_loc_conf_t *prev,
+    ngx_http_tasker_auth_loc_conf_t *conf)
+{
+    /* set by this block's own directives (not inherited, not from a file) */
+    bool  own_url = conf->jwks.url.data != NULL;
+    bool  own_key = conf->jwt.key_path != NULL || conf->jwt.key_inline != NULL;
 
     /*
      * tasker_auth_config counts as set in its own block. The http block's
@@ -496,6 +551,12 @@ ngx_http_tasker_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_OK;
     }
 
+    if (ngx_http_tasker_auth_check_key_source(cf, conf, own_url, own_key)
+        != NGX_CONF_OK)
+    {
+        return NGX_HTTP_TASKER_CONF_ERROR;
+    }
+
     /* the request path compares it with nginx's lower-cased header names */
     conf->api_keys.header_lc.len = conf->api_keys.header.len;
     conf->api_keys.header_lc.data = (u_char *) ngx_pnalloc(cf->pool,
@@ -508,6 +569,36 @@ ngx_http_tasker_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                conf->api_keys.header.len);
 
     return ngx_http_tasker_auth_build_policy(cf, conf);
+}
+
+
+/*
+ * nginx merges after the whole http block is read, so ngx_conf_log_error
+ * would name the line that closes it. The messages of the merge name the
+ * line that opens the block being merged instead (its server or location).
+ */
+static char *
+ngx_http_tasker_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    char             *rv;
+    ngx_conf_file_t  *closing, block;
+
+    auto  *prev = static_cast<ngx_http_tasker_auth_loc_conf_t *>(parent);
+    auto  *conf = static_cast<ngx_http_tasker_auth_loc_conf_t *>(child);
+
+    closing = cf->conf_file;
+
+    if (closing != NULL && conf->block_file.data != NULL) {
+        block = *closing;
+        block.file.name = conf->block_file;
+        block.line = conf->block_line;
+        cf->conf_file = &block;
+    }
+
+    rv = ngx_http_tasker_auth_merge_block(cf, prev, conf);
+
+    cf->conf_file = closing;
+    return rv;
 }
 
 

@@ -67,10 +67,17 @@ Status configuredDigest(std::string_view key, Digest* out, bool* hashed, std::st
   // "SHA256:..." is refused too: taking it as a plain key would make a hash a working key.
   *hashed = hasPrefixIgnoringCase(key, kHashPrefix);
   if (*hashed) {
-    if (key.substr(0, kHashPrefix.size()) != kHashPrefix ||
-        !parseHexDigest(key.substr(kHashPrefix.size()), out)) {
-      // The value is a (malformed) digest, not a secret, so it may appear in the message.
-      if (detail) *detail = std::string(key);
+    const std::string_view rest = key.substr(kHashPrefix.size());
+    if (key.substr(0, kHashPrefix.size()) != kHashPrefix) {
+      if (detail) *detail = "the prefix is not \"sha256:\" in lower case";
+      return Status::ConfigBadHash;
+    }
+    if (!parseHexDigest(rest, out)) {
+      // What follows the prefix is not shown: it may be the key itself, pasted after it.
+      if (detail) {
+        *detail = std::to_string(rest.size()) + " characters follow \"sha256:\"";
+        if (rest.size() == 64) *detail += ", not all hex digits";
+      }
       return Status::ConfigBadHash;
     }
     return Status::Ok;
@@ -78,6 +85,16 @@ Status configuredDigest(std::string_view key, Digest* out, bool* hashed, std::st
   if (key.size() > kMaxApiKeyBytes) {
     // lookup() refuses presented keys this long, so such an entry could never match.
     if (detail) *detail = "key longer than " + std::to_string(kMaxApiKeyBytes) + " bytes";
+    return Status::ConfigInvalid;
+  }
+  // A header value never starts or ends with a blank (nginx, like RFC 9110, drops them) and
+  // never holds CR, LF or NUL, so such an entry could never match.
+  if (key.front() == ' ' || key.front() == '\t' || key.back() == ' ' || key.back() == '\t') {
+    if (detail) *detail = "key starts or ends with a space or tab, which no header value can";
+    return Status::ConfigInvalid;
+  }
+  if (key.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+    if (detail) *detail = "key holds a line break or NUL, which no header value can";
     return Status::ConfigInvalid;
   }
   return sha256(key, out) ? Status::Ok : Status::Internal;

@@ -153,8 +153,26 @@ UrlParts parseUrl(const std::string& url) {
   return p;
 }
 
+// A URL that does not parse, for a message: whatever precedes the last '@' before a query or
+// fragment (userinfo, however malformed) becomes "...@", a query or fragment "?...". Errs on the
+// side of hiding: an '@' in a path hides the host too.
+std::string redactedText(const std::string& url) {
+  size_t start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  const size_t query = std::min(url.find_first_of("?#", start), url.size());
+  std::string s = url.substr(0, start);
+  const size_t at = url.rfind('@', query == 0 ? 0 : query - 1);
+  size_t rest = start;
+  if (at != std::string::npos && at >= start && at < query) {
+    s += "...@";
+    rest = at + 1;
+  }
+  s.append(url, rest, query - rest);
+  if (query < url.size()) s += "?...";
+  return sanitize(s);
+}
+
 std::string redacted(const UrlParts& p) {
-  if (!p.ok) return "(invalid url)";
   std::string s = p.scheme + "://" + p.host;
   if (!p.port.empty()) s += ":" + p.port;
   s += p.path.empty() ? "/" : p.path;
@@ -294,7 +312,8 @@ Status validateFetchUrl(const std::string& url, std::string* error) noexcept {
 Status redactFetchUrl(const std::string& url, std::string* out) noexcept {
   if (!out) return Status::Internal;
   try {
-    *out = redacted(parseUrl(url));
+    UrlParts p = parseUrl(url);
+    *out = p.ok ? redacted(p) : redactedText(url);
     return Status::Ok;
   } catch (const std::bad_alloc&) {
     return Status::OutOfMemory;

@@ -123,7 +123,8 @@ const char* fetcherCurlVersion() noexcept;
 Status validateFetchUrl(const std::string& url, std::string* error) noexcept;
 
 // The URL as safe to log: scheme://host[:port]/path, with userinfo dropped and a query replaced
-// by "?...". "(invalid url)" for anything validateFetchUrl rejects.
+// by "?...". A URL that validateFetchUrl rejects is shown as written, but with anything before
+// the last '@' of its authority replaced by "...@" and its query by "?..." (nginx -t messages).
 Status redactFetchUrl(const std::string& url, std::string* out) noexcept;
 
 // One JWKS transfer, driven by repeated step() calls. Not thread-safe: one thread at a time (an

@@ -181,6 +181,9 @@ typedef struct {
     ngx_http_tasker_auth_log_conf_t       log;
     const tasker::Settings               *toml;      /* tasker_auth_config */
     const tasker::AuthPolicy             *policy;    /* NULL: not enforced */
+    /* where the block opens (http, server, location): merge-time errors */
+    ngx_str_t                             block_file;
+    ngx_uint_t                            block_line;
 } ngx_http_tasker_auth_loc_conf_t;
 
 
@@ -240,6 +243,9 @@ char *ngx_http_tasker_auth_sec_slot(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_tasker_auth_check_duration(ngx_conf_t *cf, void *post,
     void *data);
 char *ngx_http_tasker_auth_check_refresh(ngx_conf_t *cf, void *post,
+    void *data);
+char *ngx_http_tasker_auth_check_text(ngx_conf_t *cf, void *post, void *data);
+char *ngx_http_tasker_auth_check_header(ngx_conf_t *cf, void *post,
     void *data);
 char *ngx_http_tasker_auth_enum_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

@@ -782,6 +782,52 @@ ngx_http_tasker_auth_check_refresh(ngx_conf_t *cf, void *post, void *data)
 
 
 /*
+ * Post handlers of the text directives (ngx_conf_set_str_slot has stored the
+ * value in `data`).
+ */
+static char *
+ngx_http_tasker_auth_check_str(ngx_conf_t *cf, void *data, bool header)
+{
+    ngx_str_t             *value, *sp = static_cast<ngx_str_t *>(data);
+    tasker::Status         s;
+    tasker::SettingError   e;
+
+    value = (ngx_str_t *) cf->args->elts;
+
+    try {
+        std::string_view v = ngx_http_tasker_auth_sv(sp);
+
+        s = header ? tasker::checkHeaderName(v, &e) : tasker::checkText(v, &e);
+
+        if (s != tasker::Status::Ok) {
+            return ngx_http_tasker_auth_refuse(cf, &value[0], e);
+        }
+
+        return NGX_CONF_OK;
+
+    } catch (...) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, 0,
+                           "tasker_auth: %V: internal error", &value[0]);
+        return NGX_HTTP_TASKER_CONF_ERROR;
+    }
+}
+
+
+char *
+ngx_http_tasker_auth_check_text(ngx_conf_t *cf, void *post, void *data)
+{
+    return ngx_http_tasker_auth_check_str(cf, data, false);
+}
+
+
+char *
+ngx_http_tasker_auth_check_header(ngx_conf_t *cf, void *post, void *data)
+{
+    return ngx_http_tasker_auth_check_str(cf, data, true);
+}
+
+
+/*
  * Like ngx_conf_set_enum_slot (cmd->post is the ngx_conf_enum_t table), but
  * its message names the directive and the value, and lists the choices.
  */
@@ -1123,9 +1169,11 @@ ngx_http_tasker_auth_log_key_error(ngx_conf_t *cf, tasker::Status s,
 
     switch (s) {
     case tasker::Status::ConfigBadHash:
+        /* the value is not shown: a key may have been pasted after sha256: */
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "tasker_auth: tasker_api_key \"%s\" is not "
-                      "sha256:<64 hex digits> in %s", detail.c_str(), src);
+                      "sha256:<64 hex digits> (%s; the value is not shown) "
+                      "in %s", d, detail.c_str(), src);
         return;
 
     case tasker::Status::ConfigDuplicateKey:
@@ -1264,11 +1312,18 @@ ngx_http_tasker_auth_register_jwks(ngx_conf_t *cf,
         }
     }
 
+    ngx_http_tasker_auth_store_t *store = ngx_http_tasker_auth_cycle_store(cf);
+    store->strings.emplace_back();
+    tasker::redactFetchUrl(
+        std::string(ngx_http_tasker_auth_sv(&conf->jwks.url)),
+        &store->strings.back());
+
     if (mcf->jwks.nelts >= (ngx_uint_t) tasker::kMaxJwksUrls) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "tasker_auth: tasker_jwks_url \"%V\": at most %d "
+                           "tasker_auth: tasker_jwks_url \"%s\": at most %d "
                            "distinct JWKS URLs are supported",
-                           &conf->jwks.url, tasker::kMaxJwksUrls);
+                           store->strings.back().c_str(),
+                           tasker::kMaxJwksUrls);
         return NGX_ERROR;
     }
 
@@ -1276,12 +1331,6 @@ ngx_http_tasker_auth_register_jwks(ngx_conf_t *cf,
     if (j == NULL) {
         return NGX_ERROR;
     }
-
-    ngx_http_tasker_auth_store_t *store = ngx_http_tasker_auth_cycle_store(cf);
-    store->strings.emplace_back();
-    tasker::redactFetchUrl(
-        std::string(ngx_http_tasker_auth_sv(&conf->jwks.url)),
-        &store->strings.back());
 
     j->url = conf->jwks.url;
     j->shown = &store->strings.back();
@@ -1306,6 +1355,17 @@ ngx_http_tasker_auth_build_jwt(ngx_conf_t *cf,
                                "\"tasker_jwt_verification_method jwks\" "
                                "needs tasker_jwks_url");
             return NGX_HTTP_TASKER_CONF_ERROR;
+        }
+
+        tasker::SettingError  e;
+
+        if (tasker::checkJwksMaxStale(conf->jwks.max_stale,
+                                      conf->jwks.refresh_interval, &e)
+            != tasker::Status::Ok)
+        {
+            ngx_str_t  name = ngx_string("tasker_jwks_max_stale");
+
+            return ngx_http_tasker_auth_refuse(cf, &name, e);
         }
 
         if (ngx_http_tasker_auth_register_jwks(cf, conf) != NGX_OK) {
@@ -1389,10 +1449,21 @@ ngx_http_tasker_auth_make_policy(ngx_conf_t *cf,
 
     if (!pc.jwt && !(pc.api_keys_enabled && pc.api_keys && pc.api_keys->size()))
     {
+        if (conf->jwks.url.data != NULL) {
+            /* the URL alone does not switch the method */
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "tasker_auth: tasker_jwks_url is set, but "
+                               "tasker_jwt_verification_method is public_key "
+                               "(the default) and there is no public key: add "
+                               "\"tasker_jwt_verification_method jwks;\"");
+            return NGX_HTTP_TASKER_CONF_ERROR;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "tasker_auth: \"tasker_auth on\" needs a JWT key "
                            "(tasker_jwt_public_key_path, tasker_jwt_public_key,"
-                           " tasker_jwks_url) or API keys "
+                           " or tasker_jwks_url with "
+                           "tasker_jwt_verification_method jwks) or API keys "
                            "(tasker_api_keys_enabled on and tasker_api_key)");
         return NGX_HTTP_TASKER_CONF_ERROR;
     }

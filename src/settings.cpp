@@ -50,7 +50,12 @@ class Converter {
   Status convert(const AuthSettings& in, Settings* out);
 
  private:
+  // `<path>:<line>: <key> "<value>"<reason>`; the line is the key's unless given.
   Status fail(std::string_view key, const SettingError& e, int line = 0) {
+    if (line == 0 && lines_ != nullptr) {
+      auto it = lines_->find(key);
+      if (it != lines_->end()) line = it->second;
+    }
     *error_ = path_ + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " +
               e.message(key);
     return Status::ConfigInvalid;
@@ -61,6 +66,7 @@ class Converter {
 
   const std::string& path_;
   std::string* error_;
+  const std::map<std::string, int, std::less<>>* lines_ = nullptr;  // the file's, in convert()
 };
 
 Status Converter::seconds(const std::optional<int64_t>& in, std::string_view key, bool refresh,
@@ -91,6 +97,18 @@ Status Converter::apiKeys(const std::vector<TomlApiKey>& in, std::vector<ApiKeyS
 Status Converter::convert(const AuthSettings& in, Settings* out) {
   SettingError e;
   Status st;
+  lines_ = &in.lines;
+
+  const std::pair<const char*, const std::optional<std::string>*> texts[] = {
+      {"jwt_issuer", &in.jwt_issuer},
+      {"jwt_audience", &in.jwt_audience},
+      {"permissions_claim", &in.permissions_claim}};
+  for (const auto& [key, value] : texts) {
+    if (*value && checkText(**value, &e) != Status::Ok) return fail(key, e);
+  }
+  if (in.api_key_header && checkHeaderName(*in.api_key_header, &e) != Status::Ok) {
+    return fail("api_key_header", e);
+  }
 
   out->enabled = in.enabled;
   out->jwt_issuer = in.jwt_issuer;
@@ -193,12 +211,14 @@ Status parseVerificationMethod(std::string_view name, VerificationMethod* out,
 
 Status parseJwksUrl(std::string_view url, std::string* out, SettingError* error) {
   std::string u(url);
-  std::string why;
+  std::string why, shown;  // shown: without userinfo or query (SPEC 8), even when malformed
   if (validateFetchUrl(u, &why) != Status::Ok) {
-    return refuse(url, " must be an http:// or https:// URL (" + why + ")", error);
+    (void)redactFetchUrl(u, &shown);
+    return refuse(shown, " must be an http:// or https:// URL (" + why + ")", error);
   }
   if (u.size() >= kMetricsUrlBytes) {
-    return refuse(url,
+    (void)redactFetchUrl(u, &shown);
+    return refuse(shown,
                   " must be an http:// or https:// URL (longer than " +
                       std::to_string(kMetricsUrlBytes - 1) + " bytes)",
                   error);
@@ -209,6 +229,11 @@ Status parseJwksUrl(std::string_view url, std::string* out, SettingError* error)
 
 Status checkDuration(int64_t seconds, std::string_view written, SettingError* error) {
   if (seconds < 0) return refuse(written, " must not be negative", error);
+  if (seconds > kMaxDurationSeconds) {
+    return refuse(written,
+                  " must be at most " + std::to_string(kMaxDurationSeconds) + "s (10 years)",
+                  error);
+  }
   return Status::Ok;
 }
 
@@ -216,6 +241,44 @@ Status checkJwksRefreshInterval(int64_t seconds, std::string_view written, Setti
   if (seconds < kMinJwksRefreshSeconds) {
     return refuse(written, " must be at least " + std::to_string(kMinJwksRefreshSeconds) + "s",
                   error);
+  }
+  return checkDuration(seconds, written, error);
+}
+
+Status checkJwksMaxStale(int64_t max_stale, int64_t refresh_interval, SettingError* error) {
+  if (max_stale == 0 || max_stale > refresh_interval) return Status::Ok;
+  return refuse(std::to_string(max_stale) + "s",
+                " must exceed the refresh interval (" + std::to_string(refresh_interval) +
+                    "s), or be 0: the key set would expire before its next refresh, and JWT "
+                    "requests would get 503 while the JWKS endpoint is healthy",
+                error);
+}
+
+Status checkText(std::string_view value, SettingError* error) {
+  if (value.empty()) return refuse(value, " must not be empty", error);
+  return Status::Ok;
+}
+
+Status checkHeaderName(std::string_view name, SettingError* error) {
+  if (name.empty()) return refuse(name, " must not be empty", error);
+  if (name.size() > kMaxHeaderNameBytes) {
+    return refuse(name.substr(0, 32),
+                  "... is longer than " + std::to_string(kMaxHeaderNameBytes) + " bytes",
+                  error);
+  }
+  for (char c : name) {
+    const bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                       (c >= '0' && c <= '9') ||
+                       std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!token) {
+      // the name is shown with the byte replaced: a control byte must not reach the console
+      std::string shown(name);
+      for (char& d : shown) {
+        if (static_cast<unsigned char>(d) < 0x20 || static_cast<unsigned char>(d) > 0x7e) d = '?';
+      }
+      return refuse(shown, " is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)",
+                    error);
+    }
   }
   return Status::Ok;
 }

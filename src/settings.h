@@ -65,12 +65,32 @@ Status parseVerificationMethod(std::string_view name, VerificationMethod* out,
 // short enough to be a metrics label. *out is the URL.
 Status parseJwksUrl(std::string_view url, std::string* out, SettingError* error);
 
-// A duration in seconds (tasker_jwt_leeway, tasker_jwks_max_stale): not negative. `written` is
-// the value as the operator wrote it, for the message.
+// The longest duration accepted (tasker_jwks_refresh_interval, tasker_jwks_max_stale,
+// tasker_jwt_leeway): ten years. Nothing needs more, and a deadline `now + interval` must not
+// overflow.
+constexpr int64_t kMaxDurationSeconds = 10LL * 365 * 24 * 3600;
+
+// A duration in seconds (tasker_jwt_leeway, tasker_jwks_max_stale): not negative, at most
+// kMaxDurationSeconds. `written` is the value as the operator wrote it, for the message.
 Status checkDuration(int64_t seconds, std::string_view written, SettingError* error);
 
-// tasker_jwks_refresh_interval: at least kMinJwksRefreshSeconds.
+// tasker_jwks_refresh_interval: at least kMinJwksRefreshSeconds, at most kMaxDurationSeconds.
 Status checkJwksRefreshInterval(int64_t seconds, std::string_view written, SettingError* error);
+
+// tasker_jwks_max_stale against tasker_jwks_refresh_interval (both in effect in one block):
+// a limit that is not 0 must exceed the interval. A shorter one would expire a healthy key set
+// before its next scheduled refresh, and JWT requests would get 503 without any failure.
+Status checkJwksMaxStale(int64_t max_stale, int64_t refresh_interval, SettingError* error);
+
+// tasker_jwt_issuer, tasker_jwt_audience, tasker_permissions_claim: not empty. An empty issuer
+// or audience would match no token, an empty claim name no permission.
+Status checkText(std::string_view value, SettingError* error);
+
+// tasker_api_key_header: an HTTP field name (RFC 9110 token characters), at most
+// kMaxHeaderNameBytes. Anything else (empty, a space, a colon) names a header no request can
+// carry, and every key would be "missing".
+constexpr size_t kMaxHeaderNameBytes = 256;
+Status checkHeaderName(std::string_view name, SettingError* error);
 
 // One tasker_permission rule (leading method names, then permissions) added to *rules.
 // Unknown or wildcard permissions, unknown methods and a rule without permissions are refused.

@@ -290,7 +290,11 @@ Status Loader::load(const toml::table& auth, AuthSettings* out) {
       if (st != Status::Ok) return st;
       out->api_keys = std::move(keys);
     }
-    if (!known) warnUnknown(k, "[" + table_ + "]");
+    if (known) {
+      out->lines[std::string(name)] = lineOf(v);
+    } else {
+      warnUnknown(k, "[" + table_ + "]");
+    }
   }
   return Status::Ok;
 }

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +31,7 @@ struct AuthSettings {
   std::optional<std::vector<std::string>> jwt_allowed_algorithms;
   std::optional<bool> strict_validation, log_unknown_permissions, api_keys_enabled;
   std::optional<std::vector<TomlApiKey>> api_keys;
+  std::map<std::string, int, std::less<>> lines;  // each key read -> its line, for messages
 };
 
 // Loads `table` (dotted, e.g. "orchestration.web.auth"; empty = the first of auth,

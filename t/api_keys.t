@@ -310,7 +310,23 @@ X-API-Key: ops-key-1234567890
     }
 --- must_die
 --- error_log
-tasker_api_key "sha256:abc123" is not sha256:<64 hex digits>
+tasker_api_key "broken" is not sha256:<64 hex digits> (6 characters follow "sha256:"; the value is not shown)
+
+
+
+=== TEST 15b: a key pasted after sha256: or Sha256: is not echoed
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key Sha256:TopSecretPlainKey "tasks:read" "pasted";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_api_key "pasted" is not sha256:<64 hex digits> (the prefix is not "sha256:" in lower case; the value is not shown)
+--- no_error_log
+TopSecretPlainKey
 
 
 

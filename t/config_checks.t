@@ -69,7 +69,7 @@ jwks_refresh_interval_seconds = 0
     }
 --- must_die
 --- error_log eval
-qr/tasker_auth_config "\.\.\/html\/auth\.toml": \S*auth\.toml: jwks_refresh_interval_seconds "0" must be at least 1s/
+qr/tasker_auth_config "\.\.\/html\/auth\.toml": \S*auth\.toml:5: jwks_refresh_interval_seconds "0" must be at least 1s/
 
 
 
@@ -150,7 +150,7 @@ jwt_verification_method = "magic"
     }
 --- must_die
 --- error_log eval
-qr/tasker_auth_config "\.\.\/html\/auth\.toml": \S*auth\.toml: jwt_verification_method "magic" must be public_key or jwks/
+qr/tasker_auth_config "\.\.\/html\/auth\.toml": \S*auth\.toml:3: jwt_verification_method "magic" must be public_key or jwks/
 
 
 
@@ -168,4 +168,4 @@ jwt_allowed_algorithms = []
     }
 --- must_die
 --- error_log eval
-qr/tasker_auth_config "\.\.\/html\/auth\.toml": \S*auth\.toml: jwt_allowed_algorithms "" must name at least one algorithm/
+qr/tasker_auth_config "\.\.\/html\/auth\.toml": \S*auth\.toml:3: jwt_allowed_algorithms "" must name at least one algorithm/

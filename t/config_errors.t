@@ -482,3 +482,185 @@ jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-ec256-public.pem"
 --- must_die
 --- error_log eval
 qr/tasker_auth_config jwt_public_key_path "[^"]*rsa-ec256-public\.pem" holds 2 PEM blocks; give exactly one public key/
+
+
+
+=== TEST 33: a malformed JWKS URL is shown without its userinfo and query
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url "http://user:S3CRETPW@idp.example:99999/jwks?api_token=QSECRET";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_jwks_url "http://...@idp.example:99999/jwks?..." must be an http:// or https:// URL (malformed URL
+--- no_error_log
+S3CRETPW
+QSECRET
+
+
+
+=== TEST 34: the 17th distinct JWKS URL fails, its userinfo and query not shown
+--- config eval
+join "", map { <<"NGX" } 1 .. 17;
+    location = /t$_ {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url "http://user:S3CRETPW\@idp$_.example/jwks?api_token=QSECRET";
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/_backend;
+    }
+NGX
+--- must_die
+--- error_log
+tasker_jwks_url "http://idp17.example/jwks?...": at most 16 distinct JWKS URLs are supported
+--- no_error_log
+S3CRETPW
+QSECRET
+
+
+
+=== TEST 35: a JWKS refresh interval beyond ten years fails (now + interval would overflow)
+--- config
+    location = /t {
+        tasker_jwks_refresh_interval 9223372036854775807;
+        return 204;
+    }
+--- must_die
+--- error_log
+tasker_jwks_refresh_interval "9223372036854775807" must be at most 315360000s (10 years)
+
+
+
+=== TEST 36: tasker_jwks_max_stale not above the refresh interval fails (a healthy set would expire)
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/jwks;
+        tasker_jwks_refresh_interval 1h;
+        tasker_jwks_max_stale 2s;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_jwks_max_stale "2s" must exceed the refresh interval (3600s), or be 0
+
+
+
+=== TEST 37: an empty tasker_jwt_issuer fails (no token could match it)
+--- config
+    location = /t {
+        tasker_jwt_issuer "";
+        return 204;
+    }
+--- must_die
+--- error_log
+tasker_jwt_issuer "" must not be empty
+
+
+
+=== TEST 38: tasker_api_key_header must be an HTTP header name
+--- config
+    location = /t {
+        tasker_api_key_header "X API Key";
+        return 204;
+    }
+--- must_die
+--- error_log
+tasker_api_key_header "X API Key" is not an HTTP header name
+
+
+
+=== TEST 39: an empty permissions claim in a tasker_auth_config file fails, with its line
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+
+permissions_claim = ""
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        return 204;
+    }
+--- must_die
+--- error_log eval
+qr/auth\.toml:4: permissions_claim "" must not be empty/
+
+
+
+=== TEST 40: an API key with a blank around it fails (no header value can carry it), unshown
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key " s3cretKEYvalue" "tasks:read" "ops";
+        return 204;
+    }
+--- must_die
+--- error_log
+tasker_api_key "ops" is invalid (key starts or ends with a space or tab, which no header value can)
+--- no_error_log
+s3cretKEYvalue
+
+
+
+=== TEST 41: an error found while merging names the line where its location opens
+nginx merges after the whole http block is read; without care the message names the line that
+closes http{}, here in nginx.conf, not the included file that holds the location.
+--- user_files
+>>> bad-location.conf
+# a location without any key
+location = /t {
+    tasker_auth on;
+    return 204;
+}
+--- config
+    include ../html/bad-location.conf;
+--- must_die
+--- error_log eval
+qr/"tasker_auth on" needs a JWT key .* in \S*bad-location\.conf:2\b/
+
+
+
+=== TEST 42: tasker_jwks_url without tasker_jwt_verification_method jwks says what is missing
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/jwks;
+        return 204;
+    }
+--- must_die
+--- error_log
+tasker_jwks_url is set, but tasker_jwt_verification_method is public_key (the default) and there is no public key: add "tasker_jwt_verification_method jwks;"
+
+
+
+=== TEST 43: tasker_jwks_url beside a public key in one block, method public_key: a conflict
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/jwks;
+        return 204;
+    }
+--- must_die
+--- error_log
+tasker_jwks_url is set in this block, but tasker_jwt_verification_method is public_key, so the URL would be ignored
+
+
+
+=== TEST 44: a public key beside tasker_jwt_verification_method jwks in one block: a conflict
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/jwks;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        return 204;
+    }
+--- must_die
+--- error_log
+tasker_jwt_public_key_path is set in this block, but tasker_jwt_verification_method is jwks, so the key would be ignored

@@ -188,3 +188,21 @@ GET /t
 --- more_headers eval
 "Authorization: Bearer $::tok{reader}"
 --- error_code: 200
+
+
+
+=== TEST 12: a location may switch an inherited JWKS setup to a public key (the URL is unused)
+--- config
+    tasker_auth on;
+    tasker_jwt_verification_method jwks;
+    tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/jwks-unused;
+    location = /t {
+        tasker_jwt_verification_method public_key;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{reader}"
+--- error_code: 200

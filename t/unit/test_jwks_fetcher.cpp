@@ -804,8 +804,23 @@ void test_jwks_fetcher_log_sink_redacts_url(void** state) {
   assert_status(Status::Ok, tasker::redactFetchUrl(url, &r));
   assert_string_equal(r.c_str(),
                       ("http://127.0.0.1:" + std::to_string(g_server->port()) + "/ok?...").c_str());
+  // A URL that does not parse is shown for nginx -t, its userinfo and query still hidden.
   assert_status(Status::Ok, tasker::redactFetchUrl("ftp://x/y", &r));
-  assert_string_equal(r.c_str(), "(invalid url)");
+  assert_string_equal(r.c_str(), "ftp://x/y");
+  const std::pair<const char*, const char*> malformed[] = {
+      {"http://user:S3CRET@idp.example:99999/jwks", "http://...@idp.example:99999/jwks"},
+      {"ftp://bob:pw@idp/jwks?api_token=Q", "ftp://...@idp/jwks?..."},
+      {"http://user:pa/ss@host/jwks", "http://...@host/jwks"},  // a '/' in the password
+      {"user:pw@host", "...@host"},                                // no scheme
+      {"http://h/a b?x=S3CRET#frag", "http://h/a b?..."},
+      {"http://h/p#S3CRET@x", "http://h/p"},  // valid: the fragment is dropped
+      {"http://h\r\n/x", "http://h??/x"},
+      {"", ""},
+  };
+  for (const auto& [in, want] : malformed) {
+    assert_status(Status::Ok, tasker::redactFetchUrl(in, &r));
+    assert_string_equal(r.c_str(), want);
+  }
   assert_status(Status::Internal, tasker::redactFetchUrl(url, nullptr));
 }
 

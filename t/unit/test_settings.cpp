@@ -100,9 +100,45 @@ void test_settings_jwks_url(void** state) {
 void test_settings_durations(void** state) {
   SettingError e;
   assert_int_equal(checkDuration(0, "0", &e), Status::Ok);
-  assert_int_equal(checkDuration(INT64_MAX, "big", &e), Status::Ok);
+  assert_int_equal(checkDuration(kMaxDurationSeconds, "10y", &e), Status::Ok);
   assert_int_equal(checkDuration(-1, "-1", &e), Status::ConfigInvalid);
   assertMessage(e, "d", "d \"-1\" must not be negative");
+  // a bound, so that now + interval cannot overflow (it did: a refresh every timer tick)
+  assert_int_equal(checkDuration(kMaxDurationSeconds + 1, "big", &e), Status::ConfigInvalid);
+  assertMessage(e, "d", "d \"big\" must be at most 315360000s (10 years)");
+  assert_int_equal(checkDuration(INT64_MAX, "max", &e), Status::ConfigInvalid);
+  assert_int_equal(checkJwksRefreshInterval(INT64_MAX, "max", &e), Status::ConfigInvalid);
+  assertMessage(e, "r", "r \"max\" must be at most 315360000s (10 years)");
+}
+
+// A max_stale that is not 0 must exceed the refresh interval.
+void test_settings_jwks_max_stale_against_refresh(void** state) {
+  SettingError e;
+  assert_int_equal(checkJwksMaxStale(0, 3600, &e), Status::Ok);
+  assert_int_equal(checkJwksMaxStale(3601, 3600, &e), Status::Ok);
+  assert_int_equal(checkJwksMaxStale(3600, 3600, &e), Status::ConfigInvalid);
+  assert_int_equal(checkJwksMaxStale(2, 3600, &e), Status::ConfigInvalid);
+  assert_true(e.message("m").rfind("m \"2s\" must exceed the refresh interval (3600s), or be 0",
+                                   0) == 0);
+}
+
+void test_settings_text_and_header_name(void** state) {
+  SettingError e;
+  assert_int_equal(checkText("tasker-core", &e), Status::Ok);
+  assert_int_equal(checkText("", &e), Status::ConfigInvalid);
+  assertMessage(e, "tasker_jwt_issuer", "tasker_jwt_issuer \"\" must not be empty");
+  for (const char* ok : {"X-API-Key", "x_api_key", "X!#$%&'*+-.^_`|~1"}) {
+    assert_int_equal(checkHeaderName(ok, &e), Status::Ok);
+  }
+  for (const char* bad : {"", "X API Key", "X-API-Key:", "X\"Key", "X(Key)", "X-\xc3\xa9"}) {
+    assert_int_equal(checkHeaderName(bad, &e), Status::ConfigInvalid);
+  }
+  assert_int_equal(checkHeaderName("X\r\nKey", &e), Status::ConfigInvalid);
+  assertMessage(e, "h",
+                "h \"X??Key\" is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)");
+  assert_int_equal(checkHeaderName(std::string(kMaxHeaderNameBytes, 'x'), &e), Status::Ok);
+  assert_int_equal(checkHeaderName(std::string(kMaxHeaderNameBytes + 1, 'x'), &e),
+                   Status::ConfigInvalid);
 }
 
 void test_settings_jwks_refresh_floor(void** state) {
@@ -185,11 +221,20 @@ void test_settings_load_refuses_with_file_and_key(void** state) {
   };
   const Case cases[] = {
       {"jwt_verification_method = \"carrier-pigeon\"\n",
-       ": jwt_verification_method \"carrier-pigeon\" must be public_key or jwks"},
-      {"jwt_allowed_algorithms = [\"none\"]\n", ": jwt_allowed_algorithms \"none\" is not allowed"},
-      {"jwks_url = \"ftp://x/\"\n", ": jwks_url \"ftp://x/\" must be an http:// or https:// URL"},
-      {"jwks_refresh_interval_seconds = 0\n",
-       ": jwks_refresh_interval_seconds \"0\" must be at least 1s"},
+       ":2: jwt_verification_method \"carrier-pigeon\" must be public_key or jwks"},
+      {"jwt_allowed_algorithms = [\"none\"]\n", ":2: jwt_allowed_algorithms \"none\" is not allowed"},
+      {"jwks_url = \"ftp://x/\"\n", ":2: jwks_url \"ftp://x/\" must be an http:// or https:// URL"},
+      {"jwks_url = \"ftp://bob:secret@x/?token=q\"\n",
+       ":2: jwks_url \"ftp://...@x/?...\" must be an http:// or https:// URL"},
+      {"# the line of the key, not of the table\n\njwks_refresh_interval_seconds = 0\n",
+       ":4: jwks_refresh_interval_seconds \"0\" must be at least 1s"},
+      {"jwks_refresh_interval_seconds = 9223372036854775807\n",
+       ":2: jwks_refresh_interval_seconds \"9223372036854775807\" must be at most 315360000s"},
+      {"jwt_issuer = \"\"\n", ":2: jwt_issuer \"\" must not be empty"},
+      {"jwt_audience = \"\"\n", ":2: jwt_audience \"\" must not be empty"},
+      {"permissions_claim = \"\"\n", ":2: permissions_claim \"\" must not be empty"},
+      {"api_key_header = \"X API Key\"\n",
+       ":2: api_key_header \"X API Key\" is not an HTTP header name"},
       {"\n\n[[auth.api_keys]]\nkey = \"k\"\npermissions = [\"tasks:read,tasks:list\"]\n",
        ":4: api key permission \"tasks:read,tasks:list\" contains a comma"},
   };
@@ -228,6 +273,8 @@ int main(void) {
       cmocka_unit_test(test_settings_verification_method),
       cmocka_unit_test(test_settings_jwks_url),
       cmocka_unit_test(test_settings_durations),
+      cmocka_unit_test(test_settings_jwks_max_stale_against_refresh),
+      cmocka_unit_test(test_settings_text_and_header_name),
       cmocka_unit_test(test_settings_jwks_refresh_floor),
       cmocka_unit_test(test_settings_permission_rule),
       cmocka_unit_test(test_settings_api_key_entry),
