@@ -84,6 +84,10 @@ typedef struct {
     time_t                            refresh_interval;
     time_t                            max_stale;     /* longest; 0: none */
     ngx_int_t                         metrics_slot;
+    /* its slot in the JWKS zone and that slot's epoch, set as the zone is
+     * initialised (so inherited by the cycle's workers) */
+    ngx_uint_t                        slot;
+    uint64_t                          epoch;
 } ngx_http_tasker_auth_jwks_conf_t;
 
 
@@ -91,8 +95,15 @@ typedef struct {
  * Per URL in the JWKS zone: the last good document, shared by all workers.
  * One worker at a time claims the fetch (fetching_pid); every worker rebuilds
  * its own parsed KeySet when `version` changes. Guarded by the zone's mutex.
+ *
+ * A slot belongs to a URL across reloads (matched by URL, not by position),
+ * and `epoch` changes whenever a reload gives the slot to another URL. The
+ * workers of a cycle act on a slot only while its epoch is the one their
+ * cycle saw: a worker of an older cycle, still finishing requests after a
+ * reload, can then never publish its URL's keys into another URL's slot.
  */
 typedef struct {
+    uint64_t                          epoch;
     u_char                            url[tasker::kMetricsUrlBytes];
     size_t                            url_len;
     uint64_t                          version;       /* 0: never loaded */
@@ -108,9 +119,11 @@ typedef struct {
 } ngx_http_tasker_auth_jwks_slot_t;
 
 
+/* kMaxJwksUrls slots always: the zone keeps its size, so a reload that
+ * adds or removes URLs keeps the others' documents */
 typedef struct {
     ngx_uint_t                        nslots;
-    ngx_http_tasker_auth_jwks_slot_t  slots[1];
+    ngx_http_tasker_auth_jwks_slot_t  slots[tasker::kMaxJwksUrls];
 } ngx_http_tasker_auth_jwks_shm_t;
 
 

@@ -19,6 +19,7 @@
 /* Worker-local view of one JWKS URL. */
 struct ngx_http_tasker_auth_jwks_local_t {
     uint64_t                          version = 0;
+    time_t                            last_success = 0;  /* of `keys` */
     tasker::KeySetConstPtr            keys;
     tasker::JwksFetch                 fetch;
 };
@@ -124,11 +125,38 @@ ngx_http_tasker_auth_init_metrics_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
+/* The slot holding this URL, or -1. */
+static ngx_int_t
+ngx_http_tasker_auth_find_slot(ngx_http_tasker_auth_jwks_shm_t *sh,
+    const ngx_str_t *url)
+{
+    ngx_uint_t  n;
+
+    for (n = 0; n < sh->nslots; n++) {
+        if (sh->slots[n].url_len == url->len
+            && ngx_memcmp(sh->slots[n].url, url->data, url->len) == 0)
+        {
+            return (ngx_int_t) n;
+        }
+    }
+
+    return -1;
+}
+
+
+/*
+ * Runs in the master at every (re)load. A URL the zone already holds keeps
+ * its slot and document (no 503 window, no refetch), whatever its position
+ * in the new configuration; a new URL takes a slot no configured URL holds,
+ * an unused one first, and that slot's epoch changes. Only plain C runs
+ * under the mutex.
+ */
 static ngx_int_t
 ngx_http_tasker_auth_init_jwks_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    size_t                              size;
-    ngx_uint_t                          i;
+    bool                                in_use[tasker::kMaxJwksUrls];
+    ngx_int_t                           found;
+    ngx_uint_t                          i, n;
     ngx_slab_pool_t                    *shpool;
     ngx_http_tasker_auth_jwks_shm_t    *sh;
     ngx_http_tasker_auth_jwks_slot_t   *slot;
@@ -141,9 +169,7 @@ ngx_http_tasker_auth_init_jwks_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     sh = NULL;
 
-    if (omcf != NULL && omcf->jwks_shm != NULL
-        && omcf->jwks_shm->nslots == mcf->jwks.nelts)
-    {
+    if (omcf != NULL && omcf->jwks_shm != NULL) {
         sh = omcf->jwks_shm;
 
     } else if (shm_zone->shm.exists && shpool->data != NULL) {
@@ -151,41 +177,71 @@ ngx_http_tasker_auth_init_jwks_zone(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     if (sh == NULL) {
-        size = sizeof(ngx_http_tasker_auth_jwks_shm_t)
-               + (mcf->jwks.nelts - 1) * sizeof(ngx_http_tasker_auth_jwks_slot_t);
-
+        /* not calloc: a body's pages are touched only when it is written */
         sh = static_cast<ngx_http_tasker_auth_jwks_shm_t *>(
-                 ngx_slab_calloc(shpool, size));
+                 ngx_slab_alloc(shpool, sizeof(ngx_http_tasker_auth_jwks_shm_t)));
         if (sh == NULL) {
             return NGX_ERROR;
         }
 
-        sh->nslots = mcf->jwks.nelts;
+        sh->nslots = tasker::kMaxJwksUrls;
+
+        for (n = 0; n < sh->nslots; n++) {
+            ngx_memzero(&sh->slots[n],
+                        offsetof(ngx_http_tasker_auth_jwks_slot_t, body));
+        }
+
         shpool->data = sh;
     }
 
-    /*
-     * A reload keeps a URL's document (no 503 window, no refetch) when the
-     * URL sits in the same slot; a slot whose URL changed starts over.
-     */
     j = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts);
+
+    ngx_memzero(in_use, sizeof(in_use));
 
     ngx_shmtx_lock(&shpool->mutex);
 
     for (i = 0; i < mcf->jwks.nelts; i++) {
-        slot = &sh->slots[i];
+        found = ngx_http_tasker_auth_find_slot(sh, &j[i].url);
+        j[i].slot = (found >= 0) ? (ngx_uint_t) found : sh->nslots;
 
-        if (slot->url_len != j[i].url.len
-            || ngx_strncmp(slot->url, j[i].url.data, j[i].url.len) != 0)
-        {
-            ngx_memzero(slot, offsetof(ngx_http_tasker_auth_jwks_slot_t, body));
-            ngx_memcpy(slot->url, j[i].url.data, j[i].url.len);
-            slot->url_len = j[i].url.len;
-
-        } else {
+        if (found >= 0) {
+            in_use[found] = true;
             /* let the new workers refresh on their own schedule */
-            slot->fetching_pid = 0;
+            sh->slots[found].fetching_pid = 0;
         }
+    }
+
+    for (i = 0; i < mcf->jwks.nelts; i++) {
+        if (j[i].slot < sh->nslots) {
+            continue;
+        }
+
+        /* an unused slot first, else one whose URL the reload dropped */
+        for (n = 0; n < sh->nslots; n++) {
+            if (!in_use[n] && sh->slots[n].url_len == 0) {
+                break;
+            }
+        }
+
+        if (n == sh->nslots) {
+            for (n = 0; n < sh->nslots && in_use[n]; n++) { /* void */ }
+        }
+
+        /* at most kMaxJwksUrls URLs (nginx -t): a slot is always free */
+        in_use[n] = true;
+        slot = &sh->slots[n];
+
+        uint64_t epoch = slot->epoch;
+        ngx_memzero(slot, offsetof(ngx_http_tasker_auth_jwks_slot_t, body));
+        slot->epoch = epoch + 1;
+        ngx_memcpy(slot->url, j[i].url.data, j[i].url.len);
+        slot->url_len = j[i].url.len;
+
+        j[i].slot = n;
+    }
+
+    for (i = 0; i < mcf->jwks.nelts; i++) {
+        j[i].epoch = sh->slots[j[i].slot].epoch;
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -220,10 +276,13 @@ ngx_http_tasker_auth_add_zones(ngx_conf_t *cf,
         return NGX_OK;
     }
 
-    /* the size depends on the URL count: a changed count starts afresh */
+    /*
+     * One size whatever the URL count: a reload reuses a zone only at the
+     * same size, and one that adds a URL must keep the others' documents.
+     * Slots no URL uses cost address space, not memory (see init).
+     */
     ngx_str_set(&name, "tasker_auth_jwks");
-    size = 8 * ngx_pagesize + sizeof(ngx_http_tasker_auth_jwks_shm_t)
-           + mcf->jwks.nelts * sizeof(ngx_http_tasker_auth_jwks_slot_t);
+    size = 8 * ngx_pagesize + sizeof(ngx_http_tasker_auth_jwks_shm_t);
 
     mcf->jwks_zone = ngx_shared_memory_add(cf, &name, size,
                                            &ngx_http_tasker_auth_module);
@@ -262,11 +321,77 @@ ngx_http_tasker_auth_fetch_log(void *ctx, tasker::FetchLogLevel level,
 }
 
 
+/*
+ * URL i's slot, while it is still the slot this process's cycle gave that URL;
+ * NULL when a later reload gave it to another URL (this process is a worker
+ * of an older cycle, finishing its requests). Call with the mutex held.
+ */
+static ngx_http_tasker_auth_jwks_slot_t *
+ngx_http_tasker_auth_own_slot(ngx_http_tasker_auth_main_conf_t *mcf,
+    ngx_uint_t i)
+{
+    ngx_http_tasker_auth_jwks_conf_t   *j;
+    ngx_http_tasker_auth_jwks_slot_t   *slot;
+
+    j = &static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts)[i];
+    slot = &mcf->jwks_shm->slots[j->slot];
+
+    return slot->epoch == j->epoch ? slot : NULL;
+}
+
+
+/*
+ * Whether URL j's metrics slot still names it: a reload that drops the URL
+ * may give the slot to another one while a worker of the older cycle still
+ * finishes a fetch.
+ */
+static bool
+ngx_http_tasker_auth_metrics_slot_is(ngx_http_tasker_auth_main_conf_t *mcf,
+    const ngx_http_tasker_auth_jwks_conf_t *j)
+{
+    uint64_t  len;
+
+    if (mcf->metrics == NULL || j->metrics_slot < 0
+        || j->metrics_slot >= tasker::kMaxJwksUrls)
+    {
+        return false;
+    }
+
+    const tasker::MetricsJwksSlot  &m = mcf->metrics->jwks[j->metrics_slot];
+
+    len = m.url_len.load(std::memory_order_acquire);
+
+    return len == j->shown->size()
+           && ngx_memcmp(m.url, j->shown->data(), len) == 0;
+}
+
+
+/* A fetch this process claimed and will not finish: free it for the others. */
+static void
+ngx_http_tasker_auth_jwks_release(ngx_http_tasker_auth_main_conf_t *mcf)
+{
+    ngx_uint_t                          i;
+    ngx_http_tasker_auth_jwks_slot_t   *slot;
+
+    ngx_shmtx_lock(&mcf->jwks_pool->mutex);
+
+    for (i = 0; i < mcf->jwks.nelts; i++) {
+        slot = ngx_http_tasker_auth_own_slot(mcf, i);
+        if (slot != NULL && slot->fetching_pid == ngx_pid) {
+            slot->fetching_pid = 0;
+        }
+    }
+
+    ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
+}
+
+
 /* Rebuilds this worker's KeySet when the zone holds a newer document. */
 static void
 ngx_http_tasker_auth_jwks_sync(ngx_http_tasker_auth_main_conf_t *mcf,
     ngx_uint_t i, ngx_log_t *log)
 {
+    time_t                               last_success;
     uint64_t                             version;
     std::string                          body;
     tasker::Status                       s;
@@ -277,13 +402,17 @@ ngx_http_tasker_auth_jwks_sync(ngx_http_tasker_auth_main_conf_t *mcf,
 
     size_t                               len;
 
-    slot = &mcf->jwks_shm->slots[i];
-
     ngx_shmtx_lock(&mcf->jwks_pool->mutex);
-    version = slot->version;
+    slot = ngx_http_tasker_auth_own_slot(mcf, i);
+    version = slot ? slot->version : local.version;
+    last_success = slot ? slot->last_success : local.last_success;
     ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
 
+    /* a refresh that brought the same document moves only last_success */
     if (version == local.version) {
+        if (version != 0) {
+            local.last_success = last_success;
+        }
         return;
     }
 
@@ -291,7 +420,13 @@ ngx_http_tasker_auth_jwks_sync(ngx_http_tasker_auth_main_conf_t *mcf,
     body.resize(sizeof(slot->body));
 
     ngx_shmtx_lock(&mcf->jwks_pool->mutex);
+    slot = ngx_http_tasker_auth_own_slot(mcf, i);
+    if (slot == NULL) {
+        ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
+        return;
+    }
     version = slot->version;
+    last_success = slot->last_success;
     len = slot->body_len;
     ngx_memcpy(&body[0], slot->body, len);
     ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
@@ -311,6 +446,7 @@ ngx_http_tasker_auth_jwks_sync(ngx_http_tasker_auth_main_conf_t *mcf,
 
     local.keys = std::move(ks);
     local.version = version;
+    local.last_success = last_success;
 }
 
 
@@ -364,7 +500,6 @@ ngx_http_tasker_auth_jwks_publish(ngx_http_tasker_auth_main_conf_t *mcf,
                                      (*ngx_http_tasker_auth_jwks_locals)[i];
 
     j = &static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts)[i];
-    slot = &mcf->jwks_shm->slots[i];
     now = ngx_time();
 
     s = local.fetch.result();
@@ -395,10 +530,30 @@ ngx_http_tasker_auth_jwks_publish(ngx_http_tasker_auth_main_conf_t *mcf,
 
     ngx_shmtx_lock(&mcf->jwks_pool->mutex);
 
+    slot = ngx_http_tasker_auth_own_slot(mcf, i);
+
+    if (slot == NULL) {
+        /* a reload gave the slot to another URL: this result is not its */
+        ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "tasker_auth: JWKS url=%s: fetch of an older "
+                      "configuration discarded", j->shown->c_str());
+        return;
+    }
+
     if (s == tasker::Status::Ok) {
-        ngx_memcpy(slot->body, body.data(), body.size());
-        slot->body_len = body.size();
-        slot->version++;
+        /*
+         * The same document again (the usual refresh) keeps its version:
+         * no worker parses it again. Only a changed one is copied.
+         */
+        if (slot->version == 0 || slot->body_len != body.size()
+            || ngx_memcmp(slot->body, body.data(), body.size()) != 0)
+        {
+            ngx_memcpy(slot->body, body.data(), body.size());
+            slot->body_len = body.size();
+            slot->version++;
+        }
+
         slot->last_success = now;
         slot->failures = 0;
         slot->next_fetch = now + j->refresh_interval;
@@ -420,8 +575,12 @@ ngx_http_tasker_auth_jwks_publish(ngx_http_tasker_auth_main_conf_t *mcf,
 
     ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
 
-    tasker::metricsCountJwksRefresh(mcf->metrics, (int) j->metrics_slot,
-                                    s == tasker::Status::Ok);
+    bool counted = ngx_http_tasker_auth_metrics_slot_is(mcf, j);
+
+    if (counted) {
+        tasker::metricsCountJwksRefresh(mcf->metrics, (int) j->metrics_slot,
+                                        s == tasker::Status::Ok);
+    }
 
     if (s != tasker::Status::Ok) {
         ngx_http_tasker_auth_jwks_log_failure(log, j, cause, version,
@@ -431,8 +590,11 @@ ngx_http_tasker_auth_jwks_publish(ngx_http_tasker_auth_main_conf_t *mcf,
 
     local.keys = std::move(ks);
     local.version = version;
+    local.last_success = last_success;
 
-    tasker::metricsSetJwksKeys(mcf->metrics, (int) j->metrics_slot, nkeys);
+    if (counted) {
+        tasker::metricsSetJwksKeys(mcf->metrics, (int) j->metrics_slot, nkeys);
+    }
     ngx_log_error(NGX_LOG_INFO, log, 0,
                   "tasker_auth: JWKS refreshed url=%s keys=%uz version=%uL",
                   j->shown->c_str(), nkeys, version);
@@ -451,15 +613,17 @@ ngx_http_tasker_auth_jwks_start(ngx_http_tasker_auth_main_conf_t *mcf,
                                      (*ngx_http_tasker_auth_jwks_locals)[i];
 
     j = &static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts)[i];
-    slot = &mcf->jwks_shm->slots[i];
     now = ngx_time();
 
     /* one worker fetches for everybody; a dead claimant loses its claim */
     ngx_shmtx_lock(&mcf->jwks_pool->mutex);
 
-    due = (slot->fetching_pid == 0
-           || now - slot->claimed_at
-              > tasker::kJwksTotalTimeoutMs / 1000 + 5)
+    slot = ngx_http_tasker_auth_own_slot(mcf, i);
+
+    due = slot != NULL
+          && (slot->fetching_pid == 0
+              || now - slot->claimed_at
+                 > tasker::kJwksTotalTimeoutMs / 1000 + 5)
           && (now >= slot->next_fetch
               || (slot->early_refresh
                   && now - slot->last_fetch
@@ -503,6 +667,19 @@ ngx_http_tasker_auth_jwks_tick(ngx_event_t *ev)
     ngx_http_tasker_auth_main_conf_t  *mcf = ngx_http_tasker_auth_jwks_mcf;
 
     if (ngx_exiting || ngx_quit || ngx_terminate) {
+        /* no more fetches here: give a claimed one back at once */
+        try {
+            for (ngx_http_tasker_auth_jwks_local_t &local :
+                 *ngx_http_tasker_auth_jwks_locals)
+            {
+                local.fetch.cancel();
+            }
+
+        } catch (...) {
+            /* cancel does not throw; the loop needs no allocation */
+        }
+
+        ngx_http_tasker_auth_jwks_release(mcf);
         return;
     }
 
@@ -617,6 +794,12 @@ void
 ngx_http_tasker_auth_exit_process(ngx_cycle_t *cycle)
 {
     /* cancels transfers and drops key sets before the process exits */
+    if (ngx_http_tasker_auth_jwks_mcf != NULL
+        && ngx_http_tasker_auth_jwks_mcf->jwks_shm != NULL)
+    {
+        ngx_http_tasker_auth_jwks_release(ngx_http_tasker_auth_jwks_mcf);
+    }
+
     delete ngx_http_tasker_auth_jwks_locals;
     ngx_http_tasker_auth_jwks_locals = NULL;
     ngx_http_tasker_auth_jwks_mcf = NULL;
@@ -753,9 +936,7 @@ const tasker::KeySet *
 ngx_http_tasker_auth_jwks_keys(ngx_http_tasker_auth_main_conf_t *mcf,
     ngx_uint_t index, time_t max_stale, time_t now)
 {
-    time_t                               last_success;
-    const tasker::KeySet                *keys;
-    ngx_http_tasker_auth_jwks_slot_t    *slot;
+    const ngx_http_tasker_auth_jwks_local_t  *local;
 
     if (ngx_http_tasker_auth_jwks_locals == NULL || mcf->jwks_shm == NULL
         || ngx_http_tasker_auth_jwks_mcf != mcf
@@ -764,19 +945,19 @@ ngx_http_tasker_auth_jwks_keys(ngx_http_tasker_auth_main_conf_t *mcf,
         return NULL;
     }
 
-    keys = (*ngx_http_tasker_auth_jwks_locals)[index].keys.get();
+    local = &(*ngx_http_tasker_auth_jwks_locals)[index];
 
-    if (keys == NULL || max_stale == 0) {
-        return keys;
+    /*
+     * last_success is the slot's, copied by the timer (every 250 ms) or by
+     * this worker's own refresh: no lock on the request path.
+     */
+    if (local->keys == NULL
+        || (max_stale != 0 && now - local->last_success > max_stale))
+    {
+        return NULL;
     }
 
-    slot = &mcf->jwks_shm->slots[index];
-
-    ngx_shmtx_lock(&mcf->jwks_pool->mutex);
-    last_success = slot->last_success;
-    ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
-
-    return now - last_success > max_stale ? NULL : keys;
+    return local->keys.get();
 }
 
 
@@ -790,15 +971,17 @@ ngx_http_tasker_auth_jwks_unknown_kid(ngx_http_tasker_auth_main_conf_t *mcf,
 {
     ngx_http_tasker_auth_jwks_slot_t  *slot;
 
-    if (mcf->jwks_shm == NULL || index >= mcf->jwks_shm->nslots) {
+    if (mcf->jwks_shm == NULL || index >= mcf->jwks.nelts) {
         return;
     }
 
-    slot = &mcf->jwks_shm->slots[index];
-
     ngx_shmtx_lock(&mcf->jwks_pool->mutex);
 
-    if (now - slot->last_fetch >= tasker::kJwksEarlyRefreshSeconds) {
+    slot = ngx_http_tasker_auth_own_slot(mcf, index);
+
+    if (slot != NULL
+        && now - slot->last_fetch >= tasker::kJwksEarlyRefreshSeconds)
+    {
         slot->early_refresh = 1;
     }
 

@@ -1,0 +1,211 @@
+#!/usr/bin/python3
+"""JWKS key sets across reloads that change the configured URLs (a real master, two workers).
+
+A reload keeps a URL's key set when the URL stays, whatever else changes: URLs added, removed or
+reordered. A location whose URL a reload changed never uses another URL's keys, even when a
+worker of the previous configuration, still finishing its requests, completes a fetch of the old
+URL just after the reload (the JWKS zone's slots are matched by URL and carry an epoch).
+
+Runs with Debian's /usr/bin/python3 (python3-jwt, python3-cryptography). Loopback only.
+"""
+import os
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from nginxlib import MODULE, Nginx, free_port, http_get, make_keys, mint, wait_for
+
+
+class Endpoint:
+    """A JWKS endpoint: /doc/NAME serves the key set, or 500 once failing(NAME) was called;
+    /gate/NAME serves it only after release() (or 20 s), and counts the fetches it holds."""
+
+    def __init__(self, jwks_path):
+        with open(jwks_path, "rb") as f:
+            self.jwks = f.read()
+        self.failing = set()
+        self.gate = threading.Event()
+        self.held = 0
+        self.lock = threading.Lock()
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                kind, _, name = self.path.strip("/").partition("/")
+                if kind == "gate":
+                    with endpoint.lock:
+                        endpoint.held += 1
+                    endpoint.gate.wait(20)
+                if kind not in ("doc", "gate") or name in endpoint.failing:
+                    self.send_response(500 if kind in ("doc", "gate") else 404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(endpoint.jwks)))
+                self.end_headers()
+                self.wfile.write(endpoint.jwks)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def close(self):
+        self.gate.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class JwksReloadTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="tasker-jwks-reload-")
+        os.chmod(cls.tmp, 0o755)
+        cls.keys = os.path.join(cls.tmp, "keys")
+        make_keys(cls.keys)
+        cls.tok = mint(cls.keys, {"kid": {"header": {"kid": "kid-rsa"}}})["kid"]
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.endpoint = Endpoint(os.path.join(self.keys, "jwks.json"))
+        self.addCleanup(self.endpoint.close)
+        self.port = free_port()
+
+    def conf(self, locations):
+        """A configuration whose locations are {path: JWKS URL}, in that order."""
+        blocks = "".join("""
+        location = %s {
+            tasker_auth on;
+            tasker_jwt_verification_method jwks;
+            tasker_jwks_refresh_interval 1s;
+            tasker_jwks_url %s;
+            proxy_pass http://127.0.0.1:%d/_backend;
+        }
+""" % (path, url, self.port) for path, url in locations)
+        return f"""
+load_module {MODULE};
+worker_processes 2;
+error_log logs/error.log info;
+pid logs/nginx.pid;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    server {{
+        listen 127.0.0.1:{self.port};
+        location /_backend {{ tasker_auth off; return 200 "ok\\n"; }}
+        location = /metrics {{ tasker_auth off; tasker_auth_metrics; }}
+{blocks}
+    }}
+}}
+"""
+
+    def nginx(self, locations):
+        n = Nginx(os.path.join(self.tmp, self.id().rsplit(".", 1)[1]), self.conf(locations),
+                  port=self.port, ready_path="/_backend")
+        self.addCleanup(n.stop)
+        n.start()
+        return n
+
+    def reload(self, n, locations):
+        with open(n.conf, "w") as f:
+            f.write(self.conf(locations))
+        r = n.reload()
+        self.assertEqual(r.returncode, 0, r.stdout)
+
+    def status(self, path):
+        return http_get(self.port, path, {"Authorization": "Bearer " + self.tok})[0]
+
+    def assertStays(self, path, want, seconds, n):
+        """Every request for `seconds` seconds (on new connections, so both workers) answers
+        `want`."""
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            self.assertEqual(self.status(path), want, n.log())
+            time.sleep(0.1)
+
+    def test_reload_adding_and_reordering_urls_keeps_the_loaded_set(self):
+        a, b = self.endpoint.url("/doc/a"), self.endpoint.url("/doc/b")
+        n = self.nginx([("/a", a)])
+        wait_for(lambda: self.status("/a") == 200, what="the first key set", seconds=10)
+        # the endpoint fails from now on: only the loaded set can answer for /a
+        self.endpoint.failing.add("a")
+        time.sleep(1.5)
+        self.assertStays("/a", 200, 1, n)
+
+        # a URL added before it (another zone layout before, another position now), then the
+        # two swapped: /a keeps its set throughout
+        self.reload(n, [("/b", b), ("/a", a)])
+        wait_for(lambda: self.status("/b") == 200, what="the added URL's key set", seconds=10)
+        self.assertStays("/a", 200, 2, n)
+        self.reload(n, [("/a", a), ("/b", b)])
+        self.assertStays("/a", 200, 2, n)
+        self.reload(n, [("/a", a)])
+        self.assertStays("/a", 200, 2, n)
+
+    def test_a_refresh_that_brings_the_same_document_keeps_its_version(self):
+        # every worker parses a document again only when it changed (a set of many EC keys
+        # costs tens of milliseconds of each worker's time)
+        n = self.nginx([("/a", self.endpoint.url("/doc/a"))])
+        wait_for(lambda: self.status("/a") == 200, what="the first key set", seconds=10)
+        time.sleep(3.5)
+        versions = re.findall(r"JWKS refreshed url=\S+ keys=\d+ version=(\d+)", n.log())
+        self.assertGreaterEqual(len(versions), 3, n.log())
+        self.assertEqual(set(versions), {"1"}, n.log())
+        self.assertStays("/a", 200, 0.5, n)
+
+    def test_a_location_moved_to_another_url_never_uses_the_old_urls_keys(self):
+        # /t fetches through the gate: the fetch is still in flight at the reload, in a worker
+        # of the first configuration, and completes just after it
+        n = self.nginx([("/t", self.endpoint.url("/gate/x"))])
+        wait_for(lambda: self.endpoint.held >= 1, what="the held fetch", seconds=10)
+
+        down = "http://127.0.0.1:%d/jwks.json" % free_port()  # nothing listens there
+        started = n.log().count("start worker process")
+        self.reload(n, [("/t", down)])
+        # The master has set up the zone for the new configuration when it starts the new
+        # workers, and tells the old ones to leave 100 ms later: release the fetch in between.
+        wait_for(lambda: n.log().count("start worker process") > started, step=0.002,
+                 what="the new workers")
+        self.endpoint.gate.set()
+        time.sleep(1.0)
+
+        # no key set was ever obtained from the new URL: 503, never the old URL's keys
+        self.assertStays("/t", 503, 3, n)
+        _, text, _ = http_get(self.port, "/metrics")
+        keys = re.search(r'^tasker_auth_jwks_keys\{url="%s"\} (\d+)$' % re.escape(down), text,
+                         re.M)
+        self.assertIsNotNone(keys, text)
+        self.assertEqual(keys.group(1), "0", "the old URL's fetch must not count for the new one")
+
+
+def main():
+    prog = unittest.main(module=__name__, exit=False, verbosity=2)
+    r = prog.result
+    failed = len(r.failures) + len(r.errors)
+    print("%d passed, %d failed" % (r.testsRun - failed - len(r.skipped), failed), flush=True)
+    return 0 if r.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
