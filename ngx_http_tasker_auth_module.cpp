@@ -723,6 +723,9 @@ ngx_http_tasker_auth_count(tasker::MetricsWriter m, const tasker::Decision &d)
         tasker::metricsCountDenial(
             m, tasker::permissionIndex(d.missing_permission));
 
+    } else if (d.status == tasker::Status::PermMethodNotCovered) {
+        tasker::metricsCountDenial(m, tasker::kMetricsDenialMethodNotCovered);
+
     } else if (!d.authenticated) {
         tasker::metricsCountFailureStatus(m, d.status);
     }

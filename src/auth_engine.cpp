@@ -103,6 +103,9 @@ void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_
       out->method = AuthMethod::Jwt;
       out->presented = true;
       const KeySet* keys = cfg_.jwks ? jwks_keys : cfg_.static_keys.get();
+      // Every bearer token counts as a verification attempt (SPEC 8: the histogram observes
+      // each one), also the two refused before any check (verify_ns 0: the first bucket).
+      out->jwt_attempted = true;
       if (!cfg_.jwt) {
         out->status = Status::TokenMalformed;  // nothing could ever verify it
         return;
@@ -111,7 +114,6 @@ void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_
         out->status = Status::KeysUnavailable;
         return;
       }
-      out->jwt_attempted = true;
       Status s;
       bool cacheable = cache != nullptr && !token.empty() && token.size() <= kMaxTokenBytes;
       const VerifiedTokenRef* hit =

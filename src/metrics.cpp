@@ -263,10 +263,12 @@ void writePage(const MetricsBlock& block, std::string* page) {
 
   w.family(kDenialsName, "counter",
            "Authenticated requests denied for a missing permission, by the first missing "
-           "permission.");
+           "permission (method_not_covered: no rule covers the request's method).");
   const PermissionInfo* perms = permissionTable();
-  for (int i = 0; i < kPermissionCount; ++i) {
-    w.name(kDenialsName).label("permission", perms[i].name);
+  for (int i = 0; i < kMetricsDenialCount; ++i) {
+    w.name(kDenialsName)
+        .label("permission", i == kMetricsDenialMethodNotCovered ? "method_not_covered"
+                                                                 : perms[i].name);
     w.value(sumLanes(block, [&](const MetricsLane& l) -> auto& { return l.denials[i]; }));
   }
 
@@ -397,7 +399,7 @@ void metricsCountFailureStatus(MetricsWriter w, Status status) noexcept {
 }
 
 void metricsCountDenial(MetricsWriter w, int permission) noexcept {
-  if (w.lane == nullptr || permission < 0 || permission >= kPermissionCount) return;
+  if (w.lane == nullptr || permission < 0 || permission >= kMetricsDenialCount) return;
   add(w, w.lane->denials[permission], 1);
 }
 

@@ -40,7 +40,7 @@ namespace tasker {
 
 // Bump whenever the layout of MetricsBlock (or the meaning of any field) changes, so a reload into
 // a module build with another layout starts from a fresh block instead of misreading the old one.
-constexpr uint32_t kMetricsLayoutVersion = 2;  // 2: per-worker lanes
+constexpr uint32_t kMetricsLayoutVersion = 3;  // 2: per-worker lanes; 3: method_not_covered
 constexpr uint32_t kMetricsMagic = 0x4d4b5354;  // "TSKM" little-endian: marks an initialised block
 
 // Content-Type of the body writePrometheus produces (SPEC 8).
@@ -93,6 +93,10 @@ struct MetricsJwksSlot {
 // grows whichever processes come and go.
 constexpr int kMetricsLanes = 64;  // lane 0 shared, 63 for worker processes
 
+// Denial series: one per permission of the vocabulary, then one for a method no rule covers.
+constexpr int kMetricsDenialMethodNotCovered = kPermissionCount;
+constexpr int kMetricsDenialCount = kPermissionCount + 1;
+
 struct MetricsLane {
   // pid of the process counting here without atomics; 0 = free. Claimed and released only with
   // compare-and-swap (metricsClaimLane, metricsReleaseLane); lane 0 is never claimed.
@@ -101,14 +105,17 @@ struct MetricsLane {
   std::atomic<uint64_t> requests[kMetricsMethodCount][kMetricsResultCount]{};
   // tasker_auth_failures_total[reason index]
   std::atomic<uint64_t> failures[kFailureReasonCount]{};
-  // tasker_permission_denials_total[permission index of permissionTable()]
-  std::atomic<uint64_t> denials[kPermissionCount]{};
+  // tasker_permission_denials_total[permission index of permissionTable(), or
+  // kMetricsDenialMethodNotCovered]
+  std::atomic<uint64_t> denials[kMetricsDenialCount]{};
   // Verification histogram per result, NOT cumulative: [i] counts observations in
   // (bound[i-1], bound[i]] and [kVerifyBucketCount] those above the last bound. The exposition
   // sums them, so le="+Inf" and _count are the same number by construction.
   std::atomic<uint64_t> verify_buckets[kMetricsResultCount][kVerifyBucketCount + 1]{};
   // Sum of observed verification durations per result, in nanoseconds.
   std::atomic<uint64_t> verify_sum_ns[kMetricsResultCount]{};
+  // Pads the lane to whole cache lines (the static_assert below says when to adjust it).
+  uint64_t reserved[7]{};
 };
 
 // All counters of the module. Standard layout, no pointers, fixed size: valid in shared memory
@@ -217,7 +224,9 @@ void metricsCountFailure(MetricsBlock* block, int reason) noexcept;
 void metricsCountFailureStatus(MetricsWriter w, Status status) noexcept;
 void metricsCountFailureStatus(MetricsBlock* block, Status status) noexcept;
 
-// tasker_permission_denials_total{permission}: permission is a permissionIndex() 0..16.
+// tasker_permission_denials_total{permission}: permission is a permissionIndex() 0..16, or
+// kMetricsDenialMethodNotCovered (rules exist, none for the request's method: a 403 without a
+// missing permission), shown as permission="method_not_covered".
 void metricsCountDenial(MetricsWriter w, int permission) noexcept;
 void metricsCountDenial(MetricsBlock* block, int permission) noexcept;
 

@@ -119,3 +119,46 @@ $::as . '
 POST /metrics
 x
 --- error_code: 405
+
+
+
+=== TEST 4: a 403 for a method no rule covers counts as a denial (method_not_covered); a token at a JWKS location without keys is observed in the histogram
+--- config eval
+$::as . '
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_permission POST tasks:create;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+    location = /nokeys {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/no-such-jwks;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+    location = /as/nokeys {
+        tasker_auth off;
+        proxy_set_header Authorization "Bearer not.a.token";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/nokeys;
+    }
+    location = /metrics {
+        tasker_auth off;
+        tasker_auth_metrics;
+    }
+'
+--- request eval
+["GET /as/reader", "GET /as/nokeys", "GET /metrics"]
+--- error_code eval
+[403, 503, 200]
+--- response_body_like eval
+[qr/No permission rule allows method GET/, qr/Authentication keys unavailable/,
+ qr/(?sm)^${\ join '', map { ::series($_) } (
+    'tasker_auth_requests_total{method="jwt",result="success"} 1',
+    'tasker_auth_requests_total{method="jwt",result="failure"} 1',
+    'tasker_permission_denials_total{permission="method_not_covered"} 1',
+    'tasker_auth_failures_total{reason="keys_unavailable"} 1',
+    'tasker_auth_jwt_verification_duration_milliseconds_count{result="success"} 1',
+    'tasker_auth_jwt_verification_duration_milliseconds_count{result="failure"} 1',
+    'tasker_auth_jwt_verification_duration_milliseconds_bucket{result="failure",le="0.005"} 1',
+ ) }/]

@@ -147,6 +147,10 @@ void test_auth_engine_jwks_without_keys_is_unavailable(void** state) {
   p.decide(v, kNow, nullptr, &d);
   assert_int_equal(d.status, Status::KeysUnavailable);
   assert_int_equal(verdictFor(d.status), Verdict::Unavailable);
+  // still a verification attempt, observed in the histogram (SPEC 8)
+  assert_true(d.jwt_attempted);
+  assert_false(d.authenticated);
+  assert_int_equal(d.verify_ns, 0);
 }
 
 void test_auth_engine_denial_names_permission(void** state) {

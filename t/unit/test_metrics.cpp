@@ -442,7 +442,15 @@ static void test_metrics_count_denial_by_permission(void** state) {
     const char* expect = i == 0 ? "1" : i == 16 ? "2" : "0";
     assert_string_equal(valueOf(page, series).c_str(), expect);
   }
-  assert_int_equal(countOf(page, "\ntasker_permission_denials_total{"), kPermissionCount);
+  assert_string_equal(
+      valueOf(page, "tasker_permission_denials_total{permission=\"method_not_covered\"}").c_str(),
+      "0");
+  assert_int_equal(countOf(page, "\ntasker_permission_denials_total{"), kPermissionCount + 1);
+  // a 403 for a method no rule covers has a series of its own
+  metricsCountDenial(b.get(), kMetricsDenialMethodNotCovered);
+  assert_string_equal(valueOf(render(*b), "tasker_permission_denials_total{permission=\""
+                                          "method_not_covered\"}").c_str(),
+                      "1");
 }
 
 static void test_metrics_ignores_out_of_range_indices(void** state) {
@@ -451,7 +459,7 @@ static void test_metrics_ignores_out_of_range_indices(void** state) {
   for (int bad : {-1, -1000, 2, 10, 16, 17, 1 << 30}) {
     if (bad >= kMetricsMethodCount || bad < 0) metricsCountRequest(b.get(), bad, true);
     if (bad >= kFailureReasonCount || bad < 0) metricsCountFailure(b.get(), bad);
-    if (bad >= kPermissionCount || bad < 0) metricsCountDenial(b.get(), bad);
+    if (bad >= kMetricsDenialCount || bad < 0) metricsCountDenial(b.get(), bad);
     metricsCountJwksRefresh(b.get(), bad, true);  // no URL registered: every slot is ignored
     metricsSetJwksKeys(b.get(), bad, 7);
   }
@@ -753,7 +761,8 @@ static void test_metrics_exposition_snapshot(void** state) {
       "tasker_auth_failures_total{reason=\"invalid_api_key\"} 1\n"
       "tasker_auth_failures_total{reason=\"keys_unavailable\"} 0\n"
       "# HELP tasker_permission_denials_total Authenticated requests denied for a missing "
-      "permission, by the first missing permission.\n"
+      "permission, by the first missing permission (method_not_covered: no rule covers the "
+      "request's method).\n"
       "# TYPE tasker_permission_denials_total counter\n"
       "tasker_permission_denials_total{permission=\"tasks:create\"} 1\n"
       "tasker_permission_denials_total{permission=\"tasks:read\"} 0\n"
@@ -772,6 +781,7 @@ static void test_metrics_exposition_snapshot(void** state) {
       "tasker_permission_denials_total{permission=\"system:analytics_read\"} 0\n"
       "tasker_permission_denials_total{permission=\"worker:config_read\"} 0\n"
       "tasker_permission_denials_total{permission=\"worker:templates_read\"} 2\n"
+      "tasker_permission_denials_total{permission=\"method_not_covered\"} 0\n"
       "# HELP tasker_auth_jwt_verification_duration_milliseconds Time spent verifying bearer "
       "tokens (every attempt, malformed tokens included), in milliseconds, by result.\n"
       "# TYPE tasker_auth_jwt_verification_duration_milliseconds histogram\n"
