@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <strings.h>
 #include <time.h>
 
 #include <algorithm>
@@ -335,6 +336,8 @@ struct JwksFetch::Impl {
   bool too_large = false;
   bool oom = false;
   bool follow_redirects = false;
+  bool saw_https = false;   // a response of this transfer came over https
+  bool downgraded = false;  // ... and a later one over plain http: refused
   std::string log_url;  // redacted
   std::shared_ptr<const CaBundle> ca;  // read by onSslCtx while connecting
   FetchLogSink log_sink = nullptr;
@@ -386,6 +389,28 @@ struct JwksFetch::Impl {
       self->oom = true;
       return 0;
     }
+    return n;
+  }
+
+  // CURLOPT_HEADERFUNCTION, set when redirects are followed: at each response's status line,
+  // the scheme of the URL it answers. REDIR_PROTOCOLS keeps an https URL on https, but an http
+  // URL may go to https and back to http; once a hop was https, a plain http one aborts the
+  // transfer (CURLE_WRITE_ERROR), before any of its body is taken.
+  static size_t onHeader(char* data, size_t size, size_t nmemb, void* user) noexcept {
+    auto* self = static_cast<Impl*>(user);
+    const size_t n = size * nmemb;
+    if (n < 5 || std::memcmp(data, "HTTP/", 5) != 0) return n;
+    char* url = nullptr;
+    if (curl_easy_getinfo(self->easy.get(), CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK ||
+        url == nullptr) {
+      return n;
+    }
+    const bool https = strncasecmp(url, "https://", 8) == 0;
+    if (!https && self->saw_https) {
+      self->downgraded = true;
+      return 0;
+    }
+    self->saw_https = self->saw_https || https;
     return n;
   }
 };
@@ -450,7 +475,9 @@ void JwksFetch::finishFromCurl(int curl_code) noexcept {
   try {
     std::string curl_text = im.errbuf[0] ? im.errbuf : curl_easy_strerror(rc);
     // Only libcurl's own text and numbers go into the message, never body bytes.
-    if (im.oom) {
+    if (im.downgraded) {
+      finish(Status::FetchFailed, "a redirect from https to http was refused");
+    } else if (im.oom) {
       finish(Status::OutOfMemory, "out of memory while receiving the body");
     } else if (code != 0 && !is2xx(code) &&
                (rc == CURLE_OK || rc == CURLE_WRITE_ERROR || rc == CURLE_FILESIZE_EXCEEDED)) {
@@ -532,6 +559,8 @@ Status JwksFetch::start(const std::string& url, const FetchOptions& opts) noexce
       const bool tls = parts.scheme == "https";
       set(CURLOPT_FOLLOWLOCATION, "FOLLOWLOCATION", 1L);
       set(CURLOPT_MAXREDIRS, "MAXREDIRS", kJwksMaxRedirects);
+      set(CURLOPT_HEADERFUNCTION, "HEADERFUNCTION", &Impl::onHeader);
+      set(CURLOPT_HEADERDATA, "HEADERDATA", static_cast<void*>(im.get()));
 #if LIBCURL_VERSION_NUM >= 0x075500
       set(CURLOPT_REDIR_PROTOCOLS_STR, "REDIR_PROTOCOLS_STR", tls ? "https" : "http,https");
 #else

@@ -316,6 +316,16 @@ Status checkClaims(const Source& src, const VerifyOptions& opts, int64_t now, Ve
   typename Source::Value aud = src.member("aud");
   if (aud == nullptr) return Status::TokenMissingClaim;
   if (!src.isString(aud) && !src.isArray(aud)) return Status::TokenBadClaimType;
+  if (src.isArray(aud)) {
+    // RFC 7519 4.1.3: an array of strings. Any other element is a wrongly typed claim (SPEC 3),
+    // whether or not a string element matches.
+    bool strings = true;
+    src.forEachElement(aud, [&](const std::string_view* a) {
+      strings = a != nullptr;
+      return strings;
+    });
+    if (!strings) return Status::TokenBadClaimType;
+  }
   *times = readTimeClaims(src);
   s = evaluateTimes(*times, opts.leeway_seconds, now);
   if (s != Status::Ok) return s;
@@ -326,7 +336,7 @@ Status checkClaims(const Source& src, const VerifyOptions& opts, int64_t now, Ve
     aud_ok = src.stringOf(aud) == opts.audience;
   } else {
     src.forEachElement(aud, [&](const std::string_view* a) {
-      aud_ok = a != nullptr && *a == opts.audience;  // non-strings never match
+      aud_ok = a != nullptr && *a == opts.audience;  // every element is a string (above)
       return !aud_ok;
     });
   }

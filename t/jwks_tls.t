@@ -248,3 +248,43 @@ GET /t
 qr/tasker_auth: JWKS fetch failed url=http:\/\/127\.0\.0\.1:\d+\/moved\.json: SSL certificate problem/
 --- no_error_log
 stale global SSL error
+
+
+
+=== TEST 8: an http URL redirected to https and then back to http is refused (never https to http)
+--- log_level: info
+--- http_config
+    tasker_jwks_follow_redirects on;
+    tasker_jwks_ca_file $TEST_NGINX_KEYS/tls-bundle.pem;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_TLS_PORT ssl;
+        ssl_certificate $TEST_NGINX_KEYS/tls-cert.pem;
+        ssl_certificate_key $TEST_NGINX_KEYS/tls-key.pem;
+        location = /back.json { return 302 http://127.0.0.1:$TEST_NGINX_SERVER_PORT/plain.json; }
+    }
+--- config
+    location = /moved.json {
+        tasker_auth off;
+        return 302 https://127.0.0.1:$TEST_NGINX_TLS_PORT/back.json;
+    }
+    location = /plain.json {
+        tasker_auth off;
+        alias $TEST_NGINX_KEYS/jwks.json;
+    }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/moved.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- init
+::pause(1.0);
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{rsa}"
+--- error_code: 503
+--- error_log eval
+qr/tasker_auth: JWKS fetch failed url=http:\/\/127\.0\.0\.1:\d+\/moved\.json: a redirect from https to http was refused/
+--- no_error_log
+JWKS refreshed

@@ -12,6 +12,7 @@ our %tok = tasker_tokens(
     bad_iss      => { claims => { iss => 'someone-else' } },
     bad_aud      => { claims => { aud => 'other-api' } },
     aud_array    => { claims => { aud => ['x', 'tasker-api'] } },
+    aud_mixed    => { claims => { aud => [1, 'tasker-api'] } },
     no_sub       => { drop => ['sub'] },
     no_exp       => { drop => ['exp'] },
     num_sub      => { claims => { sub => 42 } },
@@ -594,3 +595,20 @@ GET /t
 --- error_code: 200
 --- response_body
 backend GET subject= method= permissions=
+
+
+
+=== TEST 43: an aud array holding a non-string is a wrongly typed claim, even beside a match
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{aud_mixed}"
+--- error_code: 401
+--- error_log
+status=token_bad_claim_type

@@ -563,17 +563,19 @@ void test_verify_audience_string_and_array(void** state) {
   assert_status(verifyClaims(defaultClaims().set("aud", "[\"other\",\"more\"]")),
                 Status::TokenBadAudience);
   assert_status(verifyClaims(defaultClaims().set("aud", "[]")), Status::TokenBadAudience);
-  // Non-string members never match, and do not spoil a matching one.
+  // An array of anything but strings is a wrongly typed claim (RFC 7519 4.1.3, SPEC 3), even
+  // when a string member matches.
   assert_status(verifyClaims(defaultClaims().set("aud", "[1,null,{\"a\":1},\"tasker-api\"]")),
-                Status::Ok);
+                Status::TokenBadClaimType);
+  assert_status(verifyClaims(defaultClaims().set("aud", "[\"tasker-api\",1]")),
+                Status::TokenBadClaimType);
   assert_status(verifyClaims(defaultClaims().set("aud", "[[\"tasker-api\"]]")),
-                Status::TokenBadAudience);
-  // Even with an empty configured audience, a non-string member is not "equal" to it.
+                Status::TokenBadClaimType);
   VerifyOptions empty_aud;
   empty_aud.audience = "";
   assert_status(verifyClaims(defaultClaims().set("aud", "[1,null,{}]"), kNow, nullptr, empty_aud),
-                Status::TokenBadAudience);
-  assert_status(verifyClaims(defaultClaims().set("aud", "[1,\"\"]"), kNow, nullptr, empty_aud),
+                Status::TokenBadClaimType);
+  assert_status(verifyClaims(defaultClaims().set("aud", "[\"\"]"), kNow, nullptr, empty_aud),
                 Status::Ok);
   VerifyOptions custom;
   custom.audience = "orchestration";
@@ -860,12 +862,12 @@ void test_verify_claims_render_every_type(void** state) {
 
 void test_verify_claims_to_json(void** state) {
   ClaimSet c;
-  c.set("sub", q("s")).set("iss", q("tasker-core")).set("aud", "[\"tasker-api\",1]");
+  c.set("sub", q("s")).set("iss", q("tasker-core")).set("aud", "[\"tasker-api\",\"b\"]");
   c.set("exp", std::to_string(kNow + 10)).set("iat", std::to_string(kNow) + ".25");
   VerifiedToken vt;
   assert_status(verifyClaims(c, kNow, &vt), Status::Ok);
   assert_str(vt.claims->toJson(),
-             "{\"sub\":\"s\",\"iss\":\"tasker-core\",\"aud\":[\"tasker-api\",1],"
+             "{\"sub\":\"s\",\"iss\":\"tasker-core\",\"aud\":[\"tasker-api\",\"b\"],"
              "\"exp\":1700000010,\"iat\":1700000000.25}");
 }
 
