@@ -37,6 +37,7 @@ extern "C" {
 #include "auth_engine.h"
 #include "hot.h"
 #include "jwks_fetcher.h"
+#include "jwks_slots.h"
 #include "metrics.h"
 #include "settings.h"
 #include "tasker_limits.h"
@@ -119,11 +120,11 @@ typedef struct {
 } ngx_http_tasker_auth_jwks_slot_t;
 
 
-/* kMaxJwksUrls slots always: the zone keeps its size, so a reload that
- * adds or removes URLs keeps the others' documents */
+/* kJwksZoneSlots slots always (src/jwks_slots.h): the zone keeps its size,
+ * so a reload that adds or removes URLs keeps the others' documents */
 typedef struct {
     ngx_uint_t                        nslots;
-    ngx_http_tasker_auth_jwks_slot_t  slots[tasker::kMaxJwksUrls];
+    ngx_http_tasker_auth_jwks_slot_t  slots[tasker::kJwksZoneSlots];
 } ngx_http_tasker_auth_jwks_shm_t;
 
 

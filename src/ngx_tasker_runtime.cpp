@@ -13,13 +13,15 @@
 
 #include <new>
 #include <string>
+#include <string_view>
 #include <vector>
 
 
 /* Worker-local view of one JWKS URL. */
 struct ngx_http_tasker_auth_jwks_local_t {
-    uint64_t                          version = 0;
+    uint64_t                          version = 0;       /* `keys` parsed from */
     time_t                            last_success = 0;  /* of `keys` */
+    uint64_t                          failed_version = 0;  /* logged once */
     tasker::KeySetConstPtr            keys;
     tasker::JwksFetch                 fetch;
 };
@@ -125,42 +127,23 @@ ngx_http_tasker_auth_init_metrics_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
-/* The slot holding this URL, or -1. */
-static ngx_int_t
-ngx_http_tasker_auth_find_slot(ngx_http_tasker_auth_jwks_shm_t *sh,
-    const ngx_str_t *url)
-{
-    ngx_uint_t  n;
-
-    for (n = 0; n < sh->nslots; n++) {
-        if (sh->slots[n].url_len == url->len
-            && ngx_memcmp(sh->slots[n].url, url->data, url->len) == 0)
-        {
-            return (ngx_int_t) n;
-        }
-    }
-
-    return -1;
-}
-
-
 /*
- * Runs in the master at every (re)load. A URL the zone already holds keeps
- * its slot and document (no 503 window, no refetch), whatever its position
- * in the new configuration; a new URL takes a slot no configured URL holds,
- * an unused one first, and that slot's epoch changes. Only plain C runs
- * under the mutex.
+ * Runs in the master at every (re)load, before nginx opens the listening
+ * sockets (so the new configuration may still fail to load). The slots are
+ * planned by the core (src/jwks_slots.h): a URL the running configuration
+ * uses keeps its slot and document, any other URL gets a reset slot with a
+ * new epoch, and no slot the running configuration uses is ever reset. Only
+ * the master writes a slot's URL and epoch, so they are read here without
+ * the lock; the changes are applied under it (plain C only).
  */
 static ngx_int_t
 ngx_http_tasker_auth_init_jwks_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    bool                                in_use[tasker::kMaxJwksUrls];
-    ngx_int_t                           found;
     ngx_uint_t                          i, n;
     ngx_slab_pool_t                    *shpool;
     ngx_http_tasker_auth_jwks_shm_t    *sh;
     ngx_http_tasker_auth_jwks_slot_t   *slot;
-    ngx_http_tasker_auth_jwks_conf_t   *j;
+    ngx_http_tasker_auth_jwks_conf_t   *j, *oj;
     ngx_http_tasker_auth_main_conf_t   *mcf, *omcf;
 
     mcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(shm_zone->data);
@@ -184,7 +167,7 @@ ngx_http_tasker_auth_init_jwks_zone(ngx_shm_zone_t *shm_zone, void *data)
             return NGX_ERROR;
         }
 
-        sh->nslots = tasker::kMaxJwksUrls;
+        sh->nslots = tasker::kJwksZoneSlots;
 
         for (n = 0; n < sh->nslots; n++) {
             ngx_memzero(&sh->slots[n],
@@ -192,56 +175,74 @@ ngx_http_tasker_auth_init_jwks_zone(ngx_shm_zone_t *shm_zone, void *data)
         }
 
         shpool->data = sh;
+        omcf = NULL;  /* nothing runs on this zone yet */
     }
 
     j = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts);
 
-    ngx_memzero(in_use, sizeof(in_use));
+    std::vector<tasker::JwksSlotPlan>  plan;
+
+    try {
+        std::vector<bool>              live(sh->nslots, false);
+        std::vector<std::string_view>  slot_urls, urls;
+
+        /* the running configuration's slots, while they hold what it saw */
+        if (omcf != NULL && omcf->jwks_shm == sh) {
+            oj = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(
+                     omcf->jwks.elts);
+
+            for (i = 0; i < omcf->jwks.nelts; i++) {
+                if (oj[i].slot < sh->nslots
+                    && sh->slots[oj[i].slot].epoch == oj[i].epoch)
+                {
+                    live[oj[i].slot] = true;
+                }
+            }
+        }
+
+        for (n = 0; n < sh->nslots; n++) {
+            slot_urls.emplace_back(reinterpret_cast<char *>(sh->slots[n].url),
+                                   sh->slots[n].url_len);
+        }
+
+        for (i = 0; i < mcf->jwks.nelts; i++) {
+            urls.push_back(ngx_http_tasker_auth_sv(&j[i].url));
+        }
+
+        if (tasker::assignJwksSlots(slot_urls, live, urls, &plan)
+            != tasker::Status::Ok)
+        {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "tasker_auth: no free JWKS slot");
+            return NGX_ERROR;
+        }
+
+    } catch (...) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "tasker_auth: out of memory in the JWKS zone");
+        return NGX_ERROR;
+    }
 
     ngx_shmtx_lock(&shpool->mutex);
 
     for (i = 0; i < mcf->jwks.nelts; i++) {
-        found = ngx_http_tasker_auth_find_slot(sh, &j[i].url);
-        j[i].slot = (found >= 0) ? (ngx_uint_t) found : sh->nslots;
+        slot = &sh->slots[plan[i].slot];
 
-        if (found >= 0) {
-            in_use[found] = true;
+        if (plan[i].reset) {
+            uint64_t epoch = slot->epoch;
+
+            ngx_memzero(slot, offsetof(ngx_http_tasker_auth_jwks_slot_t, body));
+            slot->epoch = epoch + 1;
+            ngx_memcpy(slot->url, j[i].url.data, j[i].url.len);
+            slot->url_len = j[i].url.len;
+
+        } else {
             /* let the new workers refresh on their own schedule */
-            sh->slots[found].fetching_pid = 0;
-        }
-    }
-
-    for (i = 0; i < mcf->jwks.nelts; i++) {
-        if (j[i].slot < sh->nslots) {
-            continue;
+            slot->fetching_pid = 0;
         }
 
-        /* an unused slot first, else one whose URL the reload dropped */
-        for (n = 0; n < sh->nslots; n++) {
-            if (!in_use[n] && sh->slots[n].url_len == 0) {
-                break;
-            }
-        }
-
-        if (n == sh->nslots) {
-            for (n = 0; n < sh->nslots && in_use[n]; n++) { /* void */ }
-        }
-
-        /* at most kMaxJwksUrls URLs (nginx -t): a slot is always free */
-        in_use[n] = true;
-        slot = &sh->slots[n];
-
-        uint64_t epoch = slot->epoch;
-        ngx_memzero(slot, offsetof(ngx_http_tasker_auth_jwks_slot_t, body));
-        slot->epoch = epoch + 1;
-        ngx_memcpy(slot->url, j[i].url.data, j[i].url.len);
-        slot->url_len = j[i].url.len;
-
-        j[i].slot = n;
-    }
-
-    for (i = 0; i < mcf->jwks.nelts; i++) {
-        j[i].epoch = sh->slots[j[i].slot].epoch;
+        j[i].slot = plan[i].slot;
+        j[i].epoch = slot->epoch;
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -282,7 +283,9 @@ ngx_http_tasker_auth_add_zones(ngx_conf_t *cf,
      * Slots no URL uses cost address space, not memory (see init).
      */
     ngx_str_set(&name, "tasker_auth_jwks");
-    size = 8 * ngx_pagesize + sizeof(ngx_http_tasker_auth_jwks_shm_t);
+    size = sizeof(ngx_http_tasker_auth_jwks_shm_t)
+           + sizeof(ngx_http_tasker_auth_jwks_shm_t) / 32  /* page descriptors */
+           + 16 * ngx_pagesize;
 
     mcf->jwks_zone = ngx_shared_memory_add(cf, &name, size,
                                            &ngx_http_tasker_auth_module);
@@ -408,7 +411,11 @@ ngx_http_tasker_auth_jwks_sync(ngx_http_tasker_auth_main_conf_t *mcf,
     last_success = slot ? slot->last_success : local.last_success;
     ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
 
-    /* a refresh that brought the same document moves only last_success */
+    /*
+     * A refresh that brought the same document moves only last_success.
+     * local.version advances only when a parse succeeds, so the time never
+     * goes to keys parsed from another document.
+     */
     if (version == local.version) {
         if (version != 0) {
             local.last_success = last_success;
@@ -436,11 +443,17 @@ ngx_http_tasker_auth_jwks_sync(ngx_http_tasker_auth_main_conf_t *mcf,
     s = tasker::KeySet::fromJwks(body, &ks, NULL);
 
     if (s != tasker::Status::Ok) {
-        /* the publisher validated it; keep what we have */
-        ngx_log_error(NGX_LOG_ALERT, log, 0,
-                      "tasker_auth: JWKS document version %uL unusable: %s",
-                      version, tasker::statusName(s));
-        local.version = version;
+        /*
+         * The publisher parsed the same bytes, so this is out of memory or
+         * alike: keep what we have (max_stale still counts from its time)
+         * and try again at the next tick, logging once per version.
+         */
+        if (local.failed_version != version) {
+            ngx_log_error(NGX_LOG_ALERT, log, 0,
+                          "tasker_auth: JWKS document version %uL unusable: %s",
+                          version, tasker::statusName(s));
+            local.failed_version = version;
+        }
         return;
     }
 
@@ -772,6 +785,19 @@ ngx_http_tasker_auth_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_tasker_auth_jwks_mcf = mcf;
+
+    /*
+     * The documents the zone already holds (a reload), before the first
+     * request: a new worker has its key sets at once, no 503 window.
+     */
+    try {
+        for (ngx_uint_t i = 0; i < mcf->jwks.nelts; i++) {
+            ngx_http_tasker_auth_jwks_sync(mcf, i, cycle->log);
+        }
+
+    } catch (...) {
+        /* the timer's first tick tries again */
+    }
 
     ngx_memzero(&ngx_http_tasker_auth_jwks_timer, sizeof(ngx_event_t));
     ngx_http_tasker_auth_jwks_timer.handler = ngx_http_tasker_auth_jwks_tick;

@@ -11,6 +11,7 @@ Runs with Debian's /usr/bin/python3 (python3-jwt, python3-cryptography). Loopbac
 import os
 import re
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -29,6 +30,7 @@ class Endpoint:
         with open(jwks_path, "rb") as f:
             self.jwks = f.read()
         self.failing = set()
+        self.hits = {}  # path: requests
         self.gate = threading.Event()
         self.held = 0
         self.lock = threading.Lock()
@@ -39,6 +41,8 @@ class Endpoint:
                 pass
 
             def do_GET(self):
+                with endpoint.lock:
+                    endpoint.hits[self.path] = endpoint.hits.get(self.path, 0) + 1
                 kind, _, name = self.path.strip("/").partition("/")
                 if kind == "gate":
                     with endpoint.lock:
@@ -55,7 +59,10 @@ class Endpoint:
                 self.end_headers()
                 self.wfile.write(endpoint.jwks)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # 16 URLs refreshed at once: no refused connection
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -87,7 +94,7 @@ class JwksReloadTest(unittest.TestCase):
         self.addCleanup(self.endpoint.close)
         self.port = free_port()
 
-    def conf(self, locations):
+    def conf(self, locations, extra_listen=None):
         """A configuration whose locations are {path: JWKS URL}, in that order."""
         blocks = "".join("""
         location = %s {
@@ -113,6 +120,7 @@ http {{
     scgi_temp_path tmp/scgi;
     server {{
         listen 127.0.0.1:{self.port};
+        {"listen 127.0.0.1:%d;" % extra_listen if extra_listen else ""}
         location /_backend {{ tasker_auth off; return 200 "ok\\n"; }}
         location = /metrics {{ tasker_auth off; tasker_auth_metrics; }}
 {blocks}
@@ -127,9 +135,9 @@ http {{
         n.start()
         return n
 
-    def reload(self, n, locations):
+    def reload(self, n, locations, extra_listen=None):
         with open(n.conf, "w") as f:
-            f.write(self.conf(locations))
+            f.write(self.conf(locations, extra_listen))
         r = n.reload()
         self.assertEqual(r.returncode, 0, r.stdout)
 
@@ -162,6 +170,43 @@ http {{
         self.assertStays("/a", 200, 2, n)
         self.reload(n, [("/a", a)])
         self.assertStays("/a", 200, 2, n)
+
+    def test_a_removed_url_added_again_starts_over(self):
+        x, y = self.endpoint.url("/doc/x"), self.endpoint.url("/doc/y")
+        n = self.nginx([("/t", x)])
+        wait_for(lambda: self.status("/t") == 200, what="x's key set", seconds=10)
+        self.reload(n, [("/t", y)])
+        wait_for(lambda: self.status("/t") == 200, what="y's key set", seconds=10)
+        # x fails from now on; a configuration naming it again must not find its old document
+        self.endpoint.failing.add("x")
+        self.reload(n, [("/t", x)])
+        time.sleep(1.5)
+        self.assertStays("/t", 503, 2, n)
+
+    def test_a_reload_that_fails_to_load_leaves_the_running_urls_alone(self):
+        # 16 URLs run; two reloads with 16 other URLs each fail (a listen port is taken, which
+        # nginx finds after the zone init): the running workers keep fetching every URL
+        live = [("/l%d" % i, self.endpoint.url("/doc/l%d" % i)) for i in range(16)]
+        n = self.nginx(live)
+        wait_for(lambda: self.status("/l0") == 200 and self.status("/l15") == 200,
+                 what="the key sets", seconds=15)
+        busy = socket.socket()
+        self.addCleanup(busy.close)
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        for name in ("f", "g"):
+            self.reload(n, [("/%s%d" % (name, i), self.endpoint.url("/doc/%s%d" % (name, i)))
+                            for i in range(16)], extra_listen=busy.getsockname()[1])
+            wait_for(lambda: n.log().count("bind() to 127.0.0.1:%d failed"
+                                           % busy.getsockname()[1]) >= (1 if name == "f" else 2),
+                     what="the failed reload", seconds=10)
+        before = dict(self.endpoint.hits)
+        time.sleep(3.5)
+        for i in range(16):
+            path = "/doc/l%d" % i
+            self.assertGreaterEqual(self.endpoint.hits.get(path, 0) - before.get(path, 0), 2,
+                                    "%s is no longer refreshed\n%s" % (path, n.log()))
+        self.assertStays("/l0", 200, 0.5, n)
 
     def test_a_refresh_that_brings_the_same_document_keeps_its_version(self):
         # every worker parses a document again only when it changed (a set of many EC keys
