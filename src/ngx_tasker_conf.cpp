@@ -734,26 +734,21 @@ ngx_http_tasker_auth_sec_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
- * Post handlers of the time directives (cmd->post): the value has been
- * parsed into `data`; the settings function decides whether it is allowed.
+ * The post handlers (cmd->post) of the time and text directives: nginx's
+ * slot function has stored the value in `data`; a settings function decides
+ * whether it is allowed, and a refusal names the directive and the value.
  */
+template <typename Check>
 static char *
-ngx_http_tasker_auth_check_seconds(ngx_conf_t *cf, void *data, bool refresh)
+ngx_http_tasker_auth_post_check(ngx_conf_t *cf, Check check)
 {
-    time_t                *sp = static_cast<time_t *>(data);
     ngx_str_t             *value;
-    tasker::Status         s;
     tasker::SettingError   e;
 
     value = (ngx_str_t *) cf->args->elts;
 
     try {
-        std::string_view written = ngx_http_tasker_auth_sv(&value[1]);
-
-        s = refresh ? tasker::checkJwksRefreshInterval(*sp, written, &e)
-                    : tasker::checkDuration(*sp, written, &e);
-
-        if (s != tasker::Status::Ok) {
+        if (check(&e) != tasker::Status::Ok) {
             return ngx_http_tasker_auth_refuse(cf, &value[0], e);
         }
 
@@ -770,60 +765,47 @@ ngx_http_tasker_auth_check_seconds(ngx_conf_t *cf, void *data, bool refresh)
 char *
 ngx_http_tasker_auth_check_duration(ngx_conf_t *cf, void *post, void *data)
 {
-    return ngx_http_tasker_auth_check_seconds(cf, data, false);
+    time_t     *sp = static_cast<time_t *>(data);
+    ngx_str_t  *value = (ngx_str_t *) cf->args->elts;
+
+    return ngx_http_tasker_auth_post_check(cf, [&](tasker::SettingError *e) {
+        return tasker::checkDuration(*sp, ngx_http_tasker_auth_sv(&value[1]), e);
+    });
 }
 
 
 char *
 ngx_http_tasker_auth_check_refresh(ngx_conf_t *cf, void *post, void *data)
 {
-    return ngx_http_tasker_auth_check_seconds(cf, data, true);
-}
+    time_t     *sp = static_cast<time_t *>(data);
+    ngx_str_t  *value = (ngx_str_t *) cf->args->elts;
 
-
-/*
- * Post handlers of the text directives (ngx_conf_set_str_slot has stored the
- * value in `data`).
- */
-static char *
-ngx_http_tasker_auth_check_str(ngx_conf_t *cf, void *data, bool header)
-{
-    ngx_str_t             *value, *sp = static_cast<ngx_str_t *>(data);
-    tasker::Status         s;
-    tasker::SettingError   e;
-
-    value = (ngx_str_t *) cf->args->elts;
-
-    try {
-        std::string_view v = ngx_http_tasker_auth_sv(sp);
-
-        s = header ? tasker::checkHeaderName(v, &e) : tasker::checkText(v, &e);
-
-        if (s != tasker::Status::Ok) {
-            return ngx_http_tasker_auth_refuse(cf, &value[0], e);
-        }
-
-        return NGX_CONF_OK;
-
-    } catch (...) {
-        ngx_conf_log_error(NGX_LOG_ALERT, cf, 0,
-                           "tasker_auth: %V: internal error", &value[0]);
-        return NGX_HTTP_TASKER_CONF_ERROR;
-    }
+    return ngx_http_tasker_auth_post_check(cf, [&](tasker::SettingError *e) {
+        return tasker::checkJwksRefreshInterval(
+                   *sp, ngx_http_tasker_auth_sv(&value[1]), e);
+    });
 }
 
 
 char *
 ngx_http_tasker_auth_check_text(ngx_conf_t *cf, void *post, void *data)
 {
-    return ngx_http_tasker_auth_check_str(cf, data, false);
+    ngx_str_t  *sp = static_cast<ngx_str_t *>(data);
+
+    return ngx_http_tasker_auth_post_check(cf, [&](tasker::SettingError *e) {
+        return tasker::checkText(ngx_http_tasker_auth_sv(sp), e);
+    });
 }
 
 
 char *
 ngx_http_tasker_auth_check_header(ngx_conf_t *cf, void *post, void *data)
 {
-    return ngx_http_tasker_auth_check_str(cf, data, true);
+    ngx_str_t  *sp = static_cast<ngx_str_t *>(data);
+
+    return ngx_http_tasker_auth_post_check(cf, [&](tasker::SettingError *e) {
+        return tasker::checkHeaderName(ngx_http_tasker_auth_sv(sp), e);
+    });
 }
 
 
