@@ -57,7 +57,10 @@ class Endpoint:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(endpoint.jwks)))
                 self.end_headers()
-                self.wfile.write(endpoint.jwks)
+                try:
+                    self.wfile.write(endpoint.jwks)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # a worker that left cancelled its held fetch
 
         class Server(ThreadingHTTPServer):
             request_queue_size = 128  # 16 URLs refreshed at once: no refused connection
