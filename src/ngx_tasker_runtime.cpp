@@ -45,28 +45,37 @@ static ngx_cycle_t                   *ngx_http_tasker_auth_lane_cycle;
 
 /* ---- shared memory: metrics and JWKS ---------------------------------- */
 
+/* Whether a metrics slot is registered for this (redacted) URL. */
+static bool
+ngx_http_tasker_auth_metrics_url_is(const tasker::MetricsJwksSlot &m,
+    const std::string &shown)
+{
+    uint64_t  len = m.url_len.load(std::memory_order_acquire);
+
+    return len != 0 && len == shown.size()
+           && ngx_memcmp(m.url, shown.data(), len) == 0;
+}
+
+
 /* A URL that a reload removed stops being exported. */
 static void
 ngx_http_tasker_auth_forget_urls(ngx_http_tasker_auth_main_conf_t *mcf,
     tasker::MetricsBlock *block)
 {
     int                                 slot;
-    uint64_t                            len;
     ngx_uint_t                          i;
     ngx_http_tasker_auth_jwks_conf_t   *j;
 
     j = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts);
 
     for (slot = 0; slot < tasker::kMaxJwksUrls; slot++) {
-        len = block->jwks[slot].url_len.load(std::memory_order_acquire);
-        if (len == 0) {
+        if (block->jwks[slot].url_len.load(std::memory_order_acquire) == 0) {
             continue;
         }
 
         for (i = 0; i < mcf->jwks.nelts; i++) {
-            if (j[i].shown->size() == len
-                && ngx_memcmp(j[i].shown->data(), block->jwks[slot].url, len)
-                   == 0)
+            if (ngx_http_tasker_auth_metrics_url_is(block->jwks[slot],
+                                                    *j[i].shown))
             {
                 break;
             }
@@ -128,6 +137,67 @@ ngx_http_tasker_auth_init_metrics_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 
 /*
+ * The core's slot plan for mcf's URLs (src/jwks_slots.h). The running
+ * configuration (omcf, NULL at a first start) counts only for the slots that
+ * still hold what it saw. Runs in the master, which alone writes slot URLs
+ * and epochs, so they are read without the lock.
+ */
+static ngx_int_t
+ngx_http_tasker_auth_plan_jwks_slots(ngx_log_t *log,
+    ngx_http_tasker_auth_jwks_shm_t *sh, ngx_http_tasker_auth_main_conf_t *mcf,
+    ngx_http_tasker_auth_main_conf_t *omcf,
+    std::vector<tasker::JwksSlotPlan> *plan)
+{
+    ngx_uint_t                          i, n;
+    ngx_http_tasker_auth_jwks_conf_t   *j, *oj;
+
+    j = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts);
+
+    try {
+        std::vector<bool>              live(sh->nslots, false);
+        std::vector<std::string_view>  slot_urls, urls;
+
+        if (omcf != NULL && omcf->jwks_shm == sh) {
+            oj = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(
+                     omcf->jwks.elts);
+
+            for (i = 0; i < omcf->jwks.nelts; i++) {
+                if (oj[i].slot < sh->nslots
+                    && sh->slots[oj[i].slot].epoch == oj[i].epoch)
+                {
+                    live[oj[i].slot] = true;
+                }
+            }
+        }
+
+        for (n = 0; n < sh->nslots; n++) {
+            slot_urls.emplace_back(reinterpret_cast<char *>(sh->slots[n].url),
+                                   sh->slots[n].url_len);
+        }
+
+        for (i = 0; i < mcf->jwks.nelts; i++) {
+            urls.push_back(ngx_http_tasker_auth_sv(&j[i].url));
+        }
+
+        if (tasker::assignJwksSlots(slot_urls, live, urls, plan)
+            != tasker::Status::Ok)
+        {
+            ngx_log_error(NGX_LOG_EMERG, log, 0,
+                          "tasker_auth: no free JWKS slot");
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+
+    } catch (...) {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "tasker_auth: out of memory in the JWKS zone");
+        return NGX_ERROR;
+    }
+}
+
+
+/*
  * Runs in the master at every (re)load, before nginx opens the listening
  * sockets (so the new configuration may still fail to load). The slots are
  * planned by the core (src/jwks_slots.h): a URL the running configuration
@@ -143,7 +213,7 @@ ngx_http_tasker_auth_init_jwks_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_slab_pool_t                    *shpool;
     ngx_http_tasker_auth_jwks_shm_t    *sh;
     ngx_http_tasker_auth_jwks_slot_t   *slot;
-    ngx_http_tasker_auth_jwks_conf_t   *j, *oj;
+    ngx_http_tasker_auth_jwks_conf_t   *j;
     ngx_http_tasker_auth_main_conf_t   *mcf, *omcf;
 
     mcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(shm_zone->data);
@@ -182,44 +252,10 @@ ngx_http_tasker_auth_init_jwks_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     std::vector<tasker::JwksSlotPlan>  plan;
 
-    try {
-        std::vector<bool>              live(sh->nslots, false);
-        std::vector<std::string_view>  slot_urls, urls;
-
-        /* the running configuration's slots, while they hold what it saw */
-        if (omcf != NULL && omcf->jwks_shm == sh) {
-            oj = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(
-                     omcf->jwks.elts);
-
-            for (i = 0; i < omcf->jwks.nelts; i++) {
-                if (oj[i].slot < sh->nslots
-                    && sh->slots[oj[i].slot].epoch == oj[i].epoch)
-                {
-                    live[oj[i].slot] = true;
-                }
-            }
-        }
-
-        for (n = 0; n < sh->nslots; n++) {
-            slot_urls.emplace_back(reinterpret_cast<char *>(sh->slots[n].url),
-                                   sh->slots[n].url_len);
-        }
-
-        for (i = 0; i < mcf->jwks.nelts; i++) {
-            urls.push_back(ngx_http_tasker_auth_sv(&j[i].url));
-        }
-
-        if (tasker::assignJwksSlots(slot_urls, live, urls, &plan)
-            != tasker::Status::Ok)
-        {
-            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                          "tasker_auth: no free JWKS slot");
-            return NGX_ERROR;
-        }
-
-    } catch (...) {
-        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                      "tasker_auth: out of memory in the JWKS zone");
+    if (ngx_http_tasker_auth_plan_jwks_slots(shm_zone->shm.log, sh, mcf, omcf,
+                                             &plan)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -352,20 +388,10 @@ static bool
 ngx_http_tasker_auth_metrics_slot_is(ngx_http_tasker_auth_main_conf_t *mcf,
     const ngx_http_tasker_auth_jwks_conf_t *j)
 {
-    uint64_t  len;
-
-    if (mcf->metrics == NULL || j->metrics_slot < 0
-        || j->metrics_slot >= tasker::kMaxJwksUrls)
-    {
-        return false;
-    }
-
-    const tasker::MetricsJwksSlot  &m = mcf->metrics->jwks[j->metrics_slot];
-
-    len = m.url_len.load(std::memory_order_acquire);
-
-    return len == j->shown->size()
-           && ngx_memcmp(m.url, j->shown->data(), len) == 0;
+    return mcf->metrics != NULL && j->metrics_slot >= 0
+           && j->metrics_slot < tasker::kMaxJwksUrls
+           && ngx_http_tasker_auth_metrics_url_is(
+                  mcf->metrics->jwks[j->metrics_slot], *j->shown);
 }
 
 
@@ -493,6 +519,45 @@ ngx_http_tasker_auth_jwks_log_failure(ngx_log_t *log,
 
 
 /*
+ * A finished fetch into its slot, under the zone mutex (plain C only): a
+ * good document and its times, or a failure and its back-off. The same
+ * document again (the usual refresh) keeps its version, so no worker parses
+ * it again; only a changed one is copied.
+ */
+static void
+ngx_http_tasker_auth_jwks_store(ngx_http_tasker_auth_jwks_slot_t *slot,
+    const ngx_http_tasker_auth_jwks_conf_t *j, bool ok,
+    const std::string &body, time_t now)
+{
+    time_t  delay;
+
+    if (ok) {
+        if (slot->version == 0 || slot->body_len != body.size()
+            || ngx_memcmp(slot->body, body.data(), body.size()) != 0)
+        {
+            ngx_memcpy(slot->body, body.data(), body.size());
+            slot->body_len = body.size();
+            slot->version++;
+        }
+
+        slot->last_success = now;
+        slot->failures = 0;
+        slot->next_fetch = now + j->refresh_interval;
+
+    } else {
+        slot->failures++;
+        /* back off: 5s, 10s, 20s ... at most 300s or the refresh interval */
+        delay = 5 << ngx_min(slot->failures - 1, 6);
+        delay = ngx_min(delay, NGX_HTTP_TASKER_AUTH_JWKS_MAX_BACKOFF);
+        delay = ngx_min(delay, j->refresh_interval);
+        slot->next_fetch = now + delay;
+    }
+
+    slot->fetching_pid = 0;
+}
+
+
+/*
  * Publishes the result of a finished fetch: a good document goes into the
  * slot for every worker (this one keeps the set it parsed); a failure backs
  * off. Only plain C runs under the zone mutex.
@@ -501,7 +566,7 @@ static void
 ngx_http_tasker_auth_jwks_publish(ngx_http_tasker_auth_main_conf_t *mcf,
     ngx_uint_t i, ngx_log_t *log)
 {
-    time_t                               now, delay;
+    time_t                               now;
     size_t                               nkeys;
     tasker::Status                       s;
     std::string                          body, cause;
@@ -554,33 +619,8 @@ ngx_http_tasker_auth_jwks_publish(ngx_http_tasker_auth_main_conf_t *mcf,
         return;
     }
 
-    if (s == tasker::Status::Ok) {
-        /*
-         * The same document again (the usual refresh) keeps its version:
-         * no worker parses it again. Only a changed one is copied.
-         */
-        if (slot->version == 0 || slot->body_len != body.size()
-            || ngx_memcmp(slot->body, body.data(), body.size()) != 0)
-        {
-            ngx_memcpy(slot->body, body.data(), body.size());
-            slot->body_len = body.size();
-            slot->version++;
-        }
-
-        slot->last_success = now;
-        slot->failures = 0;
-        slot->next_fetch = now + j->refresh_interval;
-
-    } else {
-        slot->failures++;
-        /* back off: 5s, 10s, 20s ... at most 300s or the refresh interval */
-        delay = 5 << ngx_min(slot->failures - 1, 6);
-        delay = ngx_min(delay, NGX_HTTP_TASKER_AUTH_JWKS_MAX_BACKOFF);
-        delay = ngx_min(delay, j->refresh_interval);
-        slot->next_fetch = now + delay;
-    }
-
-    slot->fetching_pid = 0;
+    ngx_http_tasker_auth_jwks_store(slot, j, s == tasker::Status::Ok, body,
+                                    now);
 
     uint64_t version = slot->version;
     time_t last_success = slot->last_success;
