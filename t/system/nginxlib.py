@@ -46,6 +46,33 @@ def free_port():
         return s.getsockname()[1]
 
 
+def conf_text(port, server, workers=2, connections=256, log_level="info", main="", http=""):
+    """An nginx.conf that loads the module, with logs/ and tmp/ under the prefix and one server
+    on 127.0.0.1:<port> holding `server` (its locations). `main` and `http` add directives to
+    those blocks (such as "daemon off;")."""
+    return f"""
+load_module {MODULE};
+{main}
+worker_processes {workers};
+error_log logs/error.log {log_level};
+pid logs/nginx.pid;
+events {{ worker_connections {connections}; }}
+http {{
+    access_log off;
+{http}
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+{server}
+    }}
+}}
+"""
+
+
 def http_get(port, path, headers=None, timeout=5):
     """GET http://127.0.0.1:<port><path> on a new connection.
 

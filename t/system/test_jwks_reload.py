@@ -19,7 +19,7 @@ import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from nginxlib import MODULE, Nginx, free_port, http_get, make_keys, mint, wait_for
+from nginxlib import Nginx, conf_text, free_port, http_get, make_keys, mint, wait_for
 
 
 class Endpoint:
@@ -108,28 +108,12 @@ class JwksReloadTest(unittest.TestCase):
             proxy_pass http://127.0.0.1:%d/_backend;
         }
 """ % (path, url, self.port) for path, url in locations)
-        return f"""
-load_module {MODULE};
-worker_processes 2;
-error_log logs/error.log info;
-pid logs/nginx.pid;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path tmp/body;
-    proxy_temp_path tmp/proxy;
-    fastcgi_temp_path tmp/fastcgi;
-    uwsgi_temp_path tmp/uwsgi;
-    scgi_temp_path tmp/scgi;
-    server {{
-        listen 127.0.0.1:{self.port};
-        {"listen 127.0.0.1:%d;" % extra_listen if extra_listen else ""}
-        location /_backend {{ tasker_auth off; return 200 "ok\\n"; }}
-        location = /metrics {{ tasker_auth off; tasker_auth_metrics; }}
-{blocks}
-    }}
-}}
-"""
+        extra = "listen 127.0.0.1:%d;" % extra_listen if extra_listen else ""
+        return conf_text(self.port, """
+        %s
+        location /_backend { tasker_auth off; return 200 "ok\\n"; }
+        location = /metrics { tasker_auth off; tasker_auth_metrics; }
+""" % extra + blocks)
 
     def nginx(self, locations):
         n = Nginx(os.path.join(self.tmp, self.id().rsplit(".", 1)[1]), self.conf(locations),

@@ -26,7 +26,7 @@ import threading
 import time
 import unittest
 
-from nginxlib import MODULE, Nginx, free_port, http_get, make_keys, mint
+from nginxlib import MODULE, Nginx, conf_text, free_port, http_get, make_keys, mint
 
 VALGRIND = os.environ.get("RELOAD_VALGRIND")
 
@@ -94,23 +94,7 @@ class ReloadMemoryTest(unittest.TestCase):
                           % os.path.join(self.keys, "rsa-public.pem"))
         self.write(self.toml, self.good_toml)
         self.port = free_port()
-        self.write(self.nginx.conf, f"""
-load_module {MODULE};
-daemon off;
-worker_processes 2;
-error_log logs/error.log notice;
-pid logs/nginx.pid;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    tasker_auth_success_log_level off;
-    client_body_temp_path tmp/body;
-    proxy_temp_path tmp/proxy;
-    fastcgi_temp_path tmp/fastcgi;
-    uwsgi_temp_path tmp/uwsgi;
-    scgi_temp_path tmp/scgi;
-    server {{
-        listen 127.0.0.1:{self.port};
+        self.write(self.nginx.conf, conf_text(self.port, f"""
         location /_backend {{ tasker_auth off; return 200 "ok\\n"; }}
         location = /toml {{
             tasker_auth_config {self.toml};
@@ -123,9 +107,8 @@ http {{
             tasker_permission tasks:read;
             proxy_pass http://127.0.0.1:{self.port}/_backend;
         }}
-    }}
-}}
-""")
+""", log_level="notice", main="daemon off;",
+                                              http="    tasker_auth_success_log_level off;"))
         self.addCleanup(self.stop)
         # daemon off: the master is our child, self.nginx.proc
         self.nginx.start(foreground=True,

@@ -20,7 +20,7 @@ import threading
 import time
 import unittest
 
-from nginxlib import MODULE, REPO, Nginx, free_port, http_get, make_keys, mint
+from nginxlib import MODULE, REPO, Nginx, conf_text, free_port, http_get, make_keys, mint
 
 
 def metric(text, series):
@@ -44,27 +44,10 @@ class SystemTest(unittest.TestCase):
 
     def make(self, name, body, workers=2):
         port = free_port()
-        conf = f"""
-load_module {MODULE};
-worker_processes {workers};
-error_log logs/error.log info;
-pid logs/nginx.pid;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path tmp/body;
-    proxy_temp_path tmp/proxy;
-    fastcgi_temp_path tmp/fastcgi;
-    uwsgi_temp_path tmp/uwsgi;
-    scgi_temp_path tmp/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        location /_backend {{ tasker_auth off; return 200 "ok\\n"; }}
-        location = /metrics {{ tasker_auth off; tasker_auth_metrics; }}
-{body.replace("PORT", str(port)).replace("KEYS", self.keys)}
-    }}
-}}
-"""
+        conf = conf_text(port, """
+        location /_backend { tasker_auth off; return 200 "ok\\n"; }
+        location = /metrics { tasker_auth off; tasker_auth_metrics; }
+""" + body.replace("PORT", str(port)).replace("KEYS", self.keys), workers=workers)
         n = Nginx(os.path.join(self.tmp, name), conf, port=port, ready_path="/_backend")
         self.addCleanup(n.stop)
         return n, port

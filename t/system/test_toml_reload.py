@@ -21,7 +21,7 @@ import signal
 import tempfile
 import unittest
 
-from nginxlib import MODULE, Nginx, alive, free_port, http_get, wait_for
+from nginxlib import Nginx, alive, conf_text, free_port, http_get, wait_for
 
 GOOD = """[auth]
 enabled = true
@@ -54,30 +54,14 @@ class TomlReloadTest(unittest.TestCase):
         self.prefix = tempfile.mkdtemp(prefix="tasker-toml-reload-")
         self.toml = os.path.join(self.prefix, "conf", "auth.toml")
         self.port = free_port()
-        self.server = Nginx(self.prefix, f"""
-load_module {MODULE};
-worker_processes 1;
-error_log logs/error.log info;
-pid logs/nginx.pid;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path tmp/body;
-    proxy_temp_path tmp/proxy;
-    fastcgi_temp_path tmp/fastcgi;
-    uwsgi_temp_path tmp/uwsgi;
-    scgi_temp_path tmp/scgi;
-    server {{
-        listen 127.0.0.1:{self.port};
+        self.server = Nginx(self.prefix, conf_text(self.port, f"""
         location = /t {{
             tasker_auth_config auth.toml;
             tasker_permission tasks:read;
             proxy_pass http://127.0.0.1:{self.port}/_backend;
         }}
         location = /_backend {{ return 200 "ok\\n"; }}
-    }}
-}}
-""", port=self.port, ready_path="/_backend")
+""", workers=1, connections=64), port=self.port, ready_path="/_backend")
         self.write_toml(GOOD.format(key="old-key-1234567890").encode())
 
     def tearDown(self):
