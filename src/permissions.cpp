@@ -63,6 +63,9 @@ const MethodName kMethods[] = {
     {"GET", Method::Get},         {"HEAD", Method::Head},       {"POST", Method::Post},
     {"PUT", Method::Put},         {"DELETE", Method::Delete},   {"PATCH", Method::Patch},
     {"OPTIONS", Method::Options}, {"TRACE", Method::Trace},     {"CONNECT", Method::Connect},
+    {"MKCOL", Method::Mkcol},     {"COPY", Method::Copy},       {"MOVE", Method::Move},
+    {"PROPFIND", Method::Propfind}, {"PROPPATCH", Method::Proppatch}, {"LOCK", Method::Lock},
+    {"UNLOCK", Method::Unlock},
 };
 
 bool isAllCaps(std::string_view s) noexcept {
@@ -95,6 +98,11 @@ bool Grant::add(std::string_view s) noexcept {
   uint32_t b = grantBits(s);
   bits |= b;
   return b != 0;
+}
+
+const char* methodNames() noexcept {
+  return "GET HEAD POST PUT DELETE PATCH OPTIONS TRACE CONNECT MKCOL COPY MOVE PROPFIND "
+         "PROPPATCH LOCK UNLOCK";
 }
 
 TASKER_HOT

@@ -47,11 +47,17 @@ struct Grant {
 };
 static_assert(kPermissionCount <= 32, "Grant::bits and PermissionRule::mask hold one bit each");
 
-// HTTP methods a rule may name. Bit positions of RuleSet method masks.
+// HTTP methods a rule may name: RFC 9110's, PATCH, and the WebDAV methods nginx's own
+// limit_except accepts. Bit positions of RuleSet method masks.
 enum class Method : uint32_t {
   Get = 1u << 0, Head = 1u << 1, Post = 1u << 2, Put = 1u << 3, Delete = 1u << 4,
   Patch = 1u << 5, Options = 1u << 6, Trace = 1u << 7, Connect = 1u << 8,
+  Mkcol = 1u << 9, Copy = 1u << 10, Move = 1u << 11, Propfind = 1u << 12,
+  Proppatch = 1u << 13, Lock = 1u << 14, Unlock = 1u << 15,
 };
+
+// The method names a rule accepts, space-separated, for messages ("GET HEAD ... UNLOCK").
+const char* methodNames() noexcept;
 
 // Bit of a method name ("GET"), or 0 for a name we do not know.
 uint32_t methodBit(std::string_view name) noexcept;

@@ -296,10 +296,7 @@ Status parsePermissionRule(const std::vector<std::string_view>& args, RuleSet* r
                         std::to_string(kPermissionCount) + " permissions",
                     error);
     case Status::ConfigBadMethod:
-      return refuse(bad,
-                    " is not an HTTP method (GET HEAD POST PUT DELETE PATCH OPTIONS TRACE "
-                    "CONNECT)",
-                    error);
+      return refuse(bad, std::string(" is not an HTTP method (") + methodNames() + ")", error);
     case Status::ConfigInvalid:
       return refuse(bad, " names no permission", error);
     default:

@@ -390,3 +390,60 @@ OPTIONS /t
 --- more_headers
 Origin: https://ui.example.com
 --- error_code: 401
+
+
+
+=== TEST 22: a WebDAV method rule: PROPFIND needs its own permission
+--- config
+    location = /v1/tasks {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_permission GET tasks:read;
+        tasker_permission PROPFIND MKCOL tasks:create;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+PROPFIND /v1/tasks
+--- more_headers eval
+"Authorization: Bearer $::tok{reader}"
+--- error_code: 403
+--- response_body
+{"error":"forbidden","message":"Missing required permission: tasks:create"}
+
+
+
+=== TEST 23: a WebDAV method rule passes the credential that holds it
+--- config
+    location = /v1/tasks {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_permission GET tasks:read;
+        tasker_permission PROPFIND MKCOL tasks:create;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+MKCOL /v1/tasks
+--- more_headers eval
+"Authorization: Bearer $::tok{creator}"
+--- error_code: 200
+--- response_body
+backend MKCOL subject= method= permissions=
+
+
+
+=== TEST 24: a WebDAV method no rule names is not covered
+--- config
+    location = /v1/tasks {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_permission GET tasks:read;
+        tasker_permission PROPFIND MKCOL tasks:create;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+PROPPATCH /v1/tasks
+--- more_headers eval
+"Authorization: Bearer $::tok{super}"
+--- error_code: 403
+--- response_body
+{"error":"forbidden","message":"No permission rule allows method PROPPATCH"}

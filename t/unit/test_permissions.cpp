@@ -240,12 +240,41 @@ void test_permissions_method_bits(void** state) {
   assert_int_equal(methodBit("OPTIONS"), static_cast<uint32_t>(Method::Options));
   assert_int_equal(methodBit("TRACE"), static_cast<uint32_t>(Method::Trace));
   assert_int_equal(methodBit("CONNECT"), static_cast<uint32_t>(Method::Connect));
+  assert_int_equal(methodBit("MKCOL"), static_cast<uint32_t>(Method::Mkcol));
+  assert_int_equal(methodBit("COPY"), static_cast<uint32_t>(Method::Copy));
+  assert_int_equal(methodBit("MOVE"), static_cast<uint32_t>(Method::Move));
+  assert_int_equal(methodBit("PROPFIND"), static_cast<uint32_t>(Method::Propfind));
+  assert_int_equal(methodBit("PROPPATCH"), static_cast<uint32_t>(Method::Proppatch));
+  assert_int_equal(methodBit("LOCK"), static_cast<uint32_t>(Method::Lock));
+  assert_int_equal(methodBit("UNLOCK"), static_cast<uint32_t>(Method::Unlock));
   assert_int_equal(methodBit("get"), 0);
   assert_int_equal(methodBit("Get"), 0);
   assert_int_equal(methodBit(""), 0);
-  assert_int_equal(methodBit("PROPFIND"), 0);
+  assert_int_equal(methodBit("QUERY"), 0);
+  assert_int_equal(methodBit("FETCH"), 0);
   assert_int_equal(methodBit("GETX"), 0);
   assert_int_equal(methodBit("GE"), 0);
+  assert_int_equal(methodBit("PROPFINDX"), 0);
+}
+
+// The list the nginx -t message prints is exactly the accepted set, one bit each.
+void test_permissions_method_names_match_bits(void** state) {
+  std::string names = methodNames();
+  uint32_t all = 0;
+  int count = 0;
+  size_t pos = 0;
+  while (pos <= names.size()) {
+    size_t end = names.find(' ', pos);
+    if (end == std::string::npos) end = names.size();
+    uint32_t bit = methodBit(std::string_view(names).substr(pos, end - pos));
+    assert_int_not_equal(bit, 0);
+    assert_int_equal(all & bit, 0);
+    all |= bit;
+    ++count;
+    pos = end + 1;
+  }
+  assert_int_equal(count, 16);
+  assert_int_equal(all, 0xffffu);
 }
 
 // ---- rule parsing ----------------------------------------------------------------------------
@@ -266,13 +295,26 @@ void test_permissions_rules_parse_methods_and_permissions(void** state) {
   assert_int_equal(rs.rules()[1].required[0], specIndex("steps:resolve"));
 }
 
-void test_permissions_rules_accept_all_nine_methods(void** state) {
+void test_permissions_rules_accept_all_sixteen_methods(void** state) {
   RuleSet rs;
   assert_int_equal(rs.addRule(Args{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS",
-                                   "TRACE", "CONNECT", "tasks:read"},
+                                   "TRACE", "CONNECT", "MKCOL", "COPY", "MOVE", "PROPFIND",
+                                   "PROPPATCH", "LOCK", "UNLOCK", "tasks:read"},
                               nullptr),
                    Status::Ok);
-  assert_int_equal(rs.rules()[0].methods, 0x1ffu);
+  assert_int_equal(rs.rules()[0].methods, 0xffffu);
+}
+
+void test_permissions_check_webdav_method_rule(void** state) {
+  RuleSet rs;
+  assert_int_equal(rs.addRule(Args{"PROPFIND", "tasks:list"}, nullptr), Status::Ok);
+  assert_int_equal(rs.addRule(Args{"GET", "tasks:read"}, nullptr), Status::Ok);
+  const char* missing = nullptr;
+  assert_int_equal(rs.check("PROPFIND", grantOf({"tasks:list"}), &missing), Status::Ok);
+  assert_int_equal(rs.check("PROPFIND", grantOf({"tasks:read"}), &missing), Status::PermDenied);
+  assert_string_equal(missing, "tasks:list");
+  assert_int_equal(rs.check("PROPPATCH", grantOf({"*"}), &missing),
+                   Status::PermMethodNotCovered);
 }
 
 void test_permissions_rules_reject_unknown_permission(void** state) {
@@ -307,9 +349,9 @@ void test_permissions_rules_reject_bad_method(void** state) {
   std::string bad;
   assert_int_equal(rs.addRule(Args{"FETCH", "tasks:read"}, &bad), Status::ConfigBadMethod);
   assert_string_equal(bad.c_str(), "FETCH");
-  assert_int_equal(rs.addRule(Args{"GET", "PROPFIND", "tasks:read"}, &bad),
+  assert_int_equal(rs.addRule(Args{"GET", "QUERY", "tasks:read"}, &bad),
                    Status::ConfigBadMethod);
-  assert_string_equal(bad.c_str(), "PROPFIND");
+  assert_string_equal(bad.c_str(), "QUERY");
   // Only leading all-caps words are methods: a lower-case method is an unknown permission, and
   // a method after a permission is one too.
   assert_int_equal(rs.addRule(Args{"get", "tasks:read"}, &bad), Status::ConfigUnknownPermission);
@@ -394,7 +436,7 @@ void test_permissions_check_uncovered_method_fails_closed(void** state) {
   Grant all = grantOf({"*"});
   const char* missing = nullptr;
   for (const char* m :
-       {"PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "PROPFIND", "get", ""}) {
+       {"PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "PROPFIND", "QUERY", "get", ""}) {
     // Even a superuser: no rule speaks for the method, so it is denied.
     assert_int_equal(rs.check(m, all, &missing), Status::PermMethodNotCovered);
   }
@@ -578,8 +620,9 @@ int main(void) {
       cmocka_unit_test(test_permissions_grant_non_matching_grant_nothing),
       cmocka_unit_test(test_permissions_grant_accumulates_and_ignores_unknown),
       cmocka_unit_test(test_permissions_method_bits),
+      cmocka_unit_test(test_permissions_method_names_match_bits),
       cmocka_unit_test(test_permissions_rules_parse_methods_and_permissions),
-      cmocka_unit_test(test_permissions_rules_accept_all_nine_methods),
+      cmocka_unit_test(test_permissions_rules_accept_all_sixteen_methods),
       cmocka_unit_test(test_permissions_rules_reject_unknown_permission),
       cmocka_unit_test(test_permissions_rules_reject_wildcards),
       cmocka_unit_test(test_permissions_rules_reject_bad_method),
@@ -590,6 +633,7 @@ int main(void) {
       cmocka_unit_test(test_permissions_check_method_qualified_rules),
       cmocka_unit_test(test_permissions_check_uncovered_method_fails_closed),
       cmocka_unit_test(test_permissions_check_methodless_rule_covers_every_method),
+      cmocka_unit_test(test_permissions_check_webdav_method_rule),
       cmocka_unit_test(test_permissions_check_head_follows_get),
       cmocka_unit_test(test_permissions_check_head_named_uses_only_head_rules),
       cmocka_unit_test(test_permissions_check_head_named_with_methodless_rule),
