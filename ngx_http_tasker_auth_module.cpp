@@ -40,6 +40,8 @@ static char *ngx_http_tasker_auth_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
 static char *ngx_http_tasker_auth_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_tasker_auth_check_metrics(ngx_conf_t *cf,
+    ngx_http_tasker_auth_loc_conf_t *conf);
 
 
 static ngx_conf_post_t  ngx_http_tasker_auth_duration_post =
@@ -371,6 +373,7 @@ ngx_http_tasker_auth_create_loc_conf(ngx_conf_t *cf)
      *     conf->prefetch = { NULL, ... };
      *     conf->block_file = { 0, NULL };
      *     conf->block_line = 0;
+     *     conf->metrics = 0;
      */
 
     conf->enable = NGX_CONF_UNSET;
@@ -595,7 +598,11 @@ ngx_http_tasker_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         cf->conf_file = &block;
     }
 
-    rv = ngx_http_tasker_auth_merge_block(cf, prev, conf);
+    rv = ngx_http_tasker_auth_check_metrics(cf, conf);
+
+    if (rv == NGX_CONF_OK) {
+        rv = ngx_http_tasker_auth_merge_block(cf, prev, conf);
+    }
 
     cf->conf_file = closing;
     return rv;
@@ -607,9 +614,55 @@ ngx_http_tasker_auth_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_core_loc_conf_t  *clcf;
 
+    auto  *lcf = static_cast<ngx_http_tasker_auth_loc_conf_t *>(conf);
+
+    if (lcf->metrics) {
+        return (char *) "is duplicate";
+    }
+
     clcf = (ngx_http_core_loc_conf_t *)
                ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    lcf->metrics = 1;
+
+    if (clcf->handler != NULL) {
+        /* an earlier proxy_pass & co.; a later one is found at merge */
+        return ngx_http_tasker_auth_check_metrics(cf, lcf);
+    }
+
     clcf->handler = ngx_http_tasker_auth_metrics_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * A location has one content handler, and nginx keeps whichever directive
+ * came last: with proxy_pass (or grpc_pass, stub_status, ...) beside it,
+ * tasker_auth_metrics would be dropped, or would drop the other, without a
+ * word. Either way the location does not do what it says, so it fails.
+ */
+static char *
+ngx_http_tasker_auth_check_metrics(ngx_conf_t *cf,
+    ngx_http_tasker_auth_loc_conf_t *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (!conf->metrics) {
+        return NGX_CONF_OK;
+    }
+
+    clcf = (ngx_http_core_loc_conf_t *)
+               ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler != ngx_http_tasker_auth_metrics_handler) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "tasker_auth: tasker_auth_metrics is set in "
+                           "location \"%V\", which has another content "
+                           "handler too (proxy_pass, grpc_pass, stub_status, "
+                           "...): serve the metrics from a location of their "
+                           "own", &clcf->name);
+        return NGX_HTTP_TASKER_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

@@ -195,6 +195,7 @@ typedef struct {
     ngx_http_tasker_auth_log_conf_t       log;
     const tasker::Settings               *toml;      /* tasker_auth_config */
     const tasker::AuthPolicy             *policy;    /* NULL: not enforced */
+    ngx_flag_t                            metrics;   /* own tasker_auth_metrics */
     /* where the block opens (http, server, location): merge-time errors */
     ngx_str_t                             block_file;
     ngx_uint_t                            block_line;

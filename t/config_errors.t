@@ -664,3 +664,39 @@ tasker_jwks_url is set in this block, but tasker_jwt_verification_method is publ
 --- must_die
 --- error_log
 tasker_jwt_public_key_path is set in this block, but tasker_jwt_verification_method is jwks, so the key would be ignored
+
+
+
+=== TEST 45: tasker_auth_metrics after proxy_pass in one location: two content handlers
+--- config
+    location = /metrics {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+        tasker_auth_metrics;
+    }
+--- must_die
+--- error_log
+tasker_auth_metrics is set in location "/metrics", which has another content handler too
+
+
+
+=== TEST 46: proxy_pass after tasker_auth_metrics in one location: two content handlers
+--- config
+    location = /metrics {
+        tasker_auth_metrics;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_auth_metrics is set in location "/metrics", which has another content handler too
+
+
+
+=== TEST 47: tasker_auth_metrics twice in one location
+--- config
+    location = /metrics {
+        tasker_auth_metrics;
+        tasker_auth_metrics;
+    }
+--- must_die
+--- error_log
+"tasker_auth_metrics" directive is duplicate
