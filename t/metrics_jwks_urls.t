@@ -1,8 +1,10 @@
 # JWKS URL labels on the metrics page (issue 10): the redacted form (no user:password@, no query
 # string) as in the logs, and a URL that a reload removed is no longer exported. The reload is a
-# HUP sent by --- init of the second block after it rewrote nginx.conf.
+# HUP sent by --- init of the second block after it rewrote nginx.conf. A reload that nginx
+# rejects after the shared zones were set up (a listen port in use) changes nothing on the page.
 use Test::Nginx::Socket 'no_plan';
 use TaskerTest;
+use IO::Socket::INET;
 
 master_on();
 workers(1);
@@ -24,6 +26,37 @@ sub reload_with {
     chomp $pid;
     kill 'HUP', $pid or die "HUP $pid: $!\n";
     select(undef, undef, undef, 1.5);
+}
+
+# Like reload_with, but the new configuration also listens on a port another socket holds (one
+# the kernel picked), so nginx rejects it after the shared zones were initialised and keeps the
+# running configuration. The socket is held until nginx gave up binding (5 tries, 500 ms apart).
+sub failed_reload_with {
+    my ($from, $to) = @_;
+    my $holder = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                       Listen => 1, Proto => 'tcp')
+        or die "failed_reload_with: listen: $!\n";
+    my $port = $holder->sockport;
+    my $conf = $Test::Nginx::Util::ConfFile;
+    open my $in, '<', $conf or die "$conf: $!\n";
+    my $text = do { local $/; <$in> };
+    close $in;
+    my $orig = $text;
+    $text =~ s/\Q$from\E/$to/g or die "failed_reload_with: $from not in $conf\n";
+    $text =~ s/(location = \/metrics \{)/listen 127.0.0.1:$port;\n    $1/ or die "no /metrics\n";
+    open my $out, '>', $conf or die "$conf: $!\n";
+    print $out $text;
+    close $out;
+    open my $fh, '<', $Test::Nginx::Util::PidFile or die "pid file: $!\n";
+    my $pid = <$fh>;
+    close $fh;
+    chomp $pid;
+    kill 'HUP', $pid or die "HUP $pid: $!\n";
+    select(undef, undef, undef, 4);
+    close $holder;
+    open $out, '>', $conf or die "$conf: $!\n";
+    print $out $orig;
+    close $out;
 }
 
 add_block_preprocessor(\&tasker_defaults);
@@ -66,3 +99,14 @@ GET /metrics
 --- error_code: 200
 --- response_body_like eval
 qr{\A(?!.*b\.json)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/c\.json"\} 0$)}sm
+
+
+
+=== TEST 3: a reload nginx rejects (port in use) neither drops c.json nor exports d.json
+--- init
+::failed_reload_with('/c.json;', '/d.json;');
+--- request
+GET /metrics
+--- error_code: 200
+--- response_body_like eval
+qr{\A(?!.*d\.json)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/c\.json"\} 0$)(?=.*^tasker_auth_jwks_refresh_total\{url="http://127\.0\.0\.1:\d+/c\.json",result="failure"\} [1-9])}sm
