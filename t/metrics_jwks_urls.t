@@ -4,6 +4,7 @@
 # rejects after the shared zones were set up (a listen port in use) changes nothing on the page.
 use Test::Nginx::Socket 'no_plan';
 use TaskerTest;
+use PromCheck;
 use IO::Socket::INET;
 
 master_on();
@@ -60,12 +61,13 @@ sub failed_reload_with {
 }
 
 add_block_preprocessor(\&tasker_defaults);
+add_response_body_check(\&prom_check);
 no_shuffle();
 run_tests();
 
 __DATA__
 
-=== TEST 1: labels are the redacted URLs: no userinfo, no query secrets
+=== TEST 1: labels are the redacted URLs: no userinfo, no query secrets; " and \ escaped
 --- config
     location = /a {
         tasker_auth on;
@@ -79,6 +81,12 @@ __DATA__
         tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/b.json;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
     }
+    location = /q {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url 'http://127.0.0.1:$TEST_NGINX_SERVER_PORT/q"b\\c.json';
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
     location = /metrics {
         tasker_auth off;
         tasker_auth_metrics;
@@ -87,7 +95,7 @@ __DATA__
 GET /metrics
 --- error_code: 200
 --- response_body_like eval
-qr{\A(?!.*(?:secret|scott))(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/a\.json\?\.\.\."\} 0$)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/b\.json"\} 0$)}sm
+qr{\A(?!.*(?:secret|scott))(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/a\.json\?\.\.\."\} 0$)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/b\.json"\} 0$)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/q\\"b\\\\c\.json"\} 0$)}sm
 
 
 
