@@ -13,6 +13,9 @@
 //     block = static_cast<MetricsBlock*>(slab_alloc(sizeof(MetricsBlock)));  // fresh memory
 //     metricsInit(block);
 //   }                                                     // else: reuse, counts survive reload
+// Usage (adapter, master process, once nginx committed the cycle: init_module, not init_zone,
+// which runs before nginx may still reject the new configuration and keep the running one):
+//   metricsUnregisterUrl(block, slot);                    // each slot no configured URL names
 //   int slot = metricsRegisterUrl(block, jwks_url);       // once per configured JWKS URL
 // Usage (a worker process: claim a lane once, count into it on the request path, lock-free):
 //   MetricsWriter w = metricsClaimLane(block, getpid(), processAlive);
@@ -179,8 +182,8 @@ int metricsMethodIndex(std::string_view method) noexcept;
 // registered (byte-exact compare) returns its existing slot, which is how counts survive a reload.
 // Returns -1 when block is nullptr, url is empty, contains a NUL byte, is not valid UTF-8
 // (Prometheus label values must be UTF-8), is kMetricsUrlBytes bytes or longer, or every slot is
-// taken. Slots are never released. NOT thread-safe against other registrations: call it from one
-// process at a time (the master at zone init or configuration load). Concurrent readers and
+// taken. Only metricsUnregisterUrl frees a slot. NOT thread-safe against other registrations:
+// call it from one process at a time (the master, in init_module). Concurrent readers and
 // counters in other processes are safe (see MetricsJwksSlot::url_len).
 int metricsRegisterUrl(MetricsBlock* block, std::string_view url) noexcept;
 

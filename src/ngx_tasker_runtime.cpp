@@ -91,10 +91,8 @@ ngx_http_tasker_auth_forget_urls(ngx_http_tasker_auth_main_conf_t *mcf,
 static ngx_int_t
 ngx_http_tasker_auth_init_metrics_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_uint_t                          i;
     ngx_slab_pool_t                    *shpool;
     tasker::MetricsBlock               *block;
-    ngx_http_tasker_auth_jwks_conf_t   *j;
     ngx_http_tasker_auth_main_conf_t   *mcf, *omcf;
 
     mcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(shm_zone->data);
@@ -122,17 +120,46 @@ ngx_http_tasker_auth_init_metrics_zone(ngx_shm_zone_t *shm_zone, void *data)
         shpool->data = block;
     }
 
+    /* the URL slots change in init_module, once the cycle is committed */
     mcf->metrics = block;
 
-    ngx_http_tasker_auth_forget_urls(mcf, block);
+    return NGX_OK;
+}
+
+
+/*
+ * Points the metrics URL slots at this cycle's URLs: forgets those it no
+ * longer names, registers the new ones. Not in init_zone: nginx may still
+ * reject the cycle after that (a listen port in use), keep the running one,
+ * and that one's URLs must keep their series.
+ */
+static void
+ngx_http_tasker_auth_register_urls(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                          i;
+    ngx_http_tasker_auth_jwks_conf_t   *j;
+    ngx_http_tasker_auth_main_conf_t   *mcf;
+
+    if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
+        return;
+    }
+
+    mcf = static_cast<ngx_http_tasker_auth_main_conf_t *>(
+              ngx_http_cycle_get_module_main_conf(cycle,
+                                                  ngx_http_tasker_auth_module));
+
+    if (mcf == NULL || mcf->metrics == NULL) {
+        return;
+    }
+
+    ngx_http_tasker_auth_forget_urls(mcf, mcf->metrics);
 
     j = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts);
     for (i = 0; i < mcf->jwks.nelts; i++) {
         /* the label is the redacted URL: no userinfo, no query secrets */
-        j[i].metrics_slot = tasker::metricsRegisterUrl(block, *j[i].shown);
+        j[i].metrics_slot = tasker::metricsRegisterUrl(mcf->metrics,
+                                                       *j[i].shown);
     }
-
-    return NGX_OK;
 }
 
 
@@ -784,6 +811,8 @@ ngx_http_tasker_auth_init_module(ngx_cycle_t *cycle)
                       "URL with a host name may stall a worker during DNS",
                       tasker::fetcherCurlVersion());
     }
+
+    ngx_http_tasker_auth_register_urls(cycle);
 
     return NGX_OK;
 }

@@ -1,6 +1,7 @@
 # Metrics (SPEC 6, 8; issue 5): a known mix of traffic, then exact counter values.
 use Test::Nginx::Socket 'no_plan';
 use TaskerTest;
+use PromCheck;
 
 my $now = time();
 our %tok = tasker_tokens(
@@ -32,6 +33,7 @@ for my $k (['key_ok', 'metrics-key-1234567890'], ['key_bad', 'metrics-key-123456
 sub series { my ($line) = @_; my $q = quotemeta $line; return "(?=.*^$q\$)" }
 
 add_block_preprocessor(\&tasker_defaults);
+add_response_body_check(\&prom_check);
 no_shuffle();
 run_tests();
 

@@ -1,8 +1,11 @@
 # JWKS URL labels on the metrics page (issue 10): the redacted form (no user:password@, no query
 # string) as in the logs, and a URL that a reload removed is no longer exported. The reload is a
-# HUP sent by --- init of the second block after it rewrote nginx.conf.
+# HUP sent by --- init of the second block after it rewrote nginx.conf. A reload that nginx
+# rejects after the shared zones were set up (a listen port in use) changes nothing on the page.
 use Test::Nginx::Socket 'no_plan';
 use TaskerTest;
+use PromCheck;
+use IO::Socket::INET;
 
 master_on();
 workers(1);
@@ -26,13 +29,45 @@ sub reload_with {
     select(undef, undef, undef, 1.5);
 }
 
+# Like reload_with, but the new configuration also listens on a port another socket holds (one
+# the kernel picked), so nginx rejects it after the shared zones were initialised and keeps the
+# running configuration. The socket is held until nginx gave up binding (5 tries, 500 ms apart).
+sub failed_reload_with {
+    my ($from, $to) = @_;
+    my $holder = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                       Listen => 1, Proto => 'tcp')
+        or die "failed_reload_with: listen: $!\n";
+    my $port = $holder->sockport;
+    my $conf = $Test::Nginx::Util::ConfFile;
+    open my $in, '<', $conf or die "$conf: $!\n";
+    my $text = do { local $/; <$in> };
+    close $in;
+    my $orig = $text;
+    $text =~ s/\Q$from\E/$to/g or die "failed_reload_with: $from not in $conf\n";
+    $text =~ s/(location = \/metrics \{)/listen 127.0.0.1:$port;\n    $1/ or die "no /metrics\n";
+    open my $out, '>', $conf or die "$conf: $!\n";
+    print $out $text;
+    close $out;
+    open my $fh, '<', $Test::Nginx::Util::PidFile or die "pid file: $!\n";
+    my $pid = <$fh>;
+    close $fh;
+    chomp $pid;
+    kill 'HUP', $pid or die "HUP $pid: $!\n";
+    select(undef, undef, undef, 4);
+    close $holder;
+    open $out, '>', $conf or die "$conf: $!\n";
+    print $out $orig;
+    close $out;
+}
+
 add_block_preprocessor(\&tasker_defaults);
+add_response_body_check(\&prom_check);
 no_shuffle();
 run_tests();
 
 __DATA__
 
-=== TEST 1: labels are the redacted URLs: no userinfo, no query secrets
+=== TEST 1: labels are the redacted URLs: no userinfo, no query secrets; " and \ escaped
 --- config
     location = /a {
         tasker_auth on;
@@ -46,6 +81,12 @@ __DATA__
         tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/b.json;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
     }
+    location = /q {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url 'http://127.0.0.1:$TEST_NGINX_SERVER_PORT/q"b\\c.json';
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
     location = /metrics {
         tasker_auth off;
         tasker_auth_metrics;
@@ -54,7 +95,7 @@ __DATA__
 GET /metrics
 --- error_code: 200
 --- response_body_like eval
-qr{\A(?!.*(?:secret|scott))(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/a\.json\?\.\.\."\} 0$)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/b\.json"\} 0$)}sm
+qr{\A(?!.*(?:secret|scott))(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/a\.json\?\.\.\."\} 0$)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/b\.json"\} 0$)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/q\\"b\\\\c\.json"\} 0$)}sm
 
 
 
@@ -66,3 +107,14 @@ GET /metrics
 --- error_code: 200
 --- response_body_like eval
 qr{\A(?!.*b\.json)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/c\.json"\} 0$)}sm
+
+
+
+=== TEST 3: a reload nginx rejects (port in use) neither drops c.json nor exports d.json
+--- init
+::failed_reload_with('/c.json;', '/d.json;');
+--- request
+GET /metrics
+--- error_code: 200
+--- response_body_like eval
+qr{\A(?!.*d\.json)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/c\.json"\} 0$)(?=.*^tasker_auth_jwks_refresh_total\{url="http://127\.0\.0\.1:\d+/c\.json",result="failure"\} [1-9])}sm

@@ -5,6 +5,7 @@
 # SIGKILL, so no lane is released, and check that nothing counted is lost.
 use Test::Nginx::Socket 'no_plan';
 use TaskerTest;
+use PromCheck;
 
 master_on();
 workers(2);
@@ -54,6 +55,7 @@ sub kill_workers {
 sub series { my ($line) = @_; my $q = quotemeta $line; return "(?=.*^$q\$)" }
 
 add_block_preprocessor(\&tasker_defaults);
+add_response_body_check(\&prom_check);
 no_shuffle();
 run_tests();
 
