@@ -323,6 +323,29 @@ Status redactFetchUrl(const std::string& url, std::string* out) noexcept {
   }
 }
 
+Status distinctShownUrl(const std::vector<std::string_view>& taken, std::string* shown) noexcept {
+  if (!shown) return Status::Internal;
+  auto used = [&taken](std::string_view s) {
+    return std::find(taken.begin(), taken.end(), s) != taken.end();
+  };
+  try {
+    if (!used(*shown)) return Status::Ok;
+    // taken.size() + 2 candidates: at most taken.size() of them can be in use.
+    for (size_t n = 2; n <= taken.size() + 2; ++n) {
+      std::string candidate = *shown + "#" + std::to_string(n);
+      if (!used(candidate)) {
+        *shown = std::move(candidate);
+        return Status::Ok;
+      }
+    }
+    return Status::Internal;
+  } catch (const std::bad_alloc&) {
+    return Status::OutOfMemory;
+  } catch (...) {
+    return Status::Internal;
+  }
+}
+
 // ---- JwksFetch ---------------------------------------------------------------------------------
 
 struct JwksFetch::Impl {
@@ -526,7 +549,7 @@ Status JwksFetch::start(const std::string& url, const FetchOptions& opts) noexce
     auto im = std::make_unique<Impl>();
     im->max_bytes = opts.max_bytes;
     im->follow_redirects = opts.follow_redirects;
-    im->log_url = redacted(parts);
+    im->log_url = opts.log_name.empty() ? redacted(parts) : opts.log_name;
     im->log_sink = opts.log_sink;
     im->log_ctx = opts.log_ctx;
     im->multi.reset(curl_multi_init());

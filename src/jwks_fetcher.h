@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "status.h"
@@ -63,6 +64,8 @@ struct FetchOptions {
   bool verify_tls = true;           // peer certificate and host name; off only for testing
   FetchLogSink log_sink = nullptr;  // may be nullptr
   void* log_ctx = nullptr;          // passed back to log_sink; borrowed
+  // How log_sink's messages name the URL (distinctShownUrl's result); empty: its redacted form.
+  std::string log_name;
 };
 
 // Reads a CA bundle at configuration time (tasker_jwks_ca_file, or the system bundle), so that a
@@ -126,6 +129,13 @@ Status validateFetchUrl(const std::string& url, std::string* error) noexcept;
 // by "?...". A URL that validateFetchUrl rejects is shown as written, but with anything before
 // the last '@' of its authority replaced by "...@" and its query by "?..." (nginx -t messages).
 Status redactFetchUrl(const std::string& url, std::string* out) noexcept;
+
+// *shown (a redactFetchUrl result), made distinct from the shown forms other URLs of the same
+// configuration already have: URLs that differ only in their userinfo or query, or after the
+// 256 characters shown, would otherwise share one log name and one metrics series. The first
+// stays as it is; a later one becomes "<shown>#2", "#3", ... (the first number not taken). A
+// shown URL never holds '#' otherwise (a fragment is not shown). OutOfMemory leaves *shown as is.
+Status distinctShownUrl(const std::vector<std::string_view>& taken, std::string* shown) noexcept;
 
 // One JWKS transfer, driven by repeated step() calls. Not thread-safe: one thread at a time (an
 // nginx worker is single-threaded). Movable; a move keeps a running transfer going.

@@ -1309,6 +1309,19 @@ ngx_http_tasker_auth_register_jwks(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
+    /* two URLs that show the same way (userinfo, query) get two names */
+    std::vector<std::string_view>  taken;
+
+    for (i = 0; i < mcf->jwks.nelts; i++) {
+        taken.emplace_back(*j[i].shown);
+    }
+
+    if (tasker::distinctShownUrl(taken, &store->strings.back())
+        != tasker::Status::Ok)
+    {
+        return NGX_ERROR;
+    }
+
     j = (ngx_http_tasker_auth_jwks_conf_t *) ngx_array_push(&mcf->jwks);
     if (j == NULL) {
         return NGX_ERROR;

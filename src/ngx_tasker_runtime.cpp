@@ -729,6 +729,8 @@ ngx_http_tasker_auth_jwks_start(ngx_http_tasker_auth_main_conf_t *mcf,
     opts.log_ctx = log;
     /* parsed at configuration load: no CA file opened or parsed here */
     opts.ca = mcf->store->jwks_ca;
+    /* the name the module's own messages and metrics use (#2 etc.) */
+    opts.log_name = *j->shown;
 
     std::string url(reinterpret_cast<char *>(j->url.data), j->url.len);
 

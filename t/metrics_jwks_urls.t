@@ -10,14 +10,17 @@ use IO::Socket::INET;
 master_on();
 workers(1);
 
-sub reload_with {
-    my ($from, $to) = @_;
+# Replaces $from by $to in nginx.conf (and applies $edit to the text, when given), sends the
+# master HUP and returns the text as it was.
+sub rewrite_and_hup {
+    my ($from, $to, $edit) = @_;
     my $conf = $Test::Nginx::Util::ConfFile;
     open my $in, '<', $conf or die "$conf: $!\n";
-    local $/;
-    my $text = <$in>;
+    my $text = do { local $/; <$in> };
     close $in;
-    $text =~ s/\Q$from\E/$to/g or die "reload_with: $from not in $conf\n";
+    my $orig = $text;
+    $text =~ s/\Q$from\E/$to/g or die "rewrite_and_hup: $from not in $conf\n";
+    $text = $edit->($text) if $edit;
     open my $out, '>', $conf or die "$conf: $!\n";
     print $out $text;
     close $out;
@@ -26,36 +29,33 @@ sub reload_with {
     close $fh;
     chomp $pid;
     kill 'HUP', $pid or die "HUP $pid: $!\n";
+    return $orig;
+}
+
+sub reload_with {
+    my ($from, $to) = @_;
+    rewrite_and_hup($from, $to);
     select(undef, undef, undef, 1.5);
 }
 
 # Like reload_with, but the new configuration also listens on a port another socket holds (one
 # the kernel picked), so nginx rejects it after the shared zones were initialised and keeps the
-# running configuration. The socket is held until nginx gave up binding (5 tries, 500 ms apart).
+# running configuration. The socket is held until nginx gave up binding (5 tries, 500 ms apart),
+# and nginx.conf then says again what is running.
 sub failed_reload_with {
     my ($from, $to) = @_;
     my $holder = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
                                        Listen => 1, Proto => 'tcp')
         or die "failed_reload_with: listen: $!\n";
     my $port = $holder->sockport;
-    my $conf = $Test::Nginx::Util::ConfFile;
-    open my $in, '<', $conf or die "$conf: $!\n";
-    my $text = do { local $/; <$in> };
-    close $in;
-    my $orig = $text;
-    $text =~ s/\Q$from\E/$to/g or die "failed_reload_with: $from not in $conf\n";
-    $text =~ s/(location = \/metrics \{)/listen 127.0.0.1:$port;\n    $1/ or die "no /metrics\n";
-    open my $out, '>', $conf or die "$conf: $!\n";
-    print $out $text;
-    close $out;
-    open my $fh, '<', $Test::Nginx::Util::PidFile or die "pid file: $!\n";
-    my $pid = <$fh>;
-    close $fh;
-    chomp $pid;
-    kill 'HUP', $pid or die "HUP $pid: $!\n";
+    my $orig = rewrite_and_hup($from, $to, sub {
+        my $text = shift;
+        $text =~ s/(location = \/metrics \{)/listen 127.0.0.1:$port;\n    $1/ or die "no /metrics\n";
+        return $text;
+    });
     select(undef, undef, undef, 4);
     close $holder;
-    open $out, '>', $conf or die "$conf: $!\n";
+    open my $out, '>', $Test::Nginx::Util::ConfFile or die "nginx.conf: $!\n";
     print $out $orig;
     close $out;
 }
@@ -118,3 +118,38 @@ GET /metrics
 --- error_code: 200
 --- response_body_like eval
 qr{\A(?!.*d\.json)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/c\.json"\} 0$)(?=.*^tasker_auth_jwks_refresh_total\{url="http://127\.0\.0\.1:\d+/c\.json",result="failure"\} [1-9])}sm
+
+
+
+=== TEST 4: URLs that differ only in their query or userinfo get distinct labels (#2, #3)
+--- config
+    location = /one {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/k.json?tenant=one;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+    location = /two {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/k.json?tenant=two;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+    location = /three {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://user:pw@127.0.0.1:$TEST_NGINX_SERVER_PORT/k.json?tenant=one;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+    location = /metrics {
+        tasker_auth off;
+        tasker_auth_metrics;
+    }
+--- request
+GET /metrics
+--- wait: 1
+--- error_code: 200
+--- response_body_like eval
+qr{\A(?!.*(?:tenant|user|pw@))(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/k\.json\?\.\.\."\} 0$)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/k\.json\?\.\.\.#2"\} 0$)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/k\.json\?\.\.\.#3"\} 0$)}sm
+--- error_log eval
+qr{JWKS fetch failed url=http://127\.0\.0\.1:\d+/k\.json\?\.\.\.#3: }

@@ -822,6 +822,46 @@ void test_jwks_fetcher_log_sink_redacts_url(void** state) {
     assert_string_equal(r.c_str(), want);
   }
   assert_status(Status::Internal, tasker::redactFetchUrl(url, nullptr));
+
+  // A log name given in the options replaces the redacted form in the sink's messages.
+  cap.lines.clear();
+  o.verify_tls = true;
+  o.log_name = "http://127.0.0.1/ok?...#2";
+  assert_status(Status::Ok, fetch(f, url, o).status);
+  assert_true(contains(cap.all(), "jwks fetch http://127.0.0.1/ok?...#2: HTTP 200"));
+}
+
+// URLs that show the same way get distinct names: the first as it is, the others #2, #3, ...
+void test_jwks_fetcher_distinct_shown_url(void** state) {
+  std::vector<std::string_view> taken;
+  std::string s = "http://idp/jwks?...";
+  assert_status(Status::Ok, tasker::distinctShownUrl(taken, &s));
+  assert_string_equal(s.c_str(), "http://idp/jwks?...");
+  taken.push_back("http://idp/jwks?...");
+  taken.push_back("http://idp/other");
+  std::string second = "http://idp/jwks?...";
+  assert_status(Status::Ok, tasker::distinctShownUrl(taken, &second));
+  assert_string_equal(second.c_str(), "http://idp/jwks?...#2");
+  taken.push_back(second);
+  std::string third = "http://idp/jwks?...";
+  assert_status(Status::Ok, tasker::distinctShownUrl(taken, &third));
+  assert_string_equal(third.c_str(), "http://idp/jwks?...#3");
+  std::string other = "http://idp/third";
+  assert_status(Status::Ok, tasker::distinctShownUrl(taken, &other));
+  assert_string_equal(other.c_str(), "http://idp/third");
+  // Sixteen URLs that all show the same way: sixteen names.
+  std::vector<std::string> names;
+  std::vector<std::string_view> all;
+  names.reserve(16);
+  for (int i = 0; i < 16; ++i) {
+    std::string n = "http://h/j?...";
+    assert_status(Status::Ok, tasker::distinctShownUrl(all, &n));
+    names.push_back(n);
+    all.push_back(names.back());
+  }
+  assert_string_equal(names[0].c_str(), "http://h/j?...");
+  assert_string_equal(names[15].c_str(), "http://h/j?...#16");
+  assert_status(Status::Internal, tasker::distinctShownUrl(all, nullptr));
 }
 
 void test_jwks_fetcher_fetch_blocking(void** state) {
@@ -1152,6 +1192,7 @@ int main() {
       T(test_jwks_fetcher_async_dns_reported),
       T(test_jwks_fetcher_global_init_idempotent),
       T(test_jwks_fetcher_log_sink_redacts_url),
+      T(test_jwks_fetcher_distinct_shown_url),
       T(test_jwks_fetcher_fetch_blocking),
       T(test_jwks_fetcher_ca_bundle_read_and_checked),
       T(test_jwks_fetcher_ca_bundle_fifo_refused),
