@@ -297,10 +297,21 @@ int runGenerateToken(const Args& args) {
   if (!readFile(key_path, kMaxKeyFileBytes, &pem, &error)) return failure(error);
   std::unique_ptr<SigningKey> key;
   Status s = SigningKey::fromPem(pem, &key);
+  const size_t blocks = pemBlockCount(pem);
   cleanse(&pem);
   if (s != Status::Ok) {
-    return failure("cannot load private key " + key_path + ": " + statusName(s) +
-                   " (expected an unencrypted PKCS#8, PKCS#1 or SEC1 PEM private key)");
+    std::string hint;
+    if (s == Status::KeyMultiplePemBlocks) {
+      hint = " (the file holds " + std::to_string(blocks) +
+             " PEM blocks; give a file with exactly one private key)";
+    } else if (s == Status::KeyTooSmall) {
+      hint = " (RSA keys under " + std::to_string(kMinRsaBits) + " bits are refused)";
+    } else if (s == Status::KeyUnsupported) {
+      hint = " (supported: RSA, EC P-256/P-384/P-521, Ed25519)";
+    } else {
+      hint = " (expected an unencrypted PKCS#8, PKCS#1 or SEC1 PEM private key)";
+    }
+    return failure("cannot load private key " + key_path + ": " + statusName(s) + hint);
   }
 
   std::vector<std::string> unknown;
@@ -617,7 +628,8 @@ const char kGenerateTokenUsage[] =
     "\n"
     "Signs a bearer token and prints it alone on stdout; details go to stderr.\n"
     "\n"
-    "  --private-key FILE        PEM private key: PKCS#8, PKCS#1 (RSA) or SEC1 (EC)\n"
+    "  --private-key FILE        PEM private key: PKCS#8, PKCS#1 (RSA) or SEC1 (EC); one key\n"
+    "                            per file (a second PEM block is refused)\n"
     "  --permissions LIST        comma-separated granted permissions (required, not empty)\n"
     "  --subject S               sub claim (default tasker-client)\n"
     "  --expiry-hours H          lifetime in hours, may be fractional (default 24)\n"

@@ -301,6 +301,27 @@ check "generate-token with a missing key file: exit 1, one line" all 'rc_is 1' e
 run "$CLI" auth generate-token --private-key "$K/rsa/jwt-public-key.pem" --permissions tasks:read
 check "generate-token with a public key as --private-key: exit 1" all 'rc_is 1' err_one_line
 
+# One private key per file: a second PEM block is refused, never silently ignored (as the module
+# refuses key text with more than one block). An `openssl ecparam -genkey` file (EC PARAMETERS
+# then the key) is still one key.
+cat "$K/rsa/jwt-private-key.pem" "$K/ec-p256/jwt-private-key.pem" >"$K/two-private.pem"
+run "$CLI" auth generate-token --private-key "$K/two-private.pem" --permissions tasks:read
+check "generate-token with two private keys in one file: exit 1, one line naming the file and the count, no key bytes" \
+    all 'rc_is 1' err_one_line '[ -z "$OUT" ]' 'err_has "$K/two-private.pem: key_multiple_pem_blocks (the file holds 2 PEM blocks"' \
+        '! grep -q -- "-----" <<<"$ERR"'
+cat "$K/rsa/jwt-private-key.pem" "$K/rsa/jwt-public-key.pem" >"$K/private-public.pem"
+run "$CLI" auth generate-token --private-key "$K/private-public.pem" --permissions tasks:read
+check "generate-token with a private then a public key in one file: exit 1 (key_multiple_pem_blocks)" \
+    all 'rc_is 1' err_one_line '[ -z "$OUT" ]' 'err_has key_multiple_pem_blocks'
+openssl ecparam -name prime256v1 -genkey -out "$K/ecparam-genkey.pem" 2>/dev/null
+run "$CLI" auth generate-token --private-key "$K/ecparam-genkey.pem" --permissions tasks:read
+check "generate-token reads an 'openssl ecparam -genkey' file (EC PARAMETERS, then the key)" \
+    all 'rc_is 0' 'py_json "$(jwt_part "$OUT" 0)" "j[\"alg\"] == \"ES256\""'
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$K/rsa-1024.pem" 2>/dev/null
+run "$CLI" auth generate-token --private-key "$K/rsa-1024.pem" --permissions tasks:read
+check "generate-token with a 1024-bit RSA key: exit 1 saying why (key_too_small, under 2048 bits)" \
+    all 'rc_is 1' err_one_line 'err_has "key_too_small (RSA keys under 2048 bits are refused)"'
+
 run "$CLI" auth generate-token --private-key "$K/rsa-pkcs1.pem" --permissions tasks:read
 check "generate-token reads a PKCS#1 RSA key (RS256)" \
     all 'rc_is 0' 'pyjwt_verify "$OUT" "$K/rsa/jwt-public-key.pem" RS256'
