@@ -11,10 +11,17 @@
 #include <string>
 
 #include <curl/curl.h>
+// The same toml++ configuration as the core (toml_config.cpp, toml_guard.cpp), whose child parse
+// runs in this process: header-only toml++ built two ways in one program breaks the One
+// Definition Rule (the guard's child parse crashed on valid files).
+#define TOML_HEADER_ONLY 1
+#define TOML_EXCEPTIONS 0
 #include <toml++/toml.h>
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "status.h"
+#include "toml_guard.h"
 
 namespace tasker {
 namespace cli {
@@ -83,15 +90,26 @@ bool readStringKey(const toml::table& table, const char* key, const std::string&
 bool loadClientConfig(const char* table_name, ClientConfig* out, std::string* error) {
   out->path = findClientConfig();
   if (out->path.empty()) return true;
-  toml::table root;
-  try {
-    root = toml::parse_file(out->path);
-  } catch (const toml::parse_error& e) {
-    const toml::source_position pos = e.source().begin;
-    *error = "cannot parse " + out->path + ":" + std::to_string(pos.line) + ":" +
-             std::to_string(pos.column) + ": " + std::string(e.description());
+  // As for tasker_auth_config (toml_guard.h): a regular file of bounded size (a FIFO is not
+  // waited on, a directory is an error), and bytes that toml++ 3.3.0 would abort on are refused
+  // before this process parses them.
+  std::string text;
+  if (readTomlFile(out->path, &text, error) != Status::Ok) {
+    *error = "client config file " + *error;
     return false;
   }
+  if (checkTomlText(out->path, text, error) != Status::Ok) {
+    *error = "cannot parse " + *error;
+    return false;
+  }
+  toml::parse_result parsed = toml::parse(std::string_view(text), std::string_view(out->path));
+  if (!parsed) {
+    const toml::source_position pos = parsed.error().source().begin;
+    *error = "cannot parse " + out->path + ":" + std::to_string(pos.line) + ":" +
+             std::to_string(pos.column) + ": " + std::string(parsed.error().description());
+    return false;
+  }
+  const toml::table& root = parsed.table();
   const toml::node* node = root.get(table_name);
   if (!node) return true;
   const toml::table* table = node->as_table();

@@ -705,7 +705,27 @@ EOF
     printf '[orchestration]\nauth_token = 42\n' >"$WORK/tasker-client.toml"
     run "${CLEAN[@]}" "$CLI" task list --url "$URL"
     check "task list: a non-string auth_token in the config file is exit 1" all 'rc_is 1' 'err_has auth_token'
+    # Text toml++ 3.3.0 aborts on (assertions) or overflows its stack with: the CLI reads the
+    # client config file through the module's TOML guard, so each is one error line, no crash.
+    for body in $'[\n' '[[[1]]]' $'[orchestration]\na = [1, }]\n' \
+                "[orchestration]"$'\n'"a = $(printf '[%.0s' $(seq 3000))$(printf ']%.0s' $(seq 3000))"; do
+        printf '%s' "$body" >"$WORK/tasker-client.toml"
+        run timeout 30 "${CLEAN[@]}" "$CLI" task list --url "$URL"
+        desc=${body//$'\n'/\\n}
+        check "task list: client config '${desc:0:30}...' (toml++ cannot take it) is exit 1, one line naming the file" \
+            all 'rc_is 1' err_one_line 'err_has "cannot parse ./tasker-client.toml"' '[ -z "$OUT" ]'
+    done
     rm -f "$WORK/tasker-client.toml"
+    mkfifo "$WORK/tasker-client.toml"
+    run timeout 30 "${CLEAN[@]}" "$CLI" task list --url "$URL"
+    check "task list: a FIFO as the client config file is exit 1 at once (not waited on)" \
+        all 'rc_is 1' err_one_line 'err_has "./tasker-client.toml: cannot read: not a regular file"'
+    rm -f "$WORK/tasker-client.toml"
+    mkdir "$WORK/tasker-client.toml"
+    run timeout 30 "${CLEAN[@]}" "$CLI" task list --url "$URL"
+    check "task list: a directory as the client config file is exit 1 naming it (not silently skipped)" \
+        all 'rc_is 1' err_one_line 'err_has "./tasker-client.toml: cannot read: Is a directory"'
+    rmdir "$WORK/tasker-client.toml"
     cd "$TMP" || exit 1
 fi
 
