@@ -679,6 +679,7 @@ const char kHashApiKeyUsage[] =
     "        both `printf %s \"$KEY\" |` and `echo \"$KEY\" |` give the digest of the key itself.\n"
     "        Nothing else is stripped. This keeps the key out of `ps` and the shell history.\n"
     "  KEY   the key as an argument: visible to other users in `ps` while this runs.\n"
+    "        A KEY that starts with - goes after --: tasker-ctl auth hash-api-key -- -KEY\n"
     "\n"
     "The digest is that of `printf %s \"$KEY\" | sha256sum`. A key holding a line break or\n"
     "a NUL byte is refused (exit 2): no HTTP header can carry it.\n";
@@ -725,7 +726,7 @@ const CommandGroup& authGroup() {
           {"hash-api-key",
            "print sha256:<hex> of an API key",
            kHashApiKeyUsage,
-           {{}, {}, 1},
+           {{}, {}, 1, true},
            runHashApiKey},
           {"jwks",
            "print a JWKS document for a public key",

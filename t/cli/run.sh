@@ -526,6 +526,19 @@ check "hash-api-key KEY with a line break in the argument: usage error, key not 
 run "$CLI" auth hash-api-key " $KEY"
 check "hash-api-key with a leading space: digest of the exact bytes, plus a one-line warning" \
     all 'rc_is 0' 'out_is "sha256:$(printf %s " $KEY" | sha256sum | cut -d" " -f1)"' 'err_has warning' err_one_line
+# A usage error never quotes what may be the key: a dash-led key looks like an unknown option,
+# and a second argument may be a second key.
+run "$CLI" auth hash-api-key "-$KEY"
+check "hash-api-key -KEY (looks like an option): usage error that does not echo the key" \
+    all usage_error '! grep -qF "$KEY" <<<"$ERR"' 'err_has "after --"'
+run "$CLI" auth hash-api-key "--$KEY=x"
+check "hash-api-key --KEY=x: usage error that does not echo the key" all usage_error '! grep -qF "$KEY" <<<"$ERR"'
+run "$CLI" auth hash-api-key first-key "$KEY"
+check "hash-api-key with two arguments: usage error that does not echo either" \
+    all usage_error '! grep -qF "$KEY" <<<"$ERR"' '! grep -qF first-key <<<"$ERR"'
+run "$CLI" auth hash-api-key -- "-$KEY"
+check "hash-api-key -- -KEY hashes a key that starts with -" \
+    all 'rc_is 0' 'out_is "sha256:$(printf %s "-$KEY" | sha256sum | cut -d" " -f1)"' err_empty
 run "$CLI" auth hash-api-key --help
 check "hash-api-key --help says - strips one trailing newline" all 'rc_is 0' 'out_has "strip one trailing newline"'
 
