@@ -275,6 +275,13 @@ std::string nonEmpty(const Args& args, const std::string& name, const std::strin
   return v;
 }
 
+// JSON strings must be UTF-8: jansson returns no string for other bytes, and the claim (or the
+// list item) would silently be left out of the token.
+void requireUtf8(const Args& args, const std::string& name, const std::string& value) {
+  JsonPtr j(json_stringn(value.data(), value.size()));
+  if (!j) args.fail(name + " is not valid UTF-8 (a JSON string must be)");
+}
+
 int runGenerateToken(const Args& args) {
   const std::string key_path = args.require("--private-key");
   if (!args.has("--permissions")) {
@@ -292,6 +299,12 @@ int runGenerateToken(const Args& args) {
   const std::vector<std::string> namespaces = splitCommaList(args.get("--worker-namespaces", ""));
   const std::optional<std::string> kid = args.get("--kid");
   if (kid && kid->empty()) args.fail("--kid must not be empty");
+  for (const std::string& p : permissions) requireUtf8(args, "--permissions", p);
+  requireUtf8(args, "--subject", subject);
+  requireUtf8(args, "--issuer", issuer);
+  requireUtf8(args, "--audience", audience);
+  for (const std::string& n : namespaces) requireUtf8(args, "--worker-namespaces", n);
+  if (kid) requireUtf8(args, "--kid", *kid);
 
   std::string pem, error;
   if (!readFile(key_path, kMaxKeyFileBytes, &pem, &error)) return failure(error);

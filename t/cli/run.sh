@@ -296,6 +296,16 @@ run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --perm
 check "generate-token --expiry-hours 0: usage error" usage_error
 run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read --expiry-hours soon
 check "generate-token --expiry-hours soon: usage error" usage_error
+# Claims are JSON strings: bytes that are not UTF-8 are refused, never dropped from the token.
+for opt in --subject --issuer --audience --kid --permissions --worker-namespaces; do
+    run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read \
+        "$opt" $'ok,bad\xff'
+    check "generate-token $opt with bytes that are not UTF-8: usage error naming $opt, no token" \
+        all usage_error "err_has '$opt is not valid UTF-8'" '[ -z "$OUT" ]'
+done
+run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read --subject 'Zoë 名前'
+check "generate-token --subject with UTF-8 letters lands in sub" \
+    all 'rc_is 0' "py_json \"\$(jwt_part \"\$OUT\" 1)\" \"j['sub'] == 'Zo\\u00eb \\u540d\\u524d'\""
 run "$CLI" auth generate-token --private-key "$K/does-not-exist.pem" --permissions tasks:read
 check "generate-token with a missing key file: exit 1, one line" all 'rc_is 1' err_one_line
 run "$CLI" auth generate-token --private-key "$K/rsa/jwt-public-key.pem" --permissions tasks:read
