@@ -75,6 +75,18 @@ json_t* stringArray(const std::vector<std::string>& items) {
   return a;
 }
 
+// Seconds beyond which a real time claim is printed as a number, not a date: far past any
+// calendar year gmtime renders, and well inside the range of int64_t.
+constexpr double kMaxRenderedSeconds = 1e15;
+
+std::string compactJsonAny(const json_t* j) {
+  char* text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+  if (!text) return std::string();
+  std::string out(text);
+  free(text);
+  return out;
+}
+
 std::string compactJson(const json_t* j) {
   char* text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
   if (!text) return std::string();
@@ -420,9 +432,18 @@ std::string claimString(const json_t* claims, const char* name) {
   return "(absent)";
 }
 
+// A NumericDate claim as RFC 3339. A real the verifier accepted (exp 1e300 never expires) is
+// shown as written when far off: converting one outside int64_t is undefined behaviour.
+std::string timeText(const json_t* v) {
+  if (json_is_integer(v)) return rfc3339(json_integer_value(v));
+  const double d = json_real_value(v);
+  if (std::fabs(d) < kMaxRenderedSeconds) return rfc3339(static_cast<int64_t>(d));
+  return compactJsonAny(v);
+}
+
 std::string claimTime(const json_t* claims, const char* name) {
   const json_t* v = claims ? json_object_get(claims, name) : nullptr;
-  if (json_is_integer(v)) return rfc3339(json_integer_value(v));
+  if (json_is_number(v)) return timeText(v);
   return "(absent)";
 }
 
@@ -556,9 +577,7 @@ int runValidateToken(const Args& args) {
   std::cout << prettyJson(claims.get()) << "\n";
   for (const char* name : {"iat", "nbf", "exp"}) {
     const json_t* v = json_object_get(claims.get(), name);
-    if (json_is_number(v)) {
-      std::cout << name << ": " << rfc3339(static_cast<int64_t>(json_number_value(v))) << "\n";
-    }
+    if (json_is_number(v)) std::cout << name << ": " << timeText(v) << "\n";
   }
   std::cerr << "valid: " << claimString(header.get(), "alg") << " token for subject \""
             << vt.subject << "\"";

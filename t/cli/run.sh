@@ -401,6 +401,17 @@ check "validate-token: nbf in the future gives token_not_yet_valid" all 'rc_is 1
 T=$(mint "$K/rsa/jwt-private-key.pem" RS256 '{"sub":"x","iss":"tasker-core","aud":["other","tasker-api"],"iat":now,"nbf":now-10,"exp":now+600,"permissions":["tasks:read"]}')
 run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem"
 check "validate-token: an aud array containing tasker-api is valid; nbf is rendered" all 'rc_is 0' 'grep -qE "^nbf: .*Z$" <<<"$OUT"'
+# Reals are valid NumericDates; one far outside int64_t (exp 1e300 never expires) is printed as
+# written, not converted (undefined behaviour, and it printed -9223372036854775808).
+T=$(mint "$K/rsa/jwt-private-key.pem" RS256 '{"sub":"x","iss":"tasker-core","aud":"tasker-api","iat":-1e300,"nbf":now-0.5,"exp":1e300,"permissions":["tasks:read"]}')
+run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token: real iat/exp far outside int64 are shown as numbers; a real nbf as a date" \
+    all 'rc_is 0' 'grep -qE "^exp: 1(\.[0-9]+)?e\+?300$" <<<"$OUT"' 'grep -qE "^iat: -1(\.[0-9]+)?e\+?300$" <<<"$OUT"' \
+        'grep -qE "^nbf: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$" <<<"$OUT"' '! grep -qF -- -9223372036854775808 <<<"$OUT"'
+T=$(mint "$K/rsa/jwt-private-key.pem" RS256 '{"sub":"x","iss":"tasker-core","aud":"tasker-api","iat":now-7200.5,"exp":now-3600.5,"permissions":["tasks:read"]}')
+run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token: an expired token with a real exp says when it expired" \
+    all 'rc_is 1' 'grep -qE "expired at [0-9]{4}-[0-9]{2}-[0-9]{2}T" <<<"$ERR"'
 T=$(mint "$K/rsa/jwt-private-key.pem" RS256 '{"iss":"tasker-core","aud":"tasker-api","iat":now,"exp":now+600}')
 run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem"
 check "validate-token: no sub gives token_missing_claim" all 'rc_is 1' 'err_has "invalid: token_missing_claim"'
