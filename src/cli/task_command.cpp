@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -165,6 +166,17 @@ bool isHeaderValue(const std::string& s) {
   return true;
 }
 
+// url for a message: a "user:password@" before the host becomes "***@", so a password given
+// in --url or base_url never reaches stderr.
+std::string redactedUrl(const std::string& url) {
+  const size_t scheme = url.find("://");
+  const size_t host = scheme == std::string::npos ? 0 : scheme + 3;
+  const size_t end = std::min(url.find_first_of("/?#", host), url.size());
+  const size_t at = url.rfind('@', end == 0 ? 0 : end - 1);
+  if (at == std::string::npos || at < host || at >= end) return url;
+  return url.substr(0, host) + "***" + url.substr(at);
+}
+
 bool isHttpUrl(const std::string& url) {
   return url.compare(0, 7, "http://") == 0 || url.compare(0, 8, "https://") == 0;
 }
@@ -199,7 +211,7 @@ int runTaskList(const Args& args) {
   const bool worker = args.flag("--worker");
   const std::optional<std::string> url_arg = args.get("--url");
   if (url_arg && !isHttpUrl(*url_arg)) {
-    args.fail("--url must start with http:// or https://, got '" + *url_arg + "'");
+    args.fail("--url must start with http:// or https://, got '" + redactedUrl(*url_arg) + "'");
   }
 
   ClientConfig config;
@@ -266,7 +278,7 @@ int runTaskList(const Args& args) {
 
   CURLcode rc = curl_easy_perform(h);
   if (rc != CURLE_OK) {
-    return failure("GET " + url + " failed: " +
+    return failure("GET " + redactedUrl(url) + " failed: " +
                    (errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc))));
   }
   long code = 0;
@@ -285,7 +297,7 @@ int runTaskList(const Args& args) {
   if (code == 403) {
     return failure("permission denied (403): " + errorDetail(body) + " [" + via + "]");
   }
-  return failure("GET " + url + " returned HTTP " + std::to_string(code) + ": " +
+  return failure("GET " + redactedUrl(url) + " returned HTTP " + std::to_string(code) + ": " +
                  errorDetail(body));
 }
 

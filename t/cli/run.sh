@@ -730,6 +730,16 @@ EOF
     check "task list 500: exit 1, the body is still printed" all 'rc_is 1' 'err_has 500' 'out_has "upstream exploded"'
     run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url http://127.0.0.1:1
     check "task list: connection refused is exit 1 with one line" all 'rc_is 1' err_one_line
+    # A password in the URL is a credential: messages show "***@" in its place.
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "http://svc:url-pass-1@127.0.0.1:1/base?x=1"
+    check "task list: a failed GET never shows the URL's user:password" \
+        all 'rc_is 1' err_one_line '! grep -qF url-pass-1 <<<"$ERR"' 'err_has "http://***@127.0.0.1:1/base?x=1/v1/tasks"'
+    run "${CLEAN[@]}" "$CLI" task list --url "htp://svc:url-pass-2@example.com"
+    check "task list --url with a bad scheme: usage error without the URL's password" \
+        all usage_error '! grep -qF url-pass-2 <<<"$ERR"'
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "http://svc:url-pass-3@127.0.0.1:$PORT/broken"
+    check "task list: an HTTP error never shows the URL's user:password" \
+        all 'rc_is 1' 'err_has 500' '! grep -qF url-pass-3 <<<"$ERR"'
     run "${CLEAN[@]}" "$CLI" task list --url ftp://example.com
     check "task list --url ftp://...: usage error" usage_error
     printf '[orchestration\nbase_url = 1\n' >"$WORK/tasker-client.toml"
