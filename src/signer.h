@@ -22,7 +22,9 @@ class SigningKey {
   // New key. RSA under kMinRsaBits gives KeyTooSmall.
   static Status generate(KeyAlgorithm algorithm, int rsa_bits, std::unique_ptr<SigningKey>* out);
   // Private PEM: PKCS#8 ("BEGIN PRIVATE KEY"), PKCS#1 ("BEGIN RSA PRIVATE KEY"), SEC1
-  // ("BEGIN EC PRIVATE KEY"). Unencrypted only.
+  // ("BEGIN EC PRIVATE KEY"). Unencrypted only. The text must hold one key block (an "EC
+  // PARAMETERS" block besides it is allowed): more blocks of any other label give
+  // KeyMultiplePemBlocks, checked before anything is decoded.
   static Status fromPem(std::string_view pem, std::unique_ptr<SigningKey>* out);
 
   KeyType type() const noexcept { return type_; }

@@ -30,6 +30,10 @@ Args::Args(std::string command, const std::vector<std::string>& argv, const Opti
     const std::string& a = argv[i];
     if (options_done || a == "-" || a.empty() || a[0] != '-') {
       if (positional_.size() >= spec.max_positional) {
+        if (spec.secret_positional) {
+          fail("too many arguments (at most " + std::to_string(spec.max_positional) +
+               "; the extra one is not shown, as it may be a key)");
+        }
         fail(spec.max_positional == 0 ? "unexpected argument '" + a + "'"
                                       : "too many arguments ('" + a + "')");
       }
@@ -58,6 +62,9 @@ Args::Args(std::string command, const std::vector<std::string>& argv, const Opti
       } else {
         fail("option " + name + " needs a value");
       }
+    } else if (spec.secret_positional) {
+      fail("unknown option (not shown, as it may be a key); a KEY that starts with - goes "
+           "after --, or on stdin with -");
     } else {
       fail("unknown option '" + name + "'");
     }

@@ -75,6 +75,18 @@ json_t* stringArray(const std::vector<std::string>& items) {
   return a;
 }
 
+// Seconds beyond which a real time claim is printed as a number, not a date: far past any
+// calendar year gmtime renders, and well inside the range of int64_t.
+constexpr double kMaxRenderedSeconds = 1e15;
+
+std::string compactJsonAny(const json_t* j) {
+  char* text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+  if (!text) return std::string();
+  std::string out(text);
+  free(text);
+  return out;
+}
+
 std::string compactJson(const json_t* j) {
   char* text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
   if (!text) return std::string();
@@ -275,6 +287,13 @@ std::string nonEmpty(const Args& args, const std::string& name, const std::strin
   return v;
 }
 
+// JSON strings must be UTF-8: jansson returns no string for other bytes, and the claim (or the
+// list item) would silently be left out of the token.
+void requireUtf8(const Args& args, const std::string& name, const std::string& value) {
+  JsonPtr j(json_stringn(value.data(), value.size()));
+  if (!j) args.fail(name + " is not valid UTF-8 (a JSON string must be)");
+}
+
 int runGenerateToken(const Args& args) {
   const std::string key_path = args.require("--private-key");
   if (!args.has("--permissions")) {
@@ -292,15 +311,32 @@ int runGenerateToken(const Args& args) {
   const std::vector<std::string> namespaces = splitCommaList(args.get("--worker-namespaces", ""));
   const std::optional<std::string> kid = args.get("--kid");
   if (kid && kid->empty()) args.fail("--kid must not be empty");
+  for (const std::string& p : permissions) requireUtf8(args, "--permissions", p);
+  requireUtf8(args, "--subject", subject);
+  requireUtf8(args, "--issuer", issuer);
+  requireUtf8(args, "--audience", audience);
+  for (const std::string& n : namespaces) requireUtf8(args, "--worker-namespaces", n);
+  if (kid) requireUtf8(args, "--kid", *kid);
 
   std::string pem, error;
   if (!readFile(key_path, kMaxKeyFileBytes, &pem, &error)) return failure(error);
   std::unique_ptr<SigningKey> key;
   Status s = SigningKey::fromPem(pem, &key);
+  const size_t blocks = pemBlockCount(pem);
   cleanse(&pem);
   if (s != Status::Ok) {
-    return failure("cannot load private key " + key_path + ": " + statusName(s) +
-                   " (expected an unencrypted PKCS#8, PKCS#1 or SEC1 PEM private key)");
+    std::string hint;
+    if (s == Status::KeyMultiplePemBlocks) {
+      hint = " (the file holds " + std::to_string(blocks) +
+             " PEM blocks; give a file with exactly one private key)";
+    } else if (s == Status::KeyTooSmall) {
+      hint = " (RSA keys under " + std::to_string(kMinRsaBits) + " bits are refused)";
+    } else if (s == Status::KeyUnsupported) {
+      hint = " (supported: RSA, EC P-256/P-384/P-521, Ed25519)";
+    } else {
+      hint = " (expected an unencrypted PKCS#8, PKCS#1 or SEC1 PEM private key)";
+    }
+    return failure("cannot load private key " + key_path + ": " + statusName(s) + hint);
   }
 
   std::vector<std::string> unknown;
@@ -396,9 +432,18 @@ std::string claimString(const json_t* claims, const char* name) {
   return "(absent)";
 }
 
+// A NumericDate claim as RFC 3339. A real the verifier accepted (exp 1e300 never expires) is
+// shown as written when far off: converting one outside int64_t is undefined behaviour.
+std::string timeText(const json_t* v) {
+  if (json_is_integer(v)) return rfc3339(json_integer_value(v));
+  const double d = json_real_value(v);
+  if (std::fabs(d) < kMaxRenderedSeconds) return rfc3339(static_cast<int64_t>(d));
+  return compactJsonAny(v);
+}
+
 std::string claimTime(const json_t* claims, const char* name) {
   const json_t* v = claims ? json_object_get(claims, name) : nullptr;
-  if (json_is_integer(v)) return rfc3339(json_integer_value(v));
+  if (json_is_number(v)) return timeText(v);
   return "(absent)";
 }
 
@@ -532,9 +577,7 @@ int runValidateToken(const Args& args) {
   std::cout << prettyJson(claims.get()) << "\n";
   for (const char* name : {"iat", "nbf", "exp"}) {
     const json_t* v = json_object_get(claims.get(), name);
-    if (json_is_number(v)) {
-      std::cout << name << ": " << rfc3339(static_cast<int64_t>(json_number_value(v))) << "\n";
-    }
+    if (json_is_number(v)) std::cout << name << ": " << timeText(v) << "\n";
   }
   std::cerr << "valid: " << claimString(header.get(), "alg") << " token for subject \""
             << vt.subject << "\"";
@@ -617,7 +660,8 @@ const char kGenerateTokenUsage[] =
     "\n"
     "Signs a bearer token and prints it alone on stdout; details go to stderr.\n"
     "\n"
-    "  --private-key FILE        PEM private key: PKCS#8, PKCS#1 (RSA) or SEC1 (EC)\n"
+    "  --private-key FILE        PEM private key: PKCS#8, PKCS#1 (RSA) or SEC1 (EC); one key\n"
+    "                            per file (a second PEM block is refused)\n"
     "  --permissions LIST        comma-separated granted permissions (required, not empty)\n"
     "  --subject S               sub claim (default tasker-client)\n"
     "  --expiry-hours H          lifetime in hours, may be fractional (default 24)\n"
@@ -667,6 +711,7 @@ const char kHashApiKeyUsage[] =
     "        both `printf %s \"$KEY\" |` and `echo \"$KEY\" |` give the digest of the key itself.\n"
     "        Nothing else is stripped. This keeps the key out of `ps` and the shell history.\n"
     "  KEY   the key as an argument: visible to other users in `ps` while this runs.\n"
+    "        A KEY that starts with - goes after --: tasker-ctl auth hash-api-key -- -KEY\n"
     "\n"
     "The digest is that of `printf %s \"$KEY\" | sha256sum`. A key holding a line break or\n"
     "a NUL byte is refused (exit 2): no HTTP header can carry it.\n";
@@ -713,7 +758,7 @@ const CommandGroup& authGroup() {
           {"hash-api-key",
            "print sha256:<hex> of an API key",
            kHashApiKeyUsage,
-           {{}, {}, 1},
+           {{}, {}, 1, true},
            runHashApiKey},
           {"jwks",
            "print a JWKS document for a public key",

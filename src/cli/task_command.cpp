@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -11,10 +12,17 @@
 #include <string>
 
 #include <curl/curl.h>
+// The same toml++ configuration as the core (toml_config.cpp, toml_guard.cpp), whose child parse
+// runs in this process: header-only toml++ built two ways in one program breaks the One
+// Definition Rule (the guard's child parse crashed on valid files).
+#define TOML_HEADER_ONLY 1
+#define TOML_EXCEPTIONS 0
 #include <toml++/toml.h>
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "status.h"
+#include "toml_guard.h"
 
 namespace tasker {
 namespace cli {
@@ -83,15 +91,26 @@ bool readStringKey(const toml::table& table, const char* key, const std::string&
 bool loadClientConfig(const char* table_name, ClientConfig* out, std::string* error) {
   out->path = findClientConfig();
   if (out->path.empty()) return true;
-  toml::table root;
-  try {
-    root = toml::parse_file(out->path);
-  } catch (const toml::parse_error& e) {
-    const toml::source_position pos = e.source().begin;
-    *error = "cannot parse " + out->path + ":" + std::to_string(pos.line) + ":" +
-             std::to_string(pos.column) + ": " + std::string(e.description());
+  // As for tasker_auth_config (toml_guard.h): a regular file of bounded size (a FIFO is not
+  // waited on, a directory is an error), and bytes that toml++ 3.3.0 would abort on are refused
+  // before this process parses them.
+  std::string text;
+  if (readTomlFile(out->path, &text, error) != Status::Ok) {
+    *error = "client config file " + *error;
     return false;
   }
+  if (checkTomlText(out->path, text, error) != Status::Ok) {
+    *error = "cannot parse " + *error;
+    return false;
+  }
+  toml::parse_result parsed = toml::parse(std::string_view(text), std::string_view(out->path));
+  if (!parsed) {
+    const toml::source_position pos = parsed.error().source().begin;
+    *error = "cannot parse " + out->path + ":" + std::to_string(pos.line) + ":" +
+             std::to_string(pos.column) + ": " + std::string(parsed.error().description());
+    return false;
+  }
+  const toml::table& root = parsed.table();
   const toml::node* node = root.get(table_name);
   if (!node) return true;
   const toml::table* table = node->as_table();
@@ -147,6 +166,17 @@ bool isHeaderValue(const std::string& s) {
   return true;
 }
 
+// url for a message: a "user:password@" before the host becomes "***@", so a password given
+// in --url or base_url never reaches stderr.
+std::string redactedUrl(const std::string& url) {
+  const size_t scheme = url.find("://");
+  const size_t host = scheme == std::string::npos ? 0 : scheme + 3;
+  const size_t end = std::min(url.find_first_of("/?#", host), url.size());
+  const size_t at = url.rfind('@', end == 0 ? 0 : end - 1);
+  if (at == std::string::npos || at < host || at >= end) return url;
+  return url.substr(0, host) + "***" + url.substr(at);
+}
+
 bool isHttpUrl(const std::string& url) {
   return url.compare(0, 7, "http://") == 0 || url.compare(0, 8, "https://") == 0;
 }
@@ -181,7 +211,7 @@ int runTaskList(const Args& args) {
   const bool worker = args.flag("--worker");
   const std::optional<std::string> url_arg = args.get("--url");
   if (url_arg && !isHttpUrl(*url_arg)) {
-    args.fail("--url must start with http:// or https://, got '" + *url_arg + "'");
+    args.fail("--url must start with http:// or https://, got '" + redactedUrl(*url_arg) + "'");
   }
 
   ClientConfig config;
@@ -248,7 +278,7 @@ int runTaskList(const Args& args) {
 
   CURLcode rc = curl_easy_perform(h);
   if (rc != CURLE_OK) {
-    return failure("GET " + url + " failed: " +
+    return failure("GET " + redactedUrl(url) + " failed: " +
                    (errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc))));
   }
   long code = 0;
@@ -267,7 +297,7 @@ int runTaskList(const Args& args) {
   if (code == 403) {
     return failure("permission denied (403): " + errorDetail(body) + " [" + via + "]");
   }
-  return failure("GET " + url + " returned HTTP " + std::to_string(code) + ": " +
+  return failure("GET " + redactedUrl(url) + " returned HTTP " + std::to_string(code) + ": " +
                  errorDetail(body));
 }
 

@@ -296,10 +296,41 @@ run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --perm
 check "generate-token --expiry-hours 0: usage error" usage_error
 run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read --expiry-hours soon
 check "generate-token --expiry-hours soon: usage error" usage_error
+# Claims are JSON strings: bytes that are not UTF-8 are refused, never dropped from the token.
+for opt in --subject --issuer --audience --kid --permissions --worker-namespaces; do
+    run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read \
+        "$opt" $'ok,bad\xff'
+    check "generate-token $opt with bytes that are not UTF-8: usage error naming $opt, no token" \
+        all usage_error "err_has '$opt is not valid UTF-8'" '[ -z "$OUT" ]'
+done
+run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read --subject 'Zoë 名前'
+check "generate-token --subject with UTF-8 letters lands in sub" \
+    all 'rc_is 0' "py_json \"\$(jwt_part \"\$OUT\" 1)\" \"j['sub'] == 'Zo\\u00eb \\u540d\\u524d'\""
 run "$CLI" auth generate-token --private-key "$K/does-not-exist.pem" --permissions tasks:read
 check "generate-token with a missing key file: exit 1, one line" all 'rc_is 1' err_one_line
 run "$CLI" auth generate-token --private-key "$K/rsa/jwt-public-key.pem" --permissions tasks:read
 check "generate-token with a public key as --private-key: exit 1" all 'rc_is 1' err_one_line
+
+# One private key per file: a second PEM block is refused, never silently ignored (as the module
+# refuses key text with more than one block). An `openssl ecparam -genkey` file (EC PARAMETERS
+# then the key) is still one key.
+cat "$K/rsa/jwt-private-key.pem" "$K/ec-p256/jwt-private-key.pem" >"$K/two-private.pem"
+run "$CLI" auth generate-token --private-key "$K/two-private.pem" --permissions tasks:read
+check "generate-token with two private keys in one file: exit 1, one line naming the file and the count, no key bytes" \
+    all 'rc_is 1' err_one_line '[ -z "$OUT" ]' 'err_has "$K/two-private.pem: key_multiple_pem_blocks (the file holds 2 PEM blocks"' \
+        '! grep -q -- "-----" <<<"$ERR"'
+cat "$K/rsa/jwt-private-key.pem" "$K/rsa/jwt-public-key.pem" >"$K/private-public.pem"
+run "$CLI" auth generate-token --private-key "$K/private-public.pem" --permissions tasks:read
+check "generate-token with a private then a public key in one file: exit 1 (key_multiple_pem_blocks)" \
+    all 'rc_is 1' err_one_line '[ -z "$OUT" ]' 'err_has key_multiple_pem_blocks'
+openssl ecparam -name prime256v1 -genkey -out "$K/ecparam-genkey.pem" 2>/dev/null
+run "$CLI" auth generate-token --private-key "$K/ecparam-genkey.pem" --permissions tasks:read
+check "generate-token reads an 'openssl ecparam -genkey' file (EC PARAMETERS, then the key)" \
+    all 'rc_is 0' 'py_json "$(jwt_part "$OUT" 0)" "j[\"alg\"] == \"ES256\""'
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$K/rsa-1024.pem" 2>/dev/null
+run "$CLI" auth generate-token --private-key "$K/rsa-1024.pem" --permissions tasks:read
+check "generate-token with a 1024-bit RSA key: exit 1 saying why (key_too_small, under 2048 bits)" \
+    all 'rc_is 1' err_one_line 'err_has "key_too_small (RSA keys under 2048 bits are refused)"'
 
 run "$CLI" auth generate-token --private-key "$K/rsa-pkcs1.pem" --permissions tasks:read
 check "generate-token reads a PKCS#1 RSA key (RS256)" \
@@ -370,6 +401,17 @@ check "validate-token: nbf in the future gives token_not_yet_valid" all 'rc_is 1
 T=$(mint "$K/rsa/jwt-private-key.pem" RS256 '{"sub":"x","iss":"tasker-core","aud":["other","tasker-api"],"iat":now,"nbf":now-10,"exp":now+600,"permissions":["tasks:read"]}')
 run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem"
 check "validate-token: an aud array containing tasker-api is valid; nbf is rendered" all 'rc_is 0' 'grep -qE "^nbf: .*Z$" <<<"$OUT"'
+# Reals are valid NumericDates; one far outside int64_t (exp 1e300 never expires) is printed as
+# written, not converted (undefined behaviour, and it printed -9223372036854775808).
+T=$(mint "$K/rsa/jwt-private-key.pem" RS256 '{"sub":"x","iss":"tasker-core","aud":"tasker-api","iat":-1e300,"nbf":now-0.5,"exp":1e300,"permissions":["tasks:read"]}')
+run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token: real iat/exp far outside int64 are shown as numbers; a real nbf as a date" \
+    all 'rc_is 0' 'grep -qE "^exp: 1(\.[0-9]+)?e\+?300$" <<<"$OUT"' 'grep -qE "^iat: -1(\.[0-9]+)?e\+?300$" <<<"$OUT"' \
+        'grep -qE "^nbf: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$" <<<"$OUT"' '! grep -qF -- -9223372036854775808 <<<"$OUT"'
+T=$(mint "$K/rsa/jwt-private-key.pem" RS256 '{"sub":"x","iss":"tasker-core","aud":"tasker-api","iat":now-7200.5,"exp":now-3600.5,"permissions":["tasks:read"]}')
+run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token: an expired token with a real exp says when it expired" \
+    all 'rc_is 1' 'grep -qE "expired at [0-9]{4}-[0-9]{2}-[0-9]{2}T" <<<"$ERR"'
 T=$(mint "$K/rsa/jwt-private-key.pem" RS256 '{"iss":"tasker-core","aud":"tasker-api","iat":now,"exp":now+600}')
 run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem"
 check "validate-token: no sub gives token_missing_claim" all 'rc_is 1' 'err_has "invalid: token_missing_claim"'
@@ -505,6 +547,19 @@ check "hash-api-key KEY with a line break in the argument: usage error, key not 
 run "$CLI" auth hash-api-key " $KEY"
 check "hash-api-key with a leading space: digest of the exact bytes, plus a one-line warning" \
     all 'rc_is 0' 'out_is "sha256:$(printf %s " $KEY" | sha256sum | cut -d" " -f1)"' 'err_has warning' err_one_line
+# A usage error never quotes what may be the key: a dash-led key looks like an unknown option,
+# and a second argument may be a second key.
+run "$CLI" auth hash-api-key "-$KEY"
+check "hash-api-key -KEY (looks like an option): usage error that does not echo the key" \
+    all usage_error '! grep -qF "$KEY" <<<"$ERR"' 'err_has "after --"'
+run "$CLI" auth hash-api-key "--$KEY=x"
+check "hash-api-key --KEY=x: usage error that does not echo the key" all usage_error '! grep -qF "$KEY" <<<"$ERR"'
+run "$CLI" auth hash-api-key first-key "$KEY"
+check "hash-api-key with two arguments: usage error that does not echo either" \
+    all usage_error '! grep -qF "$KEY" <<<"$ERR"' '! grep -qF first-key <<<"$ERR"'
+run "$CLI" auth hash-api-key -- "-$KEY"
+check "hash-api-key -- -KEY hashes a key that starts with -" \
+    all 'rc_is 0' 'out_is "sha256:$(printf %s "-$KEY" | sha256sum | cut -d" " -f1)"' err_empty
 run "$CLI" auth hash-api-key --help
 check "hash-api-key --help says - strips one trailing newline" all 'rc_is 0' 'out_has "strip one trailing newline"'
 
@@ -675,6 +730,16 @@ EOF
     check "task list 500: exit 1, the body is still printed" all 'rc_is 1' 'err_has 500' 'out_has "upstream exploded"'
     run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url http://127.0.0.1:1
     check "task list: connection refused is exit 1 with one line" all 'rc_is 1' err_one_line
+    # A password in the URL is a credential: messages show "***@" in its place.
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "http://svc:url-pass-1@127.0.0.1:1/base?x=1"
+    check "task list: a failed GET never shows the URL's user:password" \
+        all 'rc_is 1' err_one_line '! grep -qF url-pass-1 <<<"$ERR"' 'err_has "http://***@127.0.0.1:1/base?x=1/v1/tasks"'
+    run "${CLEAN[@]}" "$CLI" task list --url "htp://svc:url-pass-2@example.com"
+    check "task list --url with a bad scheme: usage error without the URL's password" \
+        all usage_error '! grep -qF url-pass-2 <<<"$ERR"'
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "http://svc:url-pass-3@127.0.0.1:$PORT/broken"
+    check "task list: an HTTP error never shows the URL's user:password" \
+        all 'rc_is 1' 'err_has 500' '! grep -qF url-pass-3 <<<"$ERR"'
     run "${CLEAN[@]}" "$CLI" task list --url ftp://example.com
     check "task list --url ftp://...: usage error" usage_error
     printf '[orchestration\nbase_url = 1\n' >"$WORK/tasker-client.toml"
@@ -684,7 +749,27 @@ EOF
     printf '[orchestration]\nauth_token = 42\n' >"$WORK/tasker-client.toml"
     run "${CLEAN[@]}" "$CLI" task list --url "$URL"
     check "task list: a non-string auth_token in the config file is exit 1" all 'rc_is 1' 'err_has auth_token'
+    # Text toml++ 3.3.0 aborts on (assertions) or overflows its stack with: the CLI reads the
+    # client config file through the module's TOML guard, so each is one error line, no crash.
+    for body in $'[\n' '[[[1]]]' $'[orchestration]\na = [1, }]\n' \
+                "[orchestration]"$'\n'"a = $(printf '[%.0s' $(seq 3000))$(printf ']%.0s' $(seq 3000))"; do
+        printf '%s' "$body" >"$WORK/tasker-client.toml"
+        run timeout 30 "${CLEAN[@]}" "$CLI" task list --url "$URL"
+        desc=${body//$'\n'/\\n}
+        check "task list: client config '${desc:0:30}...' (toml++ cannot take it) is exit 1, one line naming the file" \
+            all 'rc_is 1' err_one_line 'err_has "cannot parse ./tasker-client.toml"' '[ -z "$OUT" ]'
+    done
     rm -f "$WORK/tasker-client.toml"
+    mkfifo "$WORK/tasker-client.toml"
+    run timeout 30 "${CLEAN[@]}" "$CLI" task list --url "$URL"
+    check "task list: a FIFO as the client config file is exit 1 at once (not waited on)" \
+        all 'rc_is 1' err_one_line 'err_has "./tasker-client.toml: cannot read: not a regular file"'
+    rm -f "$WORK/tasker-client.toml"
+    mkdir "$WORK/tasker-client.toml"
+    run timeout 30 "${CLEAN[@]}" "$CLI" task list --url "$URL"
+    check "task list: a directory as the client config file is exit 1 naming it (not silently skipped)" \
+        all 'rc_is 1' err_one_line 'err_has "./tasker-client.toml: cannot read: Is a directory"'
+    rmdir "$WORK/tasker-client.toml"
     cd "$TMP" || exit 1
 fi
 

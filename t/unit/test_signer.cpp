@@ -175,6 +175,20 @@ void test_signer_from_pem_pkcs1_and_sec1(void** state) {
   assert_status(loadPem(params + sec1), Status::Ok);
 }
 
+// Two keys in one file: the first is not taken silently (the module refuses such key text too).
+void test_signer_from_pem_rejects_several_blocks(void** state) {
+  std::string rsa, ec;
+  assert_status(cachedKey(KeyType::Rsa, 0).privatePem(&rsa), Status::Ok);
+  assert_status(cachedKey(KeyType::EcP256, 0).privatePem(&ec), Status::Ok);
+  const std::string pub = publicPemOf(cachedKey(KeyType::Rsa, 0));
+  assert_status(loadPem(rsa + ec), Status::KeyMultiplePemBlocks);
+  assert_status(loadPem(rsa + rsa), Status::KeyMultiplePemBlocks);
+  assert_status(loadPem(rsa + pub), Status::KeyMultiplePemBlocks);
+  assert_status(loadPem(pub + rsa), Status::KeyMultiplePemBlocks);
+  assert_status(loadPem("# -----BEGIN nothing\n" + rsa), Status::KeyMultiplePemBlocks);
+  assert_status(loadPem("comment before\n" + rsa + "comment after\n"), Status::Ok);
+}
+
 void test_signer_from_pem_rejects_public_and_garbage(void** state) {
   assert_status(loadPem(publicPemOf(cachedKey(KeyType::Rsa, 0))), Status::KeyInvalidPem);
   assert_status(loadPem(publicPemOf(cachedKey(KeyType::Ed25519, 0))), Status::KeyInvalidPem);
@@ -415,6 +429,7 @@ int main(void) {
       cmocka_unit_test(test_signer_generate_rsa_size_limits),
       cmocka_unit_test(test_signer_private_pem_is_pkcs8_and_roundtrips),
       cmocka_unit_test(test_signer_from_pem_pkcs1_and_sec1),
+      cmocka_unit_test(test_signer_from_pem_rejects_several_blocks),
       cmocka_unit_test(test_signer_from_pem_rejects_public_and_garbage),
       cmocka_unit_test(test_signer_from_pem_rejects_encrypted_without_prompting),
       cmocka_unit_test(test_signer_from_pem_rejects_small_and_unsupported),
