@@ -29,13 +29,15 @@ Args::Args(std::string command, const std::vector<std::string>& argv, const Opti
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
     if (options_done || a == "-" || a.empty() || a[0] != '-') {
+      // A stray argument is never quoted: it is often a token or key whose option name was
+      // left out ("validate-token eyJ..."), and a usage error must not echo a secret.
       if (positional_.size() >= spec.max_positional) {
-        if (spec.secret_positional) {
-          fail("too many arguments (at most " + std::to_string(spec.max_positional) +
-               "; the extra one is not shown, as it may be a key)");
-        }
-        fail(spec.max_positional == 0 ? "unexpected argument '" + a + "'"
-                                      : "too many arguments ('" + a + "')");
+        fail(spec.max_positional == 0
+                 ? "unexpected argument " + std::to_string(i + 1) +
+                       " (not shown, as it may be a token or key; did an option name go "
+                       "missing?)"
+                 : "too many arguments (at most " + std::to_string(spec.max_positional) +
+                       "; the extra one is not shown, as it may be a token or key)");
       }
       positional_.push_back(a);
       continue;

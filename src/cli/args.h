@@ -23,8 +23,9 @@ struct OptionSpec {
   std::vector<std::string> valued;  // take a value: "--name VALUE" or "--name=VALUE"
   std::vector<std::string> flags;   // take none: "--force"
   size_t max_positional = 0;        // positional arguments allowed ("-" counts as one)
-  // The positional argument is a secret (hash-api-key's KEY): usage errors never quote an
-  // argument, since a stray or dash-led one may be the key itself.
+  // The positional argument is a secret (hash-api-key's KEY): usage errors do not quote an
+  // unknown option either, since a dash-led one may be the key itself. (A stray positional
+  // argument is never quoted, in any command.)
   bool secret_positional = false;
 };
 

@@ -269,9 +269,22 @@ int runGenerateKeys(const Args& args) {
 
 double parseExpiryHours(const Args& args) {
   std::string v = args.get("--expiry-hours", "24");
+  // Plain decimal hours ("24", "0.5", ".5"): strtod alone would also take "0x10", "1e1", " 24"
+  // and "inf".
+  size_t digits = 0, dots = 0;
+  for (char c : v) {
+    if (c >= '0' && c <= '9') {
+      ++digits;
+    } else if (c == '.') {
+      ++dots;
+    } else {
+      digits = 0;
+      break;
+    }
+  }
   char* end = nullptr;
   double h = std::strtod(v.c_str(), &end);
-  if (v.empty() || *end != '\0' || !std::isfinite(h)) {
+  if (digits == 0 || dots > 1 || v.back() == '.' || *end != '\0' || !std::isfinite(h)) {
     args.fail("--expiry-hours expects a number of hours, got '" + v + "'");
   }
   if (h <= 0 || h > kMaxExpiryHours) {
@@ -374,13 +387,17 @@ int runGenerateToken(const Args& args) {
   if (s != Status::Ok) return failure(std::string("signing failed: ") + statusName(s));
 
   std::cout << token << "\n";
+  // oneLine: a control character in a value (an escape sequence, a line break) is not sent to
+  // the terminal as it is.
   std::cerr << "Token generated:\n"
-            << "  subject:     " << subject << "\n"
-            << "  permissions: " << joined(permissions, ", ") << "\n"
+            << "  subject:     " << oneLine(subject) << "\n"
+            << "  permissions: " << oneLine(joined(permissions, ", ")) << "\n"
             << "  expires:     " << rfc3339(exp) << "\n"
             << "  algorithm:   " << algName(alg) << "\n";
-  if (kid) std::cerr << "  kid:         " << *kid << "\n";
-  if (!namespaces.empty()) std::cerr << "  worker namespaces: " << joined(namespaces, ", ") << "\n";
+  if (kid) std::cerr << "  kid:         " << oneLine(*kid) << "\n";
+  if (!namespaces.empty()) {
+    std::cerr << "  worker namespaces: " << oneLine(joined(namespaces, ", ")) << "\n";
+  }
   return kExitOk;
 }
 
@@ -517,8 +534,10 @@ int runValidateToken(const Args& args) {
   if (has_key == has_jwks) args.fail("give exactly one of --public-key FILE and --jwks FILE");
 
   VerifyOptions opts;  // the module's defaults: RS256 only, strict, 60 s leeway
-  if (args.has("--issuer")) opts.issuer = *args.get("--issuer");
-  if (args.has("--audience")) opts.audience = *args.get("--audience");
+  // As in nginx.conf and generate-token, an empty issuer or audience is a mistake: no token
+  // could match it.
+  if (args.has("--issuer")) opts.issuer = args.require("--issuer");
+  if (args.has("--audience")) opts.audience = args.require("--audience");
   if (args.has("--permissions-claim")) opts.permissions_claim = args.require("--permissions-claim");
   opts.leeway_seconds = args.integer("--leeway", opts.leeway_seconds, 0, 86400 * 365);
   opts.strict = !args.flag("--no-strict");
@@ -579,11 +598,11 @@ int runValidateToken(const Args& args) {
     const json_t* v = json_object_get(claims.get(), name);
     if (json_is_number(v)) std::cout << name << ": " << timeText(v) << "\n";
   }
-  std::cerr << "valid: " << claimString(header.get(), "alg") << " token for subject \""
-            << vt.subject << "\"";
-  if (!vt.kid.empty() && opts.require_kid) std::cerr << ", kid \"" << vt.kid << "\"";
+  std::cerr << "valid: " << oneLine(claimString(header.get(), "alg")) << " token for subject \""
+            << oneLine(vt.subject) << "\"";
+  if (!vt.kid.empty() && opts.require_kid) std::cerr << ", kid \"" << oneLine(vt.kid) << "\"";
   if (!vt.unknown.empty())
-    std::cerr << " (unknown permissions kept: " << joined(vt.unknown, ", ") << ")";
+    std::cerr << " (unknown permissions kept: " << oneLine(joined(vt.unknown, ", ")) << ")";
   std::cerr << "\n";
   return kExitOk;
 }

@@ -183,6 +183,12 @@ run "$CLI" auth generate-token --private-key
 check "option without its value: usage error" usage_error
 run "$CLI" auth show-permissions extra
 check "unexpected positional argument: usage error" usage_error
+# A stray argument is often a token whose option name went missing: never echoed.
+run "$CLI" auth validate-token --public-key /dev/null eyJstray.secret.tokentext
+check "a stray positional argument is not quoted (it may be a token)" \
+    all usage_error '! err_has eyJstray' 'err_has "not shown"'
+run "$CLI" auth hash-api-key k1 strayKeyText
+check "a second KEY argument is not quoted" all usage_error '! err_has strayKeyText'
 
 # ---- generate-keys ------------------------------------------------------------------------------
 
@@ -296,6 +302,21 @@ run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --perm
 check "generate-token --expiry-hours 0: usage error" usage_error
 run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read --expiry-hours soon
 check "generate-token --expiry-hours soon: usage error" usage_error
+# Plain decimal hours only: strtod alone would take these.
+for h in 0x10 1e1 ' 24' 24. inf 1.2.3 -1 +2; do
+    run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read --expiry-hours "$h"
+    check "generate-token --expiry-hours '$h': usage error" all usage_error 'err_has --expiry-hours'
+done
+for h in 0.5 .5 24 8760; do
+    run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read --expiry-hours "$h"
+    check "generate-token --expiry-hours $h: a token" all 'rc_is 0' '[ -n "$OUT" ]'
+done
+# Details on stderr carry no control character from a value (an escape sequence, a line break).
+run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read \
+    --subject "$(printf 'svc\033[31mred\nforged: line')"
+check "generate-token: control characters in --subject are not sent to stderr" \
+    all 'rc_is 0' '! grep -q "$(printf "\033")" "$TMP/.err"' '! grep -q "^forged" "$TMP/.err"' \
+    'err_has "svc [31mred forged: line"'
 # Claims are JSON strings: bytes that are not UTF-8 are refused, never dropped from the token.
 for opt in --subject --issuer --audience --kid --permissions --worker-namespaces; do
     run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read \
@@ -345,6 +366,10 @@ check "generate-token with a P-384 key signs ES384" \
 
 # ---- validate-token -----------------------------------------------------------------------------
 
+for opt in --issuer --audience; do
+    run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/rsa/jwt-public-key.pem" "$opt" ''
+    check "validate-token $opt '': usage error (no token could match)" all usage_error "err_has -- $opt"
+done
 run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/rsa/jwt-public-key.pem"
 check "validate-token: an RSA token from generate-token is valid (defaults)" all 'rc_is 0' 'err_has "valid: RS256"'
 check "validate-token prints the claims as JSON" \
