@@ -1050,6 +1050,10 @@ ngx_http_tasker_auth_overlay_key(ngx_conf_t *cf,
         return NGX_CONF_OK;
     }
 
+    /*
+     * Both are read and checked when the file sets both, as the two
+     * directives are in one block; the path wins at merge.
+     */
     if (f.jwt_public_key_path) {
         conf->jwt.key_path = ngx_http_tasker_auth_load_key(
                                  cf, "tasker_auth_config jwt_public_key_path",
@@ -1063,8 +1067,9 @@ ngx_http_tasker_auth_overlay_key(ngx_conf_t *cf,
         {
             return NGX_HTTP_TASKER_CONF_ERROR;
         }
+    }
 
-    } else if (f.jwt_public_key) {
+    if (f.jwt_public_key) {
         conf->jwt.key_inline = ngx_http_tasker_auth_load_key(
                                    cf, "tasker_auth_config jwt_public_key",
                                    NULL, *f.jwt_public_key, "<inline PEM>");

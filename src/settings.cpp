@@ -115,12 +115,14 @@ Status Converter::convert(const AuthSettings& in, Settings* out) {
   out->jwt_audience = in.jwt_audience;
   out->permissions_claim = in.permissions_claim;
   out->api_key_header = in.api_key_header;
-  out->jwt_public_key = in.jwt_public_key;
+  // An empty key value sets no key: tasker's own files write jwt_public_key = "${VAR:-}" and
+  // jwt_public_key_path = "${VAR:-}" ("a PEM or empty", "a path or empty").
+  if (in.jwt_public_key && !in.jwt_public_key->empty()) out->jwt_public_key = in.jwt_public_key;
   out->strict_validation = in.strict_validation;
   out->log_unknown_permissions = in.log_unknown_permissions;
   out->api_keys_enabled = in.api_keys_enabled;
 
-  if (in.jwt_public_key_path) {
+  if (in.jwt_public_key_path && !in.jwt_public_key_path->empty()) {
     // relative paths resolve against the TOML file's directory
     const std::string& p = *in.jwt_public_key_path;
     out->jwt_public_key_written = p;

@@ -240,3 +240,71 @@ description = "ci"
 --- must_die
 --- error_log eval
 qr/auth\.toml:5: api key permission "tasks:read,tasks:list" contains a comma/
+
+
+
+=== TEST 12: tasker's own base file, whose key values are "${VAR:-}" (empty), passes nginx -t
+# config/tasker/base/orchestration.toml ships jwt_public_key = "${TASKER_JWT_PUBLIC_KEY:-}" and
+# jwt_public_key_path = "${TASKER_JWT_PUBLIC_KEY_PATH:-}": empty means "no key" there. Before,
+# the empty path resolved to the file's directory and nginx -t failed ("is not a regular file").
+--- user_files
+>>> orchestration.toml
+[orchestration.web.auth]
+enabled = false
+jwt_issuer = "tasker-core"
+jwt_audience = "tasker-api"
+jwt_token_expiry_hours = 24
+jwt_private_key = ""
+jwt_public_key = "${TASKER_TEST_UNSET_VAR:-}"
+jwt_public_key_path = "${TASKER_TEST_UNSET_VAR:-}"
+api_key = ""
+api_key_header = "X-API-Key"
+--- config
+    location = /t {
+        tasker_auth_config ../html/orchestration.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- error_code: 200
+
+
+
+=== TEST 13: an empty key value in the file sets nothing: the key is inherited
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_public_key = ""
+jwt_public_key_path = ""
+--- config
+    tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["", "Authorization: Bearer $::tok{reader}"]
+--- error_code eval
+[401, 200]
+
+
+
+=== TEST 14: a malformed inline jwt_public_key fails nginx -t even though the file's path wins
+# as with the two directives in one block, both of which are read and checked
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
+jwt_public_key = "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_auth_config jwt_public_key "<inline PEM>" is not a PEM public key/

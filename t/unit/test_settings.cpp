@@ -214,6 +214,21 @@ permissions = ["tasks:read"]
   assert_string_equal((*s.api_keys)[0].source.c_str(), (path + ":8").c_str());
 }
 
+// tasker's own files write the key values as "${VAR:-}": empty means no key, not a path to the
+// file's directory (which failed nginx -t) or an inline PEM of nothing.
+void test_settings_load_empty_key_values_set_nothing(void** state) {
+  std::string path = writeFile("emptykeys.toml", R"([auth]
+jwt_public_key = "${TASKER_UT_UNSET_VAR:-}"
+jwt_public_key_path = ""
+)");
+  Settings s;
+  std::string error;
+  assert_int_equal(loadAuthSettings(path, "", &s, nullptr, &error), Status::Ok);
+  assert_false(s.jwt_public_key.has_value());
+  assert_false(s.jwt_public_key_path.has_value());
+  assert_false(s.jwt_public_key_written.has_value());
+}
+
 void test_settings_load_refuses_with_file_and_key(void** state) {
   struct Case {
     const char* body;
@@ -279,6 +294,7 @@ int main(void) {
       cmocka_unit_test(test_settings_permission_rule),
       cmocka_unit_test(test_settings_api_key_entry),
       cmocka_unit_test(test_settings_load_typed),
+      cmocka_unit_test(test_settings_load_empty_key_values_set_nothing),
       cmocka_unit_test(test_settings_load_refuses_with_file_and_key),
       cmocka_unit_test(test_settings_load_passes_loader_errors),
   };
