@@ -174,7 +174,12 @@ Status Converter::convert(const AuthSettings& in, Settings* out) {
 }  // namespace
 
 std::string SettingError::message(std::string_view name) const {
-  return std::string(name) + " \"" + value + "\"" + reason;
+  // a control byte in the value (a TOML or nginx.conf escape) must not reach the log or console
+  std::string shown(value);
+  for (char& c : shown) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7f) c = '?';
+  }
+  return std::string(name) + " \"" + shown + "\"" + reason;
 }
 
 const char* verificationMethodName(VerificationMethod m) noexcept {

@@ -36,6 +36,7 @@ struct SettingError {
   std::string reason;  // what is wrong with it, starting with " " or ":"
 
   // `name "value"reason`, e.g. `tasker_jwks_url "file:///x" must be an http:// or https:// URL`.
+  // Control bytes of the value are shown as '?'.
   std::string message(std::string_view name) const;
 };
 

@@ -61,6 +61,50 @@ const SecondsKey kSecondsKeys[] = {
     {"jwt_leeway_seconds", &AuthSettings::jwt_leeway_seconds},
 };
 
+// Text from the file as a message shows it: printable ASCII kept, every other byte (a newline, an
+// escape sequence, UTF-8) as '?', and at most kShownBytes of it, so a file cannot write lines
+// or terminal controls into the error log.
+constexpr size_t kShownBytes = 64;
+std::string printable(std::string_view s) {
+  std::string out(s.substr(0, kShownBytes));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  }
+  if (s.size() > kShownBytes) out += "...";
+  return out;
+}
+
+// A wrongly typed value, for "must be X, not <this>": scalars as written (strings quoted,
+// through printable), containers by kind. A secret (an API key) is only ever named by its kind.
+std::string describe(const toml::node& n, bool secret) {
+  switch (n.type()) {
+    case toml::node_type::string:
+      return secret ? "a string" : "\"" + printable(n.as_string()->get()) + "\"";
+    case toml::node_type::integer:
+      return secret ? "an integer" : std::to_string(n.as_integer()->get());
+    case toml::node_type::floating_point: {
+      if (secret) return "a float";
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%g", n.as_floating_point()->get());
+      return buf;
+    }
+    case toml::node_type::boolean:
+      return secret ? "a boolean" : (n.as_boolean()->get() ? "true" : "false");
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    default:
+      return "another type";
+  }
+}
+
 bool isNameStart(char c) noexcept {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
 }
@@ -162,15 +206,18 @@ class Loader {
     *error_ = at(line) + "\"" + std::string(key) + "\" " + std::string(what);
     return Status::ConfigInvalid;
   }
-  Status typeError(int line, std::string_view key, std::string_view type) {
-    return fail(line, key, "must be " + std::string(type));
+  // `"key" must be TYPE, not VALUE`; a secret's value is described by its kind only
+  Status typeError(const toml::node& n, std::string_view key, std::string_view type,
+                   bool secret = false) {
+    return fail(lineOf(n), key, "must be " + std::string(type) + ", not " + describe(n, secret));
   }
   void warnUnknown(const toml::key& k, std::string_view where) {
-    warnings_.emplace_back(lineOf(k), at(lineOf(k)) + "unknown key \"" + std::string(k.str()) +
+    warnings_.emplace_back(lineOf(k), at(lineOf(k)) + "unknown key \"" + printable(k.str()) +
                                           "\" in " + std::string(where));
   }
 
-  Status getString(const toml::node& n, std::string_view key, std::string* out);
+  Status getString(const toml::node& n, std::string_view key, std::string* out,
+                   bool secret = false);
   Status getStringList(const toml::node& n, std::string_view key, bool comma_list,
                        std::vector<std::string>* out);
   Status getApiKeys(const toml::node& n, std::vector<TomlApiKey>* out);
@@ -182,9 +229,10 @@ class Loader {
   std::vector<std::pair<int, std::string>> warnings_;
 };
 
-Status Loader::getString(const toml::node& n, std::string_view key, std::string* out) {
+Status Loader::getString(const toml::node& n, std::string_view key, std::string* out,
+                         bool secret) {
   const toml::value<std::string>* s = n.as_string();
-  if (!s) return typeError(lineOf(n), key, "a string");
+  if (!s) return typeError(n, key, "a string", secret);
   if (!expandEnv(s->get(), out)) {
     return fail(lineOf(n), key, "has a malformed ${...} reference");
   }
@@ -204,9 +252,9 @@ Status Loader::getStringList(const toml::node& n, std::string_view key, bool com
     return Status::Ok;
   }
   const toml::array* a = n.as_array();
-  if (!a) return typeError(lineOf(n), key, "an array of strings or a string");
+  if (!a) return typeError(n, key, "an array of strings or a string");
   for (const toml::node& el : *a) {
-    if (!el.is_string()) return typeError(lineOf(el), key, "an array of strings or a string");
+    if (!el.is_string()) return typeError(el, key, "an array of strings or a string");
     Status st = getString(el, key, &s);
     if (st != Status::Ok) return st;
     out->push_back(std::move(s));
@@ -220,7 +268,7 @@ Status Loader::getApiKey(const toml::table& t, TomlApiKey* out) {
   for (auto&& [k, v] : t) {
     Status st = Status::Ok;
     if (k.str() == "key") {
-      st = getString(v, "key", &out->key);
+      st = getString(v, "key", &out->key, true);
       have_key = true;
     } else if (k.str() == "permissions") {
       st = getStringList(v, "permissions", true, &out->permissions);
@@ -237,10 +285,10 @@ Status Loader::getApiKey(const toml::table& t, TomlApiKey* out) {
 
 Status Loader::getApiKeys(const toml::node& n, std::vector<TomlApiKey>* out) {
   const toml::array* a = n.as_array();
-  if (!a) return typeError(lineOf(n), "api_keys", "an array of tables");
+  if (!a) return typeError(n, "api_keys", "an array of tables", true);
   for (const toml::node& el : *a) {
     const toml::table* t = el.as_table();
-    if (!t) return typeError(lineOf(el), "api_keys", "an array of tables");
+    if (!t) return typeError(el, "api_keys", "an array of tables", true);
     TomlApiKey key;
     Status st = getApiKey(*t, &key);
     if (st != Status::Ok) return st;
@@ -259,7 +307,7 @@ Status Loader::load(const toml::table& auth, AuthSettings* out) {
       if (name != bk.name) continue;
       known = true;
       const toml::value<bool>* b = v.as_boolean();
-      if (!b) return typeError(lineOf(v), name, "a boolean");
+      if (!b) return typeError(v, name, "a boolean");
       out->*bk.field = b->get();
     }
     for (const StringKey& sk : kStringKeys) {
@@ -274,7 +322,9 @@ Status Loader::load(const toml::table& auth, AuthSettings* out) {
       if (name != ik.name) continue;
       known = true;
       const toml::value<int64_t>* i = v.as_integer();
-      if (!i || i->get() < 0) return typeError(lineOf(v), name, "a non-negative integer");
+      // the range (not negative, the 1 s floor, 10 years) is checked with the directive's
+      // words by settings.cpp, which names the value
+      if (!i) return typeError(v, name, "an integer");
       out->*ik.field = i->get();
     }
     if (name == "jwt_allowed_algorithms") {
@@ -311,8 +361,12 @@ Status parseTomlText(const std::string& text, const std::string& path, toml::tab
   toml::parse_result parsed = toml::parse(std::string_view(text), std::string_view(path));
   if (!parsed) {
     const toml::parse_error& e = parsed.error();
-    *error =
-        path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description());
+    // toml++ quotes pieces of the file in its descriptions: no control byte reaches the log
+    std::string what(e.description());
+    for (char& c : what) {
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7f) c = '?';
+    }
+    *error = path + ":" + std::to_string(e.source().begin.line) + ": " + what;
     return Status::ConfigFileSyntax;
   }
   *root = std::move(parsed.table());

@@ -308,3 +308,89 @@ jwt_public_key = "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY---
 --- must_die
 --- error_log eval
 qr/tasker_auth_config jwt_public_key "<inline PEM>" is not a PEM public key/
+
+
+
+=== TEST 15: a negative seconds value fails naming the key and the value, in the directive's words
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_leeway_seconds = -5
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/auth\.toml:3: jwt_leeway_seconds "-5" must not be negative/
+
+
+
+=== TEST 16: a wrongly typed value is named in the message
+--- user_files
+>>> auth.toml
+[auth]
+enabled = "yes"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/auth\.toml:2: "enabled" must be a boolean, not "yes" in /
+
+
+
+=== TEST 17: a wrongly typed API key is described by its type only, never shown
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+[[auth.api_keys]]
+key = 8675309123456789
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/auth\.toml:4: "key" must be a string, not an integer in /
+
+
+
+=== TEST 18: an unknown key's control characters do not reach the log
+--- user_files
+>>> auth.toml
+[auth]
+enabled = false
+"a\nb\u001b[31m" = 1
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- error_code: 200
+--- error_log eval
+qr/auth\.toml:3: unknown key "a\?b\?\[31m" in \[auth\]/
+
+
+
+=== TEST 19: a refused value's control characters do not reach the log
+--- user_files
+>>> auth.toml
+[auth]
+jwt_verification_method = "x\u001b[2Jy\nz"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/auth\.toml:2: jwt_verification_method "x\?\[2Jy\?z" must be public_key or jwks/
