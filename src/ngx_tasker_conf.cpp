@@ -9,6 +9,7 @@
 #include "ngx_tasker_auth.h"
 #include "regular_file.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <new>
 #include <string>
@@ -680,10 +681,23 @@ ngx_http_tasker_auth_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 std::string(ngx_http_tasker_auth_sv(&path)), table, &settings,
                 &warnings, &error);
 
-        for (const std::string &w : warnings) {
+        /*
+         * the first few, then a count: a 1 MiB file can hold 100,000
+         * unknown keys, which were as many log lines at every reload
+         */
+        const size_t  shown = std::min<size_t>(warnings.size(), 16);
+
+        for (size_t i = 0; i < shown; i++) {
             ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                                "tasker_auth: tasker_auth_config: %s",
-                               w.c_str());
+                               warnings[i].c_str());
+        }
+
+        if (warnings.size() > shown) {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "tasker_auth: tasker_auth_config: %V: %uz more "
+                               "unknown keys not shown", &path,
+                               warnings.size() - shown);
         }
 
         if (s != tasker::Status::Ok) {

@@ -394,3 +394,45 @@ jwt_verification_method = "x\u001b[2Jy\nz"
 --- must_die
 --- error_log eval
 qr/auth\.toml:2: jwt_verification_method "x\?\[2Jy\?z" must be public_key or jwks/
+
+
+
+=== TEST 20: a file of unknown keys logs the first 16 warnings and a count, not one line per key
+# a 1 MiB file holds over 100,000 of them: that was as many log lines at every reload
+--- user_files
+>>> auth.toml
+[auth]
+enabled = false
+unknown_00 = 0
+unknown_01 = 1
+unknown_02 = 2
+unknown_03 = 3
+unknown_04 = 4
+unknown_05 = 5
+unknown_06 = 6
+unknown_07 = 7
+unknown_08 = 8
+unknown_09 = 9
+unknown_10 = 10
+unknown_11 = 11
+unknown_12 = 12
+unknown_13 = 13
+unknown_14 = 14
+unknown_15 = 15
+unknown_16 = 16
+unknown_17 = 17
+unknown_18 = 18
+unknown_19 = 19
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- error_code: 200
+--- error_log eval
+[qr/auth\.toml:18: unknown key "unknown_15" in \[auth\]/,
+ qr/tasker_auth_config: \S*auth\.toml: 4 more unknown keys not shown/]
+--- no_error_log
+unknown key "unknown_16"
