@@ -436,6 +436,80 @@ struct JwksFetch::Impl {
     self->saw_https = self->saw_https || https;
     return n;
   }
+
+  // Sets every option of the transfer on easy: CURLE_OK, or the first option libcurl refused
+  // (*bad_name names it). Called once, by start().
+  CURLcode configure(const std::string& url, const UrlParts& parts, const FetchOptions& opts,
+                     const char** bad_name) noexcept {
+    CURL* e = easy.get();
+    CURLcode bad = CURLE_OK;
+    auto set = [&](CURLoption o, const char* name, auto value) {
+      CURLcode rc = curl_easy_setopt(e, o, value);
+      if (rc != CURLE_OK && bad == CURLE_OK) {
+        bad = rc;
+        *bad_name = name;
+      }
+    };
+    // Every option carries a reason: this runs inside an nginx worker.
+    set(CURLOPT_URL, "URL", url.c_str());   // libcurl copies the string
+    set(CURLOPT_NOSIGNAL, "NOSIGNAL", 1L);  // no SIGALRM/SIGPIPE games inside nginx
+#if LIBCURL_VERSION_NUM >= 0x075500         // 7.85.0: the bitmask form is deprecated
+    set(CURLOPT_PROTOCOLS_STR, "PROTOCOLS_STR", "http,https");
+#else
+    set(CURLOPT_PROTOCOLS, "PROTOCOLS", static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    if (opts.follow_redirects) {
+      // An https JWKS URL must not be downgraded to plain http by a redirect: keys fetched in
+      // clear text can be swapped by anyone on the path, which forges every token.
+      const bool tls = parts.scheme == "https";
+      set(CURLOPT_FOLLOWLOCATION, "FOLLOWLOCATION", 1L);
+      set(CURLOPT_MAXREDIRS, "MAXREDIRS", kJwksMaxRedirects);
+      set(CURLOPT_HEADERFUNCTION, "HEADERFUNCTION", &Impl::onHeader);
+      set(CURLOPT_HEADERDATA, "HEADERDATA", static_cast<void*>(this));
+#if LIBCURL_VERSION_NUM >= 0x075500
+      set(CURLOPT_REDIR_PROTOCOLS_STR, "REDIR_PROTOCOLS_STR", tls ? "https" : "http,https");
+#else
+      set(CURLOPT_REDIR_PROTOCOLS, "REDIR_PROTOCOLS",
+          static_cast<long>(tls ? CURLPROTO_HTTPS : (CURLPROTO_HTTP | CURLPROTO_HTTPS)));
+#endif
+    } else {
+      set(CURLOPT_FOLLOWLOCATION, "FOLLOWLOCATION", 0L);
+    }
+    set(CURLOPT_CONNECTTIMEOUT_MS, "CONNECTTIMEOUT_MS", opts.connect_timeout_ms);
+    set(CURLOPT_TIMEOUT_MS, "TIMEOUT_MS", opts.total_timeout_ms);
+    // Rejects an oversized Content-Length before any body byte; onWrite catches the rest
+    // (chunked or close-delimited bodies).
+    set(CURLOPT_MAXFILESIZE_LARGE, "MAXFILESIZE_LARGE", static_cast<curl_off_t>(opts.max_bytes));
+    set(CURLOPT_WRITEFUNCTION, "WRITEFUNCTION", &Impl::onWrite);
+    set(CURLOPT_WRITEDATA, "WRITEDATA", static_cast<void*>(this));  // Impl never moves
+    set(CURLOPT_ERRORBUFFER, "ERRORBUFFER", errbuf);
+    set(CURLOPT_HTTPHEADER, "HTTPHEADER", headers.get());
+    set(CURLOPT_USERAGENT, "USERAGENT", kUserAgent);
+    set(CURLOPT_FORBID_REUSE, "FORBID_REUSE", 1L);  // one transfer per handle: close at the end
+    set(CURLOPT_SSLVERSION, "SSLVERSION", static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+    set(CURLOPT_SSL_VERIFYPEER, "SSL_VERIFYPEER", opts.verify_tls ? 1L : 0L);
+    set(CURLOPT_SSL_VERIFYHOST, "SSL_VERIFYHOST", opts.verify_tls ? 2L : 0L);
+    if (opts.ca) {
+      // Only the bundle is trusted: libcurl's CA file and CA directory (Debian: /etc/ssl/certs,
+      // where OpenSSL looks up every issuer the store lacks) are switched off; a CAINFO blob
+      // alone would switch off the file but leave the directory on. The certificates were parsed
+      // at configuration load, and onSslCtx adds them to each connection's store: a fetch reads
+      // and parses no file (Debian's 220 KB bundle took ~20 ms of the worker per connection).
+      ca = opts.ca;
+      set(CURLOPT_CAINFO, "CAINFO", static_cast<char*>(nullptr));
+      set(CURLOPT_CAPATH, "CAPATH", static_cast<char*>(nullptr));
+      // A libcurl without the OpenSSL backend refuses the callback, and the fetch fails
+      // (Internal, "libcurl refused CURLOPT_SSL_CTX_FUNCTION") rather than trust anything else.
+      set(CURLOPT_SSL_CTX_FUNCTION, "SSL_CTX_FUNCTION", &Impl::onSslCtx);
+      set(CURLOPT_SSL_CTX_DATA, "SSL_CTX_DATA", static_cast<void*>(this));
+    }
+#if LIBCURL_VERSION_NUM >= 0x075700  // 7.87.0; see the async DNS note at the top of this file
+    // Best effort: an older runtime library answers CURLE_UNKNOWN_OPTION, which is no reason to
+    // refuse the fetch (it only loses the prompt cleanup after a DNS stall).
+    (void)curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
+#endif
+    return bad;
+  }
 };
 
 JwksFetch::JwksFetch() noexcept = default;
@@ -558,74 +632,8 @@ Status JwksFetch::start(const std::string& url, const FetchOptions& opts) noexce
     im->headers.reset(h);
     if (!im->multi || !im->easy || !h) throw std::bad_alloc();
 
-    CURL* e = im->easy.get();
-    CURLcode bad = CURLE_OK;
     const char* bad_name = nullptr;
-    auto set = [&](CURLoption o, const char* name, auto value) {
-      CURLcode rc = curl_easy_setopt(e, o, value);
-      if (rc != CURLE_OK && bad == CURLE_OK) {
-        bad = rc;
-        bad_name = name;
-      }
-    };
-    // Every option carries a reason: this runs inside an nginx worker.
-    set(CURLOPT_URL, "URL", url.c_str());   // libcurl copies the string
-    set(CURLOPT_NOSIGNAL, "NOSIGNAL", 1L);  // no SIGALRM/SIGPIPE games inside nginx
-#if LIBCURL_VERSION_NUM >= 0x075500         // 7.85.0: the bitmask form is deprecated
-    set(CURLOPT_PROTOCOLS_STR, "PROTOCOLS_STR", "http,https");
-#else
-    set(CURLOPT_PROTOCOLS, "PROTOCOLS", static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    if (opts.follow_redirects) {
-      // An https JWKS URL must not be downgraded to plain http by a redirect: keys fetched in
-      // clear text can be swapped by anyone on the path, which forges every token.
-      const bool tls = parts.scheme == "https";
-      set(CURLOPT_FOLLOWLOCATION, "FOLLOWLOCATION", 1L);
-      set(CURLOPT_MAXREDIRS, "MAXREDIRS", kJwksMaxRedirects);
-      set(CURLOPT_HEADERFUNCTION, "HEADERFUNCTION", &Impl::onHeader);
-      set(CURLOPT_HEADERDATA, "HEADERDATA", static_cast<void*>(im.get()));
-#if LIBCURL_VERSION_NUM >= 0x075500
-      set(CURLOPT_REDIR_PROTOCOLS_STR, "REDIR_PROTOCOLS_STR", tls ? "https" : "http,https");
-#else
-      set(CURLOPT_REDIR_PROTOCOLS, "REDIR_PROTOCOLS",
-          static_cast<long>(tls ? CURLPROTO_HTTPS : (CURLPROTO_HTTP | CURLPROTO_HTTPS)));
-#endif
-    } else {
-      set(CURLOPT_FOLLOWLOCATION, "FOLLOWLOCATION", 0L);
-    }
-    set(CURLOPT_CONNECTTIMEOUT_MS, "CONNECTTIMEOUT_MS", opts.connect_timeout_ms);
-    set(CURLOPT_TIMEOUT_MS, "TIMEOUT_MS", opts.total_timeout_ms);
-    // Rejects an oversized Content-Length before any body byte; onWrite catches the rest
-    // (chunked or close-delimited bodies).
-    set(CURLOPT_MAXFILESIZE_LARGE, "MAXFILESIZE_LARGE", static_cast<curl_off_t>(opts.max_bytes));
-    set(CURLOPT_WRITEFUNCTION, "WRITEFUNCTION", &Impl::onWrite);
-    set(CURLOPT_WRITEDATA, "WRITEDATA", static_cast<void*>(im.get()));  // Impl never moves
-    set(CURLOPT_ERRORBUFFER, "ERRORBUFFER", im->errbuf);
-    set(CURLOPT_HTTPHEADER, "HTTPHEADER", im->headers.get());
-    set(CURLOPT_USERAGENT, "USERAGENT", kUserAgent);
-    set(CURLOPT_FORBID_REUSE, "FORBID_REUSE", 1L);  // one transfer per handle: close at the end
-    set(CURLOPT_SSLVERSION, "SSLVERSION", static_cast<long>(CURL_SSLVERSION_TLSv1_2));
-    set(CURLOPT_SSL_VERIFYPEER, "SSL_VERIFYPEER", opts.verify_tls ? 1L : 0L);
-    set(CURLOPT_SSL_VERIFYHOST, "SSL_VERIFYHOST", opts.verify_tls ? 2L : 0L);
-    if (opts.ca) {
-      // Only the bundle is trusted: libcurl's CA file and CA directory (Debian: /etc/ssl/certs,
-      // where OpenSSL looks up every issuer the store lacks) are switched off; a CAINFO blob
-      // alone would switch off the file but leave the directory on. The certificates were parsed
-      // at configuration load, and onSslCtx adds them to each connection's store: a fetch reads
-      // and parses no file (Debian's 220 KB bundle took ~20 ms of the worker per connection).
-      im->ca = opts.ca;
-      set(CURLOPT_CAINFO, "CAINFO", static_cast<char*>(nullptr));
-      set(CURLOPT_CAPATH, "CAPATH", static_cast<char*>(nullptr));
-      // A libcurl without the OpenSSL backend refuses the callback, and the fetch fails
-      // (Internal, "libcurl refused CURLOPT_SSL_CTX_FUNCTION") rather than trust anything else.
-      set(CURLOPT_SSL_CTX_FUNCTION, "SSL_CTX_FUNCTION", &Impl::onSslCtx);
-      set(CURLOPT_SSL_CTX_DATA, "SSL_CTX_DATA", static_cast<void*>(im.get()));
-    }
-#if LIBCURL_VERSION_NUM >= 0x075700  // 7.87.0; see the async DNS note at the top of this file
-    // Best effort: an older runtime library answers CURLE_UNKNOWN_OPTION, which is no reason to
-    // refuse the fetch (it only loses the prompt cleanup after a DNS stall).
-    (void)curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
-#endif
+    CURLcode bad = im->configure(url, parts, opts, &bad_name);
     if (bad == CURLE_OUT_OF_MEMORY) throw std::bad_alloc();
     if (bad != CURLE_OK) {
       finish(Status::Internal,
@@ -633,7 +641,7 @@ Status JwksFetch::start(const std::string& url, const FetchOptions& opts) noexce
       return result_;
     }
 
-    CURLMcode mc = curl_multi_add_handle(im->multi.get(), e);
+    CURLMcode mc = curl_multi_add_handle(im->multi.get(), im->easy.get());
     if (mc == CURLM_OUT_OF_MEMORY) throw std::bad_alloc();
     if (mc != CURLM_OK) {
       im->easy.reset();  // never added, so ~Impl must not remove it
