@@ -214,6 +214,16 @@ typedef struct {
     tasker::VerifiedTokenRef         *token;
     ngx_str_t                         subject;      /* built on first read */
     ngx_str_t                         permissions;  /* built on first read */
+    /*
+     * satisfy any: a rejection the module answers only when no other access
+     * module (auth_request, auth_basic, ...) lets the request through;
+     * pending_status 0 when there is none (ngx_tasker_response.cpp).
+     */
+    ngx_uint_t                        pending_status;
+    ngx_uint_t                        pending_grpc_status;
+    ngx_str_t                         pending_error;
+    ngx_str_t                         pending_message;
+    unsigned                          pending_presented:1;
     unsigned                          subject_built:1;
     unsigned                          permissions_built:1;
 } ngx_http_tasker_auth_ctx_t;
@@ -290,6 +300,7 @@ ngx_int_t ngx_http_tasker_auth_send_buffer(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *type, ngx_buf_t *b);
 ngx_int_t ngx_http_tasker_auth_reject(ngx_http_request_t *r,
     const tasker::Decision &d);
+ngx_int_t ngx_http_tasker_auth_pending_handler(ngx_http_request_t *r);
 
 /* src/ngx_tasker_runtime.cpp */
 ngx_int_t ngx_http_tasker_auth_add_zones(ngx_conf_t *cf,
