@@ -1349,6 +1349,7 @@ ngx_http_tasker_auth_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_tasker_auth_init(ngx_conf_t *cf)
 {
+    ngx_array_t                       *access;
     ngx_http_handler_pt               *h;
     ngx_http_core_main_conf_t         *cmcf;
     ngx_http_tasker_auth_main_conf_t  *mcf;
@@ -1372,16 +1373,15 @@ ngx_http_tasker_auth_init(ngx_conf_t *cf)
      * run earlier; auth_request and auth_basic registered before, and run
      * between the two.
      */
-    h = (ngx_http_handler_pt *)
-            ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
-    if (h == NULL) {
+    access = &cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers;
+
+    if (ngx_array_push(access) == NULL) {
         return NGX_ERROR;
     }
 
-    h = (ngx_http_handler_pt *) cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers.elts;
+    h = (ngx_http_handler_pt *) access->elts;
     ngx_memmove(&h[1], &h[0],
-                (cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers.nelts - 1)
-                * sizeof(ngx_http_handler_pt));
+                (access->nelts - 1) * sizeof(ngx_http_handler_pt));
     h[0] = ngx_http_tasker_auth_pending_handler;
 
     mcf = (ngx_http_tasker_auth_main_conf_t *)
