@@ -202,6 +202,9 @@ typedef struct {
 } ngx_http_tasker_auth_loc_conf_t;
 
 
+struct ngx_http_tasker_auth_pending_s;  /* ngx_tasker_response.cpp */
+
+
 /*
  * What the access handler decided, for the $tasker_* variables. The identity
  * is kept, not copied: the variables build their values from it on first
@@ -216,14 +219,11 @@ typedef struct {
     ngx_str_t                         permissions;  /* built on first read */
     /*
      * satisfy any: a rejection the module answers only when no other access
-     * module (auth_request, auth_basic, ...) lets the request through;
-     * pending_status 0 when there is none (ngx_tasker_response.cpp).
+     * module (auth_request, auth_basic, ...) lets the request through; NULL
+     * when there is none (ngx_tasker_response.cpp). A pointer, so that the
+     * context every request initialises stays small.
      */
-    ngx_uint_t                        pending_status;
-    ngx_uint_t                        pending_grpc_status;
-    ngx_str_t                         pending_error;
-    ngx_str_t                         pending_message;
-    unsigned                          pending_presented:1;
+    struct ngx_http_tasker_auth_pending_s  *pending;
     unsigned                          subject_built:1;
     unsigned                          permissions_built:1;
 } ngx_http_tasker_auth_ctx_t;

@@ -19,6 +19,15 @@ typedef struct {
 } ngx_http_tasker_auth_answer_t;
 
 
+/* satisfy any: a rejection recorded for ngx_http_tasker_auth_pending_handler */
+struct ngx_http_tasker_auth_pending_s {
+    ngx_http_tasker_auth_answer_t  answer;
+    ngx_str_t                      message;
+    bool                           presented;
+};
+typedef struct ngx_http_tasker_auth_pending_s  ngx_http_tasker_auth_pending_t;
+
+
 static ngx_str_t  ngx_http_tasker_auth_json_type =
     ngx_string("application/json");
 static ngx_str_t  ngx_http_tasker_auth_grpc_type =
@@ -423,11 +432,15 @@ ngx_http_tasker_auth_reject(ngx_http_request_t *r, const tasker::Decision &d)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ctx->pending_status = a.status;
-        ctx->pending_grpc_status = a.grpc_status;
-        ctx->pending_error = a.error;
-        ctx->pending_message = message;
-        ctx->pending_presented = d.presented;
+        ctx->pending = (ngx_http_tasker_auth_pending_t *)
+                           ngx_palloc(r->pool, sizeof(*ctx->pending));
+        if (ctx->pending == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->pending->answer = a;
+        ctx->pending->message = message;
+        ctx->pending->presented = d.presented;
 
         return a.status;
     }
@@ -444,21 +457,19 @@ ngx_http_tasker_auth_reject(ngx_http_request_t *r, const tasker::Decision &d)
 ngx_int_t
 ngx_http_tasker_auth_pending_handler(ngx_http_request_t *r)
 {
-    ngx_http_tasker_auth_ctx_t     *ctx;
-    ngx_http_tasker_auth_answer_t   a;
+    ngx_http_tasker_auth_ctx_t      *ctx;
+    ngx_http_tasker_auth_pending_t  *p;
 
     ctx = (ngx_http_tasker_auth_ctx_t *)
               ngx_http_get_module_ctx(r, ngx_http_tasker_auth_module);
 
-    if (ctx == NULL || ctx->pending_status == 0) {
+    if (ctx == NULL || ctx->pending == NULL) {
         return NGX_DECLINED;
     }
 
-    a.status = ctx->pending_status;
-    a.grpc_status = ctx->pending_grpc_status;
-    a.error = ctx->pending_error;
-    ctx->pending_status = 0;
+    p = ctx->pending;
+    ctx->pending = NULL;
 
-    return ngx_http_tasker_auth_respond(r, &a, &ctx->pending_message,
-                                        ctx->pending_presented);
+    return ngx_http_tasker_auth_respond(r, &p->answer, &p->message,
+                                        p->presented);
 }
