@@ -106,7 +106,9 @@ $(MODULE_SO): $(ADAPTER_SRCS) $(CORE_LIB) $(NGX_BUILD)/.configured $(wildcard sr
 	@rm -f $(NGX_BUILD)/objs/ngx_http_tasker_auth_module.so
 	@find $(NGX_BUILD)/objs/addon -name '*.o' -delete 2>/dev/null || true
 	$(MAKE) --no-print-directory -C $(NGX_BUILD) -f objs/Makefile modules
-	cp $(NGX_BUILD)/objs/ngx_http_tasker_auth_module.so $@
+	@# a new file renamed into place: cp over the old one rewrote the inode that a running nginx
+	@# (make demo, a test left running) has mapped, and its workers crashed on SIGSEGV in a loop
+	cp $(NGX_BUILD)/objs/ngx_http_tasker_auth_module.so $@.tmp && mv -f $@.tmp $@
 
 # ---- tests ------------------------------------------------------------------------------------
 $(BUILD)/unit/%: t/unit/%.cpp $(CORE_LIB) $(wildcard t/unit/*.h)

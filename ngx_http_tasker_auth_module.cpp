@@ -1349,6 +1349,7 @@ ngx_http_tasker_auth_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_tasker_auth_init(ngx_conf_t *cf)
 {
+    ngx_array_t                       *access;
     ngx_http_handler_pt               *h;
     ngx_http_core_main_conf_t         *cmcf;
     ngx_http_tasker_auth_main_conf_t  *mcf;
@@ -1363,6 +1364,25 @@ ngx_http_tasker_auth_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_tasker_auth_handler;
+
+    /*
+     * The answer to a rejection recorded under satisfy any runs after every
+     * other access handler: first in the array, as nginx runs a phase's
+     * handlers from the last registered to the first. The modules after this
+     * one in the module order (ngx_http_access_module) register later and
+     * run earlier; auth_request and auth_basic registered before, and run
+     * between the two.
+     */
+    access = &cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers;
+
+    if (ngx_array_push(access) == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = (ngx_http_handler_pt *) access->elts;
+    ngx_memmove(&h[1], &h[0],
+                (access->nelts - 1) * sizeof(ngx_http_handler_pt));
+    h[0] = ngx_http_tasker_auth_pending_handler;
 
     mcf = (ngx_http_tasker_auth_main_conf_t *)
               ngx_http_conf_get_module_main_conf(cf,

@@ -202,6 +202,9 @@ typedef struct {
 } ngx_http_tasker_auth_loc_conf_t;
 
 
+struct ngx_http_tasker_auth_pending_s;  /* ngx_tasker_response.cpp */
+
+
 /*
  * What the access handler decided, for the $tasker_* variables. The identity
  * is kept, not copied: the variables build their values from it on first
@@ -214,6 +217,13 @@ typedef struct {
     tasker::VerifiedTokenRef         *token;
     ngx_str_t                         subject;      /* built on first read */
     ngx_str_t                         permissions;  /* built on first read */
+    /*
+     * satisfy any: a rejection the module answers only when no other access
+     * module (auth_request, auth_basic, ...) lets the request through; NULL
+     * when there is none (ngx_tasker_response.cpp). A pointer, so that the
+     * context every request initialises stays small.
+     */
+    struct ngx_http_tasker_auth_pending_s  *pending;
     unsigned                          subject_built:1;
     unsigned                          permissions_built:1;
 } ngx_http_tasker_auth_ctx_t;
@@ -290,6 +300,7 @@ ngx_int_t ngx_http_tasker_auth_send_buffer(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *type, ngx_buf_t *b);
 ngx_int_t ngx_http_tasker_auth_reject(ngx_http_request_t *r,
     const tasker::Decision &d);
+ngx_int_t ngx_http_tasker_auth_pending_handler(ngx_http_request_t *r);
 
 /* src/ngx_tasker_runtime.cpp */
 ngx_int_t ngx_http_tasker_auth_add_zones(ngx_conf_t *cf,

@@ -19,6 +19,15 @@ typedef struct {
 } ngx_http_tasker_auth_answer_t;
 
 
+/* satisfy any: a rejection recorded for ngx_http_tasker_auth_pending_handler */
+struct ngx_http_tasker_auth_pending_s {
+    ngx_http_tasker_auth_answer_t  answer;
+    ngx_str_t                      message;
+    bool                           presented;
+};
+typedef struct ngx_http_tasker_auth_pending_s  ngx_http_tasker_auth_pending_t;
+
+
 static ngx_str_t  ngx_http_tasker_auth_json_type =
     ngx_string("application/json");
 static ngx_str_t  ngx_http_tasker_auth_grpc_type =
@@ -343,21 +352,18 @@ ngx_http_tasker_auth_answer(tasker::Verdict verdict,
 
 
 /*
- * Answers a rejected request from the access phase. Returns the status for
- * nginx to answer (error_page), NGX_DONE after answering here, or 500.
+ * Answers a rejection: the challenge header, then the gRPC answer, the
+ * location's error_page (the status handed back to nginx) or the JSON body.
+ * Returns the status for nginx to answer, NGX_DONE after answering here, or
+ * 500.
  */
-ngx_int_t
-ngx_http_tasker_auth_reject(ngx_http_request_t *r, const tasker::Decision &d)
+static ngx_int_t
+ngx_http_tasker_auth_respond(ngx_http_request_t *r,
+    ngx_http_tasker_auth_answer_t *a, ngx_str_t *message, bool presented)
 {
-    ngx_int_t                      rc;
-    ngx_str_t                      message;
-    ngx_http_tasker_auth_answer_t  a;
+    ngx_int_t  rc;
 
-    if (ngx_http_tasker_auth_answer(tasker::verdictFor(d.status), &a)
-        != NGX_OK
-        || ngx_http_tasker_auth_message(r, d, &message) != NGX_OK
-        || ngx_http_tasker_auth_challenge(r, a.status, d.presented) != NGX_OK)
-    {
+    if (ngx_http_tasker_auth_challenge(r, a->status, presented) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -367,13 +373,13 @@ ngx_http_tasker_auth_reject(ngx_http_request_t *r, const tasker::Decision &d)
             return rc;
         }
 
-        rc = ngx_http_tasker_auth_send_grpc(r, a.grpc_status, &message);
+        rc = ngx_http_tasker_auth_send_grpc(r, a->grpc_status, message);
         ngx_http_finalize_request(r, rc);
         return NGX_DONE;
     }
 
-    if (ngx_http_tasker_auth_has_error_page(r, a.status)) {
-        return a.status;
+    if (ngx_http_tasker_auth_has_error_page(r, a->status)) {
+        return a->status;
     }
 
     rc = ngx_http_discard_request_body(r);
@@ -381,7 +387,89 @@ ngx_http_tasker_auth_reject(ngx_http_request_t *r, const tasker::Decision &d)
         return rc;
     }
 
-    ngx_http_finalize_request(r, ngx_http_tasker_auth_send_json(r, &a,
-                                                                &message));
+    ngx_http_finalize_request(r, ngx_http_tasker_auth_send_json(r, a,
+                                                                message));
     return NGX_DONE;
+}
+
+
+/*
+ * Answers a rejected request from the access phase. Returns the status for
+ * nginx to answer (error_page, or satisfy any, see below), NGX_DONE after
+ * answering here, or 500.
+ *
+ * Under "satisfy any" another access module that runs after this one
+ * (auth_request, auth_basic) may still let the request through, so a 401 or
+ * 403 is only recorded and handed to nginx, which goes on to the next access
+ * handler; ngx_http_tasker_auth_pending_handler, the last one, answers it when
+ * none of them did. A 503 ends the access phase under satisfy any too, as
+ * nginx does for any status but 401 and 403: it is answered at once.
+ */
+ngx_int_t
+ngx_http_tasker_auth_reject(ngx_http_request_t *r, const tasker::Decision &d)
+{
+    ngx_str_t                      message;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_tasker_auth_ctx_t    *ctx;
+    ngx_http_tasker_auth_answer_t  a;
+
+    if (ngx_http_tasker_auth_answer(tasker::verdictFor(d.status), &a)
+        != NGX_OK
+        || ngx_http_tasker_auth_message(r, d, &message) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    clcf = (ngx_http_core_loc_conf_t *)
+               ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->satisfy == NGX_HTTP_SATISFY_ANY
+        && a.status != NGX_HTTP_SERVICE_UNAVAILABLE)
+    {
+        ctx = (ngx_http_tasker_auth_ctx_t *)
+                  ngx_http_get_module_ctx(r, ngx_http_tasker_auth_module);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->pending = (ngx_http_tasker_auth_pending_t *)
+                           ngx_palloc(r->pool, sizeof(*ctx->pending));
+        if (ctx->pending == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->pending->answer = a;
+        ctx->pending->message = message;
+        ctx->pending->presented = d.presented;
+
+        return a.status;
+    }
+
+    return ngx_http_tasker_auth_respond(r, &a, &message, d.presented);
+}
+
+
+/*
+ * The last access handler: reached under satisfy any only when no access
+ * module let the request through (one that does skips the rest of the
+ * phase). Answers the rejection reject() recorded, once.
+ */
+ngx_int_t
+ngx_http_tasker_auth_pending_handler(ngx_http_request_t *r)
+{
+    ngx_http_tasker_auth_ctx_t      *ctx;
+    ngx_http_tasker_auth_pending_t  *p;
+
+    ctx = (ngx_http_tasker_auth_ctx_t *)
+              ngx_http_get_module_ctx(r, ngx_http_tasker_auth_module);
+
+    if (ctx == NULL || ctx->pending == NULL) {
+        return NGX_DECLINED;
+    }
+
+    p = ctx->pending;
+    ctx->pending = NULL;
+
+    return ngx_http_tasker_auth_respond(r, &p->answer, &p->message,
+                                        p->presented);
 }

@@ -396,3 +396,106 @@ WWW-Authenticate: Bearer realm="tasker"
 --- response_body eval
 [qq({"error":"unauthorized","message":"Missing authentication credentials"}\n),
  "GET request 2 on this connection\n"]
+
+
+
+=== TEST 18: satisfy any: an auth_request that allows lets a request without a credential through
+nginx's satisfy any passes a request when any access module allows it. The module used to answer
+its 401 itself, so auth_request (which runs after it) was never asked.
+--- config
+    location = /t {
+        satisfy any;
+        auth_request /_yes;
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_permission tasks:read;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+    location = /_yes {
+        internal;
+        return 204;
+    }
+--- request
+GET /t
+--- error_code: 200
+--- response_headers
+!WWW-Authenticate
+--- response_body
+backend GET subject= method= permissions=
+
+
+
+=== TEST 19: satisfy any: a valid auth_basic user passes without a bearer token, and without one it gets the module's 401
+--- config
+    location = /t {
+        satisfy any;
+        auth_basic "tasker";
+        auth_basic_user_file ../html/htpasswd;
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_permission tasks:create;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- user_files
+>>> htpasswd
+ops:{PLAIN}s3cret
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["Authorization: Basic b3BzOnMzY3JldA==", "Authorization: Basic b3BzOndyb25n"]
+--- error_code eval
+[200, 401]
+--- response_body eval
+["backend GET subject= method= permissions=\n",
+ qq({"error":"unauthorized","message":"Missing authentication credentials"}\n)]
+
+
+
+=== TEST 20: satisfy any: when auth_request refuses too, the module's 403 answers, and a valid token passes
+--- config
+    location = /t {
+        satisfy any;
+        auth_request /_no;
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_permission tasks:create;
+        proxy_set_header X-Subject $tasker_auth_subject;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+    location = /_no {
+        internal;
+        return 403;
+    }
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{reader}"
+--- error_code: 403
+--- response_body
+{"error":"forbidden","message":"Missing required permission: tasks:create"}
+
+
+
+=== TEST 21: satisfy any: an error_page for the module's 401 still answers when no access module allows
+--- config
+    location = /t {
+        satisfy any;
+        auth_request /_no;
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        error_page 401 = @login;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+    location = /_no {
+        internal;
+        return 403;
+    }
+    location @login {
+        tasker_auth off;
+        return 200 "login page\n";
+    }
+--- request
+GET /t
+--- error_code: 200
+--- response_body
+login page

@@ -9,6 +9,8 @@
 #   TEST_NGINX_PYTHON  Python with Debian's python3-grpcio, python3-jwt, python3-cryptography
 #                      (default /usr/bin/python3; the first python3 on PATH may lack them)
 #   TEST_GRPC_KEEP=1   keep the temporary prefix (nginx.conf, logs, keys) for debugging
+#   TEST_GRPC_PORT_BASE=N  listen on N (nginx), N+1 (unanswered JWKS URL), N+2 (backend)
+#                      instead of free ephemeral ports
 #
 # Prints unittest's verbose report, then one last line "N passed, M failed" for CI, and exits
 # with the test run's status (0 only when nothing failed).

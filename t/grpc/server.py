@@ -6,7 +6,8 @@
 Serves, with grpc generic handlers and raw bytes in and out:
 
   tasker.v1.TaskService     CreateTask, GetTask, CancelTask (unary), StreamTaskStatus (server
-                            streaming, 3 messages)
+                            streaming, 3 messages), ImportTasks (client streaming: one reply
+                            whose "request" is the messages joined, "count" their number)
   tasker.v1.HealthService   Check (unary)
   grpc.health.v1.Health     Check (unary)
 
@@ -64,6 +65,15 @@ def _server_stream(service, method, count=3):
     return grpc.unary_stream_rpc_method_handler(handler)
 
 
+def _client_stream(service, method):
+    def handler(request_iterator, context):
+        msgs = list(request_iterator)
+        body = json.loads(_reply(service, method, b"".join(msgs), context))
+        body["count"] = len(msgs)
+        return json.dumps(body, sort_keys=True).encode()
+    return grpc.stream_unary_rpc_method_handler(handler)
+
+
 def build_server(host="127.0.0.1", port=0):
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8),
                          options=[("grpc.so_reuseport", 0)])
@@ -74,6 +84,7 @@ def build_server(host="127.0.0.1", port=0):
             "GetTask": _unary(task, "GetTask"),
             "CancelTask": _unary(task, "CancelTask"),
             "StreamTaskStatus": _server_stream(task, "StreamTaskStatus"),
+            "ImportTasks": _client_stream(task, "ImportTasks"),
         }),
         grpc.method_handlers_generic_handler("tasker.v1.HealthService", {
             "Check": _unary("tasker.v1.HealthService", "Check"),

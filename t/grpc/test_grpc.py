@@ -12,6 +12,8 @@ Environment:
   TEST_NGINX_BINARY   nginx binary (default /usr/sbin/nginx)
   TEST_NGINX_MODULE   module .so (default <repo>/build/ngx_http_tasker_auth_module.so)
   TEST_GRPC_KEEP      set to 1 to keep the temporary prefix (keys, nginx.conf, logs) for debugging
+  TEST_GRPC_PORT_BASE use the ports BASE (nginx), BASE+1 (the JWKS URL nobody answers) and BASE+2
+                      (the backend) instead of free ephemeral ones, e.g. to stay in a given range
 
 Keys and tokens are generated at test time in a temporary directory, removed at the end.
 Needs Debian's python3-grpcio, python3-jwt and python3-cryptography: run it with /usr/bin/python3.
@@ -28,6 +30,7 @@ import tempfile
 import time
 import unittest
 import uuid
+from concurrent import futures
 
 import grpc
 import jwt
@@ -40,6 +43,7 @@ NGINX = os.environ.get("TEST_NGINX_BINARY") or "/usr/sbin/nginx"
 MODULE = os.environ.get("TEST_NGINX_MODULE") or os.path.join(
     REPO, "build", "ngx_http_tasker_auth_module.so")
 KEEP = os.environ.get("TEST_GRPC_KEEP", "") not in ("", "0")
+PORT_BASE = int(os.environ.get("TEST_GRPC_PORT_BASE") or 0)
 
 API_KEY = "grpc-test-key"
 API_KEY_SUBJECT = "grpc-monitor"
@@ -169,6 +173,35 @@ http {
             grpc_pass %(upstream)s;
         }
 %(jwks)s
+        location = /tasker.v1.TaskService/ImportTasks {
+            tasker_auth on;
+            tasker_jwt_public_key_path %(pubkey)s;
+            tasker_permission tasks:create;
+            grpc_set_header X-Tasker-Subject $tasker_auth_subject;
+            grpc_pass %(upstream)s;
+        }
+
+        # satisfy any: an auth_request that allows (x-allow: yes) lets the call through
+        # without a credential; when it refuses, the module's gRPC rejection answers.
+        location = /satisfy.any/GetTask {
+            satisfy any;
+            auth_request /_allow;
+            tasker_auth on;
+            tasker_jwt_public_key_path %(pubkey)s;
+            tasker_permission tasks:create;
+            grpc_set_header X-Tasker-Subject $tasker_auth_subject;
+            rewrite ^ /tasker.v1.TaskService/GetTask break;
+            grpc_pass %(upstream)s;
+        }
+
+        location = /_allow {
+            internal;
+            if ($http_x_allow = "yes") {
+                return 204;
+            }
+            return 403;
+        }
+
         # error_page for 401 and 403: a gRPC call keeps its Trailers-Only rejection.
         location = /tasker.v1.TaskService/DeleteTask {
             tasker_auth on;
@@ -248,13 +281,15 @@ class GrpcAuthTest(unittest.TestCase):
         # backend
         cls.server_log = open(os.path.join(cls.tmp, "server.log"), "w+b")
         cls.server = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "server.py"), "--port", "0"],
+            [sys.executable, os.path.join(HERE, "server.py"), "--port",
+             str(PORT_BASE + 2 if PORT_BASE else 0)],
             stdout=subprocess.PIPE, stderr=cls.server_log)
         cls.backend_port = cls._read_server_port(cls.server)
 
         # nginx
-        cls.port = free_port()
-        cls.jwks_port = free_port()  # nothing listens there: the JWKS fetch always fails
+        cls.port = PORT_BASE or free_port()
+        # nothing listens there: the JWKS fetch always fails
+        cls.jwks_port = PORT_BASE + 1 if PORT_BASE else free_port()
         conf = os.path.join(prefix, "conf", "nginx.conf")
         cls.conf = conf
         with open(conf, "w") as f:
@@ -393,6 +428,14 @@ class GrpcAuthTest(unittest.TestCase):
             return got, None
         except grpc.RpcError as e:
             return got, e
+
+    def client_stream(self, path, metadata=(), messages=(b"{}",)):
+        """Returns (response bytes, None) or (None, grpc.RpcError)."""
+        call = self.channel.stream_unary(path)
+        try:
+            return call(iter(list(messages)), metadata=list(metadata), timeout=TIMEOUT), None
+        except grpc.RpcError as e:
+            return None, e
 
     @staticmethod
     def bearer(tok):
@@ -622,6 +665,73 @@ class GrpcAuthTest(unittest.TestCase):
         resp, err = self.unary(self.CANCEL)
         self.assertRejected(err, grpc.StatusCode.UNAUTHENTICATED, MSG_MISSING,
                             "CancelTask (JWKS) without credentials", resp)
+
+    # ---- client streaming: the rejected request body is discarded, the channel stays usable ----
+    IMPORT = "/tasker.v1.TaskService/ImportTasks"
+
+    def test_client_stream_rejected_body_discarded(self):
+        # 8 x 128 KiB: far more than nginx's HTTP/2 preread buffer and stream window
+        big = [b"x" * 131072] * 8
+        for md, code, msg in (((), grpc.StatusCode.UNAUTHENTICATED, MSG_MISSING),
+                              (self.bearer(self.tok_reader), grpc.StatusCode.PERMISSION_DENIED,
+                               missing_perm("tasks:create"))):
+            resp, err = self.client_stream(self.IMPORT, md, big)
+            self.assertRejected(err, code, msg, "ImportTasks with a 1 MiB request stream", resp)
+            # the next calls on the same channel (the same HTTP/2 connection) still work
+            resp, err = self.client_stream(self.IMPORT, self.bearer(self.tok_creator),
+                                           [b"a", b"b", b"c"])
+            body = self.assertUnaryOk(resp, err, "ImportTasks after a rejected one",
+                                      "ImportTasks", "grpc-creator")
+            self.assertEqual((body["count"], body["request"]), (3, "abc"), body)
+            resp, err = self.unary(self.GET, self.bearer(self.tok_reader))
+            self.assertUnaryOk(resp, err, "GetTask after a rejected ImportTasks", "GetTask",
+                               "grpc-reader")
+
+    def test_many_concurrent_calls_on_one_connection(self):
+        # rejected and accepted unary, client- and server-streaming calls at once on one channel
+        cases = [
+            (lambda: self.unary(self.CREATE), ("UNAUTHENTICATED", MSG_MISSING)),
+            (lambda: self.unary(self.GET, self.bearer(self.tok_reader)), "GetTask"),
+            (lambda: self.client_stream(self.IMPORT, self.bearer(self.tok_reader),
+                                        [b"y" * 65536] * 4),
+             ("PERMISSION_DENIED", missing_perm("tasks:create"))),
+            (lambda: self.client_stream(self.IMPORT, self.bearer(self.tok_creator),
+                                        [b"z" * 1000] * 4), "ImportTasks"),
+            (lambda: self.stream(self.STREAM, self.api_key("wrong-key")),
+             ("UNAUTHENTICATED", MSG_BAD_KEY)),
+        ]
+
+        def run(i):
+            call, want = cases[i % len(cases)]
+            resp, err = call()
+            if err is not None:
+                return i, (err.code().name, err.details()), want
+            if isinstance(resp, list):
+                return i, "stream of %d" % len(resp), want
+            return i, json.loads(resp)["method"], want
+
+        with futures.ThreadPoolExecutor(32) as ex:
+            results = list(ex.map(run, range(250)))
+        wrong = [r for r in results if r[1] != r[2]]
+        self.assertEqual(wrong, [], "%d of %d concurrent calls got another answer "
+                         "(index, got, expected)" % (len(wrong), len(results)))
+
+    # ---- satisfy any: another access module may let the call through -------------------------
+    def test_satisfy_any_auth_request_allows_without_credentials(self):
+        resp, err = self.unary("/satisfy.any/GetTask", [("x-allow", "yes")])
+        self.assertUnaryOk(resp, err, "satisfy any: auth_request allows, no credentials",
+                           "GetTask", None)
+
+    def test_satisfy_any_auth_request_refuses(self):
+        resp, err = self.unary("/satisfy.any/GetTask")
+        self.assertRejected(err, grpc.StatusCode.UNAUTHENTICATED, MSG_MISSING,
+                            "satisfy any: auth_request refuses, no credentials", resp)
+        resp, err = self.unary("/satisfy.any/GetTask", self.bearer(self.tok_reader))
+        self.assertRejected(err, grpc.StatusCode.PERMISSION_DENIED, missing_perm("tasks:create"),
+                            "satisfy any: auth_request refuses, tasks:read token", resp)
+        resp, err = self.unary("/satisfy.any/GetTask", self.bearer(self.tok_creator))
+        self.assertUnaryOk(resp, err, "satisfy any: auth_request refuses, tasks:create token",
+                           "GetTask", "grpc-creator")
 
     # ---- the raw HTTP/2 response: Trailers-Only shape (SPEC 4) --------------------------------
     def raw(self, path, extra=(), content_type="application/grpc"):
