@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "printable.h"
 #include "regular_file.h"
 #include "status.h"
 #include "tasker_limits.h"
@@ -67,12 +68,7 @@ bool is2xx(long code) noexcept { return code >= 200 && code <= 299; }
 
 // Printable ASCII only (log injection), capped. Never fed with body bytes in the first place.
 std::string sanitize(const std::string& s) {
-  std::string out;
-  out.reserve(std::min(s.size(), kMaxErrorChars));
-  for (char c : s) {
-    if (out.size() >= kMaxErrorChars) break;
-    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-  }
+  std::string out = withoutControlBytes(std::string_view(s).substr(0, kMaxErrorChars), '?', true);
   while (!out.empty() && out.back() == ' ') out.pop_back();
   return out;
 }

@@ -291,14 +291,14 @@ Status readPemBlock(std::string_view pem, std::string* label, std::string* der) 
 
 }  // namespace
 
-size_t pemBlockCount(std::string_view text) noexcept {
+size_t pemBlockCount(std::string_view text, std::string_view except) noexcept {
   // OpenSSL's PEM reader starts a block at a line beginning with this, and it reads a long line
   // in 255-byte pieces, each taken as a line. Counting every occurrence is stricter than that.
   constexpr std::string_view kBegin = "-----BEGIN ";
   size_t count = 0;
   for (size_t at = text.find(kBegin); at != std::string_view::npos;
        at = text.find(kBegin, at + kBegin.size())) {
-    ++count;
+    if (except.empty() || text.substr(at + kBegin.size(), except.size()) != except) ++count;
   }
   return count;
 }

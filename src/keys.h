@@ -60,8 +60,9 @@ class VerifyKey {
 // The number of PEM blocks in text, as fromPem counts them: every "-----BEGIN " counts, wherever
 // it stands (also in a comment, or opening a block that never ends), so no block OpenSSL's reader
 // could find is missed. fromPem refuses more than one; callers use the count in their messages.
-// One pass over text, no allocation.
-size_t pemBlockCount(std::string_view text) noexcept;
+// One pass over text, no allocation. A block whose label starts with except (when not empty),
+// such as "EC PARAMETERS-----" before an EC private key, is not counted.
+size_t pemBlockCount(std::string_view text, std::string_view except = {}) noexcept;
 
 class KeySet;
 using KeySetPtr = std::shared_ptr<KeySet>;

@@ -100,9 +100,13 @@ bool Grant::add(std::string_view s) noexcept {
   return b != 0;
 }
 
-const char* methodNames() noexcept {
-  return "GET HEAD POST PUT DELETE PATCH OPTIONS TRACE CONNECT MKCOL COPY MOVE PROPFIND "
-         "PROPPATCH LOCK UNLOCK";
+std::string methodNames() {
+  std::string names;
+  for (const auto& m : kMethods) {
+    if (!names.empty()) names += ' ';
+    names += m.name;
+  }
+  return names;
 }
 
 TASKER_HOT

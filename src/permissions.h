@@ -57,7 +57,7 @@ enum class Method : uint32_t {
 };
 
 // The method names a rule accepts, space-separated, for messages ("GET HEAD ... UNLOCK").
-const char* methodNames() noexcept;
+std::string methodNames();
 
 // Bit of a method name ("GET"), or 0 for a name we do not know.
 uint32_t methodBit(std::string_view name) noexcept;

@@ -6,6 +6,7 @@
 #include "jwks_fetcher.h"
 #include "metrics.h"
 #include "permissions.h"
+#include "printable.h"
 #include "toml_config.h"
 
 namespace tasker {
@@ -175,11 +176,7 @@ Status Converter::convert(const AuthSettings& in, Settings* out) {
 
 std::string SettingError::message(std::string_view name) const {
   // a control byte in the value (a TOML or nginx.conf escape) must not reach the log or console
-  std::string shown(value);
-  for (char& c : shown) {
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7f) c = '?';
-  }
-  return std::string(name) + " \"" + shown + "\"" + reason;
+  return std::string(name) + " \"" + withoutControlBytes(value) + "\"" + reason;
 }
 
 const char* verificationMethodName(VerificationMethod m) noexcept {
@@ -279,11 +276,7 @@ Status checkHeaderName(std::string_view name, SettingError* error) {
                        std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
     if (!token) {
       // the name is shown with the byte replaced: a control byte must not reach the console
-      std::string shown(name);
-      for (char& d : shown) {
-        if (static_cast<unsigned char>(d) < 0x20 || static_cast<unsigned char>(d) > 0x7e) d = '?';
-      }
-      return refuse(shown, " is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)",
+      return refuse(withoutControlBytes(name, '?', true), " is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)",
                     error);
     }
   }
@@ -303,7 +296,7 @@ Status parsePermissionRule(const std::vector<std::string_view>& args, RuleSet* r
                         std::to_string(kPermissionCount) + " permissions",
                     error);
     case Status::ConfigBadMethod:
-      return refuse(bad, std::string(" is not an HTTP method (") + methodNames() + ")", error);
+      return refuse(bad, " is not an HTTP method (" + methodNames() + ")", error);
     case Status::ConfigInvalid:
       return refuse(bad, " names no permission", error);
     default:

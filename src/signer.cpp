@@ -8,6 +8,7 @@
 
 #include "base64url.h"
 #include "json.h"
+#include "keys.h"
 #include "tasker_limits.h"
 #include "ossl.h"
 
@@ -18,19 +19,6 @@ namespace {
 // Password callback that supplies no password: an encrypted PEM fails to load instead of
 // prompting on the terminal.
 int noPassword(char*, int, int, void*) { return 0; }
-
-// The PEM blocks of text that are not "EC PARAMETERS" (which `openssl ecparam -genkey` writes
-// before the key), counted as pemBlockCount() counts them: every "-----BEGIN " wherever it stands.
-size_t keyBlockCount(std::string_view text) noexcept {
-  constexpr std::string_view kBegin = "-----BEGIN ";
-  constexpr std::string_view kParams = "EC PARAMETERS-----";
-  size_t count = 0;
-  for (size_t at = text.find(kBegin); at != std::string_view::npos;
-       at = text.find(kBegin, at + kBegin.size())) {
-    if (text.substr(at + kBegin.size(), kParams.size()) != kParams) ++count;
-  }
-  return count;
-}
 
 // True when pkey holds private key material (PEM_read_bio_PrivateKey must not hand us a public
 // key, whatever the input was).
@@ -167,7 +155,8 @@ Status SigningKey::fromPem(std::string_view pem, std::unique_ptr<SigningKey>* ou
   try {
     // One key block, or nothing is decoded: PEM_read_bio_PrivateKey takes the first key and would
     // leave a second one (which the user may have meant) unnoticed, as KeySet::fromPem refuses.
-    if (keyBlockCount(pem) > 1) return Status::KeyMultiplePemBlocks;
+    // An "EC PARAMETERS" block (`openssl ecparam -genkey` writes one before the key) is allowed.
+    if (pemBlockCount(pem, "EC PARAMETERS-----") > 1) return Status::KeyMultiplePemBlocks;
     BioPtr bio = memBio(pem);
     if (!bio) return osslFail(Status::OutOfMemory);
     // Reads PKCS#8, PKCS#1 and SEC1 (skipping a leading "EC PARAMETERS" block).

@@ -16,6 +16,7 @@
 #include <toml++/toml.h>
 
 #include "api_keys.h"
+#include "printable.h"
 #include "toml_guard.h"
 
 namespace tasker {
@@ -66,10 +67,7 @@ const SecondsKey kSecondsKeys[] = {
 // or terminal controls into the error log.
 constexpr size_t kShownBytes = 64;
 std::string printable(std::string_view s) {
-  std::string out(s.substr(0, kShownBytes));
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
-  }
+  std::string out = withoutControlBytes(s.substr(0, kShownBytes), '?', true);
   if (s.size() > kShownBytes) out += "...";
   return out;
 }
@@ -362,11 +360,8 @@ Status parseTomlText(const std::string& text, const std::string& path, toml::tab
   if (!parsed) {
     const toml::parse_error& e = parsed.error();
     // toml++ quotes pieces of the file in its descriptions: no control byte reaches the log
-    std::string what(e.description());
-    for (char& c : what) {
-      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7f) c = '?';
-    }
-    *error = path + ":" + std::to_string(e.source().begin.line) + ": " + what;
+    *error = path + ":" + std::to_string(e.source().begin.line) + ": " +
+             withoutControlBytes(e.description());
     return Status::ConfigFileSyntax;
   }
   *root = std::move(parsed.table());

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "printable.h"
+
 namespace tasker {
 namespace cli {
 
@@ -76,14 +78,7 @@ std::string stripTrailingNewline(std::string s) {
   return s;
 }
 
-std::string oneLine(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) c = ' ';
-  }
-  return out;
-}
+std::string oneLine(std::string_view s) { return withoutControlBytes(s, ' '); }
 
 std::string trim(std::string_view s) {
   size_t b = 0, e = s.size();
