@@ -138,7 +138,9 @@ Status Converter::convert(const AuthSettings& in, Settings* out) {
     out->jwt_verification_method = m;
   }
 
-  if (in.jwks_url) {
+  // An empty jwks_url sets no URL either: tasker's generated files write jwks_url = "" beside
+  // jwt_verification_method = "public_key", and tasker itself starts no JWKS store for it.
+  if (in.jwks_url && !in.jwks_url->empty()) {
     std::string url;
     if (parseJwksUrl(*in.jwks_url, &url, &e) != Status::Ok) return fail("jwks_url", e);
     out->jwks_url = std::move(url);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <new>
 #include <utility>
 
@@ -61,6 +62,11 @@ const SecondsKey kSecondsKeys[] = {
     {"jwks_max_stale_seconds", &AuthSettings::jwks_max_stale_seconds},
     {"jwt_leeway_seconds", &AuthSettings::jwt_leeway_seconds},
 };
+
+// Keys of tasker's own auth table that concern tasker and not a gateway: the issuing side (its
+// private key, the lifetime of the tokens it signs) and the `_docs` tables of its generated
+// files. Skipped without a warning, and never read: a private key's text goes nowhere.
+const char* const kTaskerOnlyKeys[] = {"jwt_private_key", "jwt_token_expiry_hours", "_docs"};
 
 // Text from the file as a message shows it: printable ASCII kept, every other byte (a newline, an
 // escape sequence, UTF-8) as '?', and at most kShownBytes of it, so a file cannot write lines
@@ -209,6 +215,7 @@ class Loader {
                    bool secret = false) {
     return fail(lineOf(n), key, "must be " + std::string(type) + ", not " + describe(n, secret));
   }
+  void warnLegacyApiKey(const toml::key& k, const toml::node& v);
   void warnUnknown(const toml::key& k, std::string_view where) {
     warnings_.emplace_back(lineOf(k), at(lineOf(k)) + "unknown key \"" + printable(k.str()) +
                                           "\" in " + std::string(where));
@@ -295,11 +302,34 @@ Status Loader::getApiKeys(const toml::node& n, std::vector<TomlApiKey>* out) {
   return Status::Ok;
 }
 
+// tasker's single legacy `api_key`, to which tasker grants every permission ("*"). The module
+// does not take it: a key that opens everything must be declared with its permissions. Empty
+// (tasker's own files write api_key = "") it means no key and says nothing; set, it warns,
+// without its value.
+void Loader::warnLegacyApiKey(const toml::key& k, const toml::node& v) {
+  std::string value;
+  const toml::value<std::string>* s = v.as_string();
+  if (s && expandEnv(s->get(), &value) && value.empty()) return;
+  warnings_.emplace_back(lineOf(k), at(lineOf(k)) +
+                                        "\"api_key\" (tasker's legacy single key, granted every "
+                                        "permission by tasker) is not used: declare the key in [[" +
+                                        table_ + ".api_keys]] with the permissions it needs");
+}
+
 Status Loader::load(const toml::table& auth, AuthSettings* out) {
   for (auto&& [k, v] : auth) {
     const std::string_view name = k.str();
     bool known = false;
     Status st = Status::Ok;
+
+    if (std::find(std::begin(kTaskerOnlyKeys), std::end(kTaskerOnlyKeys), name) !=
+        std::end(kTaskerOnlyKeys)) {
+      continue;
+    }
+    if (name == "api_key") {
+      warnLegacyApiKey(k, v);
+      continue;
+    }
 
     for (const BoolKey& bk : kBoolKeys) {
       if (name != bk.name) continue;

@@ -436,3 +436,85 @@ GET /t
  qr/tasker_auth_config: \S*auth\.toml: 4 more unknown keys not shown/]
 --- no_error_log
 unknown key "unknown_16"
+
+
+
+=== TEST 21: tasker's generated auth file loads as it is: jwks_url = "", an empty permissions array, tasker-only keys, _docs tables
+# config/tasker/generated/auth-test.toml (tasker-core) failed nginx -t on jwks_url = "", and its
+# issuing-side keys and _docs tables were warned about at every nginx -t and reload.
+--- user_files
+>>> orchestration.toml
+[orchestration.web.auth]
+enabled = true
+jwt_issuer = "tasker-core-test"
+jwt_audience = "tasker-api-test"
+jwt_verification_method = "public_key"
+jwt_public_key = ""
+jwt_public_key_path = "${TASKER_TEST_UNSET_VAR:-}"
+jwt_private_key = ""
+jwt_token_expiry_hours = 1
+api_key = ""
+api_key_header = "X-API-Key"
+api_keys_enabled = true
+strict_validation = false
+log_unknown_permissions = true
+permissions_claim = "permissions"
+jwks_url = ""
+jwks_refresh_interval_seconds = 3600
+
+[orchestration.web.auth._docs.jwt_audience]
+description = "Expected 'aud' claim in JWT tokens"
+type = "String"
+
+[[orchestration.web.auth.api_keys]]
+key = "test-api-key-tasks-only"
+permissions = ["tasks:*"]
+description = "Tasks-only test API key"
+
+[[orchestration.web.auth.api_keys]]
+key = "test-api-key-no-permissions"
+permissions = []
+description = "No permissions test API key"
+--- config
+    location = /t {
+        tasker_auth_config ../html/orchestration.toml;
+        tasker_permission tasks:read;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["X-API-Key: test-api-key-tasks-only", "X-API-Key: test-api-key-no-permissions", ""]
+--- error_code eval
+[200, 403, 401]
+--- no_error_log
+unknown key
+
+
+
+=== TEST 22: tasker's legacy single api_key is not used, and the warning never shows it
+# tasker grants that key every permission; at the gateway a key is declared with its permissions
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+api_keys_enabled = true
+api_key = "legacy-secret-9f2c"
+
+[[auth.api_keys]]
+key = "declared-key-5e1a"
+permissions = ["tasks:read"]
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key: legacy-secret-9f2c
+--- error_code: 401
+--- error_log eval
+qr/auth\.toml:4: "api_key" \(tasker's legacy single key, granted every permission by tasker\) is not used: declare the key in \[\[auth\.api_keys\]\] with the permissions it needs/
+--- no_error_log eval
+qr/"api_key".*legacy-secret-9f2c/

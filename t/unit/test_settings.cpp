@@ -229,6 +229,21 @@ jwt_public_key_path = ""
   assert_false(s.jwt_public_key_written.has_value());
 }
 
+// tasker's generated files write jwks_url = "" beside jwt_verification_method = "public_key"
+// (config/tasker/generated/auth-test.toml); tasker starts no JWKS store for it. Before, nginx -t
+// failed: jwks_url "" must be an http:// or https:// URL.
+void test_settings_load_empty_jwks_url_sets_nothing(void** state) {
+  std::string path = writeFile("emptyjwks.toml", R"([auth]
+jwt_verification_method = "public_key"
+jwks_url = ""
+)");
+  Settings s;
+  std::string error;
+  assert_int_equal(loadAuthSettings(path, "", &s, nullptr, &error), Status::Ok);
+  assert_false(s.jwks_url.has_value());
+  assert_true(*s.jwt_verification_method == VerificationMethod::PublicKey);
+}
+
 void test_settings_load_refuses_with_file_and_key(void** state) {
   struct Case {
     const char* body;
@@ -301,6 +316,7 @@ int main(void) {
       cmocka_unit_test(test_settings_api_key_entry),
       cmocka_unit_test(test_settings_load_typed),
       cmocka_unit_test(test_settings_load_empty_key_values_set_nothing),
+      cmocka_unit_test(test_settings_load_empty_jwks_url_sets_nothing),
       cmocka_unit_test(test_settings_load_refuses_with_file_and_key),
       cmocka_unit_test(test_settings_load_passes_loader_errors),
   };
