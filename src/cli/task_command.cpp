@@ -45,18 +45,19 @@ struct CurlSlistFree {
 };
 using CurlSlistPtr = std::unique_ptr<curl_slist, CurlSlistFree>;
 
-// One table ([orchestration] or [worker]) of the client configuration file.
-struct ClientConfig {
-  std::string path;  // empty when no file was found
-  std::optional<std::string> base_url, auth_token, api_key, api_key_header;
-};
-
 // The credential a request carries. Only `source` is ever printed, never `value`.
 struct Credential {
   enum class Kind { None, Bearer, ApiKey } kind = Kind::None;
   std::string header;  // API key header name
   std::string value;
   std::string source;  // e.g. "TASKER_AUTH_TOKEN" or "./tasker-client.toml [worker] api_key"
+};
+
+// One table ([orchestration] or [worker]) of the client configuration file.
+struct ClientConfig {
+  std::string path;  // empty when no file was found
+  std::optional<std::string> base_url, auth_token, api_key, api_key_header;
+  Credential auth_method;  // tasker's `auth.method`, Kind::None when absent
 };
 
 std::optional<std::string> env(const char* name) {
@@ -85,6 +86,58 @@ bool readStringKey(const toml::table& table, const char* key, const std::string&
     return false;
   }
   if (!value->empty()) *out = *value;
+  return true;
+}
+
+// tasker's own client files (tasker-client's ApiEndpointConfig) give a table's credential as
+//   auth = { method = { type = "BearerToken", value = "<token>" } }
+//   auth = { method = { type = "ApiKey", value = { key = "<key>", header_name = "X-API-Key" } } }
+// or the same in an [orchestration.auth] table. Values are never put in a message.
+bool readAuthMethod(const toml::table& table, const std::string& where, Credential* out,
+                    std::string* error) {
+  const toml::node* auth = table.get("auth");
+  if (!auth) return true;
+  const std::string name = where + " auth.method";
+  const toml::table* auth_table = auth->as_table();
+  const toml::node* method = auth_table ? auth_table->get("method") : nullptr;
+  const toml::table* m = method ? method->as_table() : nullptr;
+  if (!m) {
+    *error = name + " must be a table: { type = \"BearerToken\", value = \"...\" } or " +
+             "{ type = \"ApiKey\", value = { key = \"...\" } }";
+    return false;
+  }
+  const std::optional<std::string> type = m->get("type") ? m->get("type")->value<std::string>()
+                                                         : std::nullopt;
+  const toml::node* value = m->get("value");
+  std::optional<std::string> secret, header;
+  if (type == "BearerToken") {
+    if (!value || !value->is_string()) {
+      *error = name + " value must be a string (the token)";
+      return false;
+    }
+    secret = value->value<std::string>();
+    out->kind = Credential::Kind::Bearer;
+  } else if (type == "ApiKey") {
+    const toml::table* v = value ? value->as_table() : nullptr;
+    if (!v || !readStringKey(*v, "key", name + " value", &secret, error) ||
+        !readStringKey(*v, "header_name", name + " value", &header, error)) {
+      if (!v) *error = name + " value must be a table with a key";
+      return false;
+    }
+    out->kind = Credential::Kind::ApiKey;
+    out->header = header.value_or(kDefaultApiKeyHeader);
+  } else {
+    *error = name + " type must be \"BearerToken\" or \"ApiKey\"";
+    return false;
+  }
+  if (!secret || secret->empty()) {
+    *error = name + (out->kind == Credential::Kind::Bearer ? " value" : " value key") +
+             " must be a non-empty string";
+    out->kind = Credential::Kind::None;
+    return false;
+  }
+  out->value = *secret;
+  out->source = name;
   return true;
 }
 
@@ -122,7 +175,8 @@ bool loadClientConfig(const char* table_name, ClientConfig* out, std::string* er
   return readStringKey(*table, "base_url", where, &out->base_url, error) &&
          readStringKey(*table, "auth_token", where, &out->auth_token, error) &&
          readStringKey(*table, "api_key", where, &out->api_key, error) &&
-         readStringKey(*table, "api_key_header", where, &out->api_key_header, error);
+         readStringKey(*table, "api_key_header", where, &out->api_key_header, error) &&
+         readAuthMethod(*table, where, &out->auth_method, error);
 }
 
 // SPEC 7: <component> token > TASKER_AUTH_TOKEN > TASKER_API_KEY > the client config file.
@@ -137,6 +191,8 @@ Credential chooseCredential(bool worker, const ClientConfig& config) {
   } else if (std::optional<std::string> v = env("TASKER_API_KEY")) {
     std::string header = env("TASKER_API_KEY_HEADER").value_or(kDefaultApiKeyHeader);
     c = {Credential::Kind::ApiKey, header, *v, "TASKER_API_KEY"};
+  } else if (config.auth_method.kind != Credential::Kind::None) {
+    c = config.auth_method;  // tasker's clients, too, prefer `auth` to the older auth_token
   } else if (config.auth_token) {
     c = {Credential::Kind::Bearer, "", *config.auth_token,
          config.path + " [" + table + "] auth_token"};
@@ -315,7 +371,8 @@ const char kTaskListUsage[] =
     "  2. TASKER_AUTH_TOKEN, as Bearer\n"
     "  3. TASKER_API_KEY in header TASKER_API_KEY_HEADER (default X-API-Key)\n"
     "  4. the client config file: ./tasker-client.toml, else ~/.tasker/client.toml, table\n"
-    "     [orchestration] or [worker] with base_url, auth_token, api_key, api_key_header\n";
+    "     [orchestration] or [worker] with base_url, auth_token, api_key, api_key_header,\n"
+    "     or tasker's auth.method (which wins over auth_token and api_key)\n";
 
 }  // namespace
 

@@ -728,6 +728,51 @@ EOF
     run "${CLEAN[@]}" "$CLI" task list --url "$URL/forbidden"
     check "task list: --url overrides base_url" all 'rc_is 1' 'err_has "permission denied (403)"'
 
+    # tasker's own client files (tasker-client ApiEndpointConfig) carry the credential as
+    # auth.method, preferred to auth_token in the same table, beside keys this CLI does not use.
+    cat >"$WORK/tasker-client.toml" <<EOF
+[orchestration]
+base_url = "$URL"
+timeout_ms = 30000
+max_retries = 3
+auth_token = "legacy-tok"
+
+[orchestration.auth]
+method = { type = "ApiKey", value = { key = "tasker-method-key", header_name = "X-Custom-Key" } }
+
+[worker]
+base_url = "$URL"
+auth = { method = { type = "BearerToken", value = "tasker-method-tok" } }
+EOF
+    run "${CLEAN[@]}" "$CLI" task list
+    check "task list: tasker's auth.method ApiKey, with its header_name, beats auth_token" \
+        all 'rc_is 0' 'out_is "auth= key= custom=tasker-method-key"'
+    run "${CLEAN[@]}" "$CLI" task list --worker
+    check "task list --worker: tasker's auth.method BearerToken" all 'rc_is 0' 'out_is "auth=Bearer tasker-method-tok key= custom="'
+    printf '[orchestration]\nbase_url = "%s"\nauth = { method = { type = "ApiKey", value = { key = "k-default-hdr" } } }\n' \
+        "$URL" >"$WORK/tasker-client.toml"
+    run "${CLEAN[@]}" "$CLI" task list
+    check "task list: auth.method ApiKey without header_name uses X-API-Key" all 'rc_is 0' 'out_is "auth= key=k-default-hdr custom="'
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=generic-tok "$CLI" task list
+    check "task list: TASKER_AUTH_TOKEN beats the file's auth.method" all 'rc_is 0' 'out_is "auth=Bearer generic-tok key= custom="'
+    run "${CLEAN[@]}" "$CLI" task list --url "$URL/unauthorized"
+    check "task list 401: names auth.method as the source, never the key" \
+        all 'rc_is 1' err_one_line 'err_has "[orchestration] auth.method"' '! grep -qF k-default-hdr <<<"$ERR"'
+    for body in 'auth = "secret-m1"' 'auth = { method = "secret-m2" }' \
+                'auth = { method = { type = "Basic", value = "secret-m3" } }' \
+                'auth = { method = { type = "BearerToken", value = 7 } }' \
+                'auth = { method = { type = "BearerToken", value = "" } }' \
+                'auth = { method = { type = "ApiKey", value = "secret-m4" } }' \
+                'auth = { method = { type = "ApiKey", value = { header_name = "X-K" } } }' \
+                'auth = { method = { type = "ApiKey", value = { key = 5 } } }'; do
+        printf '[orchestration]\n%s\n' "$body" >"$WORK/tasker-client.toml"
+        run "${CLEAN[@]}" "$CLI" task list --url "$URL"
+        check "task list: a malformed auth.method ($body) is exit 1, one line naming it, no value" \
+            all 'rc_is 1' err_one_line 'err_has "tasker-client.toml [orchestration] auth.method"' \
+            '! grep -qF secret-m <<<"$ERR"' '[ -z "$OUT" ]'
+    done
+
+    printf '[orchestration]\nbase_url = "%s"\nauth_token = "config-tok"\n' "$URL" >"$WORK/tasker-client.toml"
     mkdir -p "$H/.tasker"
     printf '[orchestration]\nbase_url = "%s"\nauth_token = "home-tok"\n' "$URL" >"$H/.tasker/client.toml"
     run "${CLEAN[@]}" "$CLI" task list
