@@ -7,6 +7,7 @@
  */
 
 #include "ngx_tasker_auth.h"
+#include "printable.h"
 #include "regular_file.h"
 
 #include <algorithm>
@@ -1162,11 +1163,18 @@ ngx_http_tasker_auth_overlay_settings(ngx_conf_t *cf,
 
 /* ---- building a location's policy -------------------------------------- */
 
+/*
+ * A key's description and permissions come from nginx.conf or a TOML file,
+ * either of which can write a control byte ("\n", "\u001b"): shown with
+ * each one as '?', so a message stays one line and drives no terminal.
+ */
 static void
 ngx_http_tasker_auth_log_key_error(ngx_conf_t *cf, tasker::Status s,
-    const tasker::ApiKeySpec &k, const std::string &detail)
+    const tasker::ApiKeySpec &k, const std::string &detail_text)
 {
-    const char  *d = k.description.c_str(), *src = k.source.c_str();
+    const std::string  desc = tasker::withoutControlBytes(k.description);
+    const std::string  detail = tasker::withoutControlBytes(detail_text);
+    const char        *d = desc.c_str(), *src = k.source.c_str();
 
     switch (s) {
     case tasker::Status::ConfigBadHash:
@@ -1231,11 +1239,15 @@ ngx_http_tasker_auth_build_keys(ngx_conf_t *cf,
             break;
         }
 
+        const std::string desc = tasker::withoutControlBytes(e.description);
+
         for (const std::string &u : e.unknown) {
             ngx_log_error(NGX_LOG_WARN, cf->log, 0,
                           "tasker_auth: tasker_api_key \"%s\" holds unknown "
                           "permission \"%s\", which grants nothing, in %s",
-                          e.description.c_str(), u.c_str(), e.source.c_str());
+                          desc.c_str(),
+                          tasker::withoutControlBytes(u).c_str(),
+                          e.source.c_str());
         }
     }
 

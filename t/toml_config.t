@@ -518,3 +518,53 @@ X-API-Key: legacy-secret-9f2c
 qr/auth\.toml:4: "api_key" \(tasker's legacy single key, granted every permission by tasker\) is not used: declare the key in \[\[auth\.api_keys\]\] with the permissions it needs/
 --- no_error_log eval
 qr/"api_key".*legacy-secret-9f2c/
+
+
+
+=== TEST 23: an API key's description and unknown permission reach messages without control characters
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+api_keys_enabled = true
+strict_validation = false
+log_unknown_permissions = true
+
+[[auth.api_keys]]
+key = "ctl-key-51d7"
+permissions = ["tasks:read", "x\u001b[2Jy"]
+description = "svc\nforged line"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key: ctl-key-51d7
+--- error_code: 200
+--- error_log eval
+qr/tasker_api_key "svc\?forged line" holds unknown permission "x\?\[2Jy", which grants nothing/
+
+
+
+=== TEST 24: ... and so do nginx -t's key errors (strict_validation on)
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+api_keys_enabled = true
+
+[[auth.api_keys]]
+key = "ctl-key-51d8"
+permissions = ["x\u001b[2Jy"]
+description = "svc\rforged"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_api_key "svc\?forged" holds unknown permission "x\?\[2Jy" \(tasker_strict_validation is on\)/
