@@ -11,6 +11,7 @@
 
 #include "base64url.h"
 #include "json.h"
+#include "printable.h"
 #include "tasker_limits.h"
 #include "ossl.h"
 #include "regular_file.h"
@@ -35,14 +36,7 @@ bool ecPublicKeyValid(EVP_PKEY* pkey) noexcept {
 }
 
 // Printable, bounded copy of an attacker-chosen string for the *skipped messages.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 64)) {
-    out.push_back(c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? c : '?');
-  }
-  if (s.size() > 64) out += "...";
-  return out;
-}
+std::string printable(std::string_view s) { return shownText(s, 64, true); }
 
 // Builds an EVP_PKEY from OSSL_PARAMs (EVP_PKEY_fromdata, public part only).
 EvpPkeyPtr pkeyFromParams(const char* type, const OSSL_PARAM* params) noexcept {

@@ -19,4 +19,17 @@ inline std::string withoutControlBytes(std::string_view s, char with = '?',
   return out;
 }
 
+// At most max bytes of s, as withoutControlBytes shows them with ascii_only, and "..." when s
+// was longer. With quotes, '"' and '\\' become '?' too: for text a message puts between quotes.
+inline std::string shownText(std::string_view s, size_t max, bool quotes = false) {
+  std::string out = withoutControlBytes(s.substr(0, max), '?', true);
+  if (quotes) {
+    for (char& c : out) {
+      if (c == '"' || c == '\\') c = '?';
+    }
+  }
+  if (s.size() > max) out += "...";
+  return out;
+}
+
 }  // namespace tasker

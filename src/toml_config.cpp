@@ -72,11 +72,7 @@ const char* const kTaskerOnlyKeys[] = {"jwt_private_key", "jwt_token_expiry_hour
 // escape sequence, UTF-8) as '?', and at most kShownBytes of it, so a file cannot write lines
 // or terminal controls into the error log.
 constexpr size_t kShownBytes = 64;
-std::string printable(std::string_view s) {
-  std::string out = withoutControlBytes(s.substr(0, kShownBytes), '?', true);
-  if (s.size() > kShownBytes) out += "...";
-  return out;
-}
+std::string printable(std::string_view s) { return shownText(s, kShownBytes); }
 
 // A wrongly typed value, for "must be X, not <this>": scalars as written (strings quoted,
 // through printable), containers by kind. A secret (an API key) is only ever named by its kind.
