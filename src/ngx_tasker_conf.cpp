@@ -1067,11 +1067,16 @@ ngx_http_tasker_auth_overlay_key(ngx_conf_t *cf,
 
     /*
      * Both are read and checked when the file sets both, as the two
-     * directives are in one block; the path wins at merge.
+     * directives are in one block; the path wins at merge. Their errors
+     * name the file and the line the key was read from.
      */
     if (f.jwt_public_key_path) {
+        const std::string  directive = "tasker_auth_config "
+                                       + f.jwt_public_key_path_at
+                                       + ": jwt_public_key_path";
+
         conf->jwt.key_path = ngx_http_tasker_auth_load_key(
-                                 cf, "tasker_auth_config jwt_public_key_path",
+                                 cf, directive.c_str(),
                                  &*f.jwt_public_key_path,
                                  *f.jwt_public_key_path,
                                  f.jwt_public_key_written->c_str());
@@ -1085,8 +1090,12 @@ ngx_http_tasker_auth_overlay_key(ngx_conf_t *cf,
     }
 
     if (f.jwt_public_key) {
+        const std::string  directive = "tasker_auth_config "
+                                       + f.jwt_public_key_at
+                                       + ": jwt_public_key";
+
         conf->jwt.key_inline = ngx_http_tasker_auth_load_key(
-                                   cf, "tasker_auth_config jwt_public_key",
+                                   cf, directive.c_str(),
                                    NULL, *f.jwt_public_key, "<inline PEM>");
         if (conf->jwt.key_inline == NULL) {
             return NGX_HTTP_TASKER_CONF_ERROR;

@@ -51,14 +51,17 @@ class Converter {
   Status convert(const AuthSettings& in, Settings* out);
 
  private:
-  // `<path>:<line>: <key> "<value>"<reason>`; the line is the key's unless given.
-  Status fail(std::string_view key, const SettingError& e, int line = 0) {
+  // `<path>:<line>` of a key read from the file (`<path>` when its line is unknown).
+  std::string at(std::string_view key, int line = 0) const {
     if (line == 0 && lines_ != nullptr) {
       auto it = lines_->find(key);
       if (it != lines_->end()) line = it->second;
     }
-    *error_ = path_ + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " +
-              e.message(key);
+    return path_ + (line > 0 ? ":" + std::to_string(line) : std::string());
+  }
+  // `<path>:<line>: <key> "<value>"<reason>`; the line is the key's unless given.
+  Status fail(std::string_view key, const SettingError& e, int line = 0) {
+    *error_ = at(key, line) + ": " + e.message(key);
     return Status::ConfigInvalid;
   }
   Status seconds(const std::optional<int64_t>& in, std::string_view key, bool refresh,
@@ -118,7 +121,10 @@ Status Converter::convert(const AuthSettings& in, Settings* out) {
   out->api_key_header = in.api_key_header;
   // An empty key value sets no key: tasker's own files write jwt_public_key = "${VAR:-}" and
   // jwt_public_key_path = "${VAR:-}" ("a PEM or empty", "a path or empty").
-  if (in.jwt_public_key && !in.jwt_public_key->empty()) out->jwt_public_key = in.jwt_public_key;
+  if (in.jwt_public_key && !in.jwt_public_key->empty()) {
+    out->jwt_public_key = in.jwt_public_key;
+    out->jwt_public_key_at = at("jwt_public_key");
+  }
   out->strict_validation = in.strict_validation;
   out->log_unknown_permissions = in.log_unknown_permissions;
   out->api_keys_enabled = in.api_keys_enabled;
@@ -127,6 +133,7 @@ Status Converter::convert(const AuthSettings& in, Settings* out) {
     // relative paths resolve against the TOML file's directory
     const std::string& p = *in.jwt_public_key_path;
     out->jwt_public_key_written = p;
+    out->jwt_public_key_path_at = at("jwt_public_key_path");
     out->jwt_public_key_path = (!p.empty() && p[0] == '/') ? p : dirOf(path_) + "/" + p;
   }
 

@@ -121,6 +121,7 @@ struct Settings {
   std::optional<std::string> jwt_public_key_path;     // resolved against the file's directory
   std::optional<std::string> jwt_public_key_written;  // the path as written in the file
   std::optional<std::string> jwt_public_key;          // inline PEM
+  std::string jwt_public_key_path_at, jwt_public_key_at;  // "<file>:<line>" of each, for messages
   std::optional<VerificationMethod> jwt_verification_method;
   std::optional<std::string> jwks_url;
   std::optional<int64_t> jwks_refresh_interval, jwks_max_stale, jwt_leeway;  // seconds

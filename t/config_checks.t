@@ -133,7 +133,7 @@ MC4CAQAwBQYDK2VwBCIEIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
     }
 --- must_die
 --- error_log eval
-qr{tasker_auth_config jwt_public_key_path "\.\./html/private\.pem" is not a PEM public key: this is a private key; .*read from "/\S+/html/\.\./html/private\.pem"}
+qr{tasker_auth_config \S+/auth\.toml:3: jwt_public_key_path "\.\./html/private\.pem" is not a PEM public key: this is a private key; .*read from "/\S+/html/\.\./html/private\.pem"}
 
 
 

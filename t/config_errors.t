@@ -481,7 +481,7 @@ jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-ec256-public.pem"
     }
 --- must_die
 --- error_log eval
-qr/tasker_auth_config jwt_public_key_path "[^"]*rsa-ec256-public\.pem" holds 2 PEM blocks; give exactly one public key/
+qr/tasker_auth_config \S+\/auth\.toml:3: jwt_public_key_path "[^"]*rsa-ec256-public\.pem" holds 2 PEM blocks; give exactly one public key/
 
 
 

@@ -307,7 +307,7 @@ jwt_public_key = "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY---
     }
 --- must_die
 --- error_log eval
-qr/tasker_auth_config jwt_public_key "<inline PEM>" is not a PEM public key/
+qr/tasker_auth_config \S+\/auth\.toml:4: jwt_public_key "<inline PEM>" is not a PEM public key/
 
 
 

@@ -206,6 +206,9 @@ permissions = ["tasks:read"]
   assert_true(*s.enabled);
   assert_string_equal(s.jwt_public_key_path->c_str(), (g_dir + "/keys/pub.pem").c_str());
   assert_string_equal(s.jwt_public_key_written->c_str(), "keys/pub.pem");
+  // where the key was read, for the key's own errors (loaded later, by the adapter)
+  assert_string_equal(s.jwt_public_key_path_at.c_str(), (path + ":3").c_str());
+  assert_true(s.jwt_public_key_at.empty());
   assert_true(*s.jwt_verification_method == VerificationMethod::Jwks);
   assert_int_equal(*s.jwks_refresh_interval, 60);
   assert_int_equal(*s.jwt_allowed_algorithms, algBit(Alg::RS256) | algBit(Alg::ES256));
