@@ -1248,6 +1248,10 @@ ngx_http_tasker_auth_build_keys(ngx_conf_t *cf,
             break;
         }
 
+        if (e.unknown.empty()) {
+            continue;
+        }
+
         const std::string desc = tasker::withoutControlBytes(e.description);
 
         for (const std::string &u : e.unknown) {

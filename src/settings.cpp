@@ -285,8 +285,8 @@ Status checkHeaderName(std::string_view name, SettingError* error) {
                        std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
     if (!token) {
       // the name is shown with the byte replaced: a control byte must not reach the console
-      return refuse(withoutControlBytes(name, '?', true), " is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)",
-                    error);
+      return refuse(withoutControlBytes(name, '?', true),
+                    " is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)", error);
     }
   }
   return Status::Ok;

@@ -98,46 +98,48 @@ bool readAuthMethod(const toml::table& table, const std::string& where, Credenti
   const toml::node* auth = table.get("auth");
   if (!auth) return true;
   const std::string name = where + " auth.method";
-  const toml::table* auth_table = auth->as_table();
-  const toml::node* method = auth_table ? auth_table->get("method") : nullptr;
-  const toml::table* m = method ? method->as_table() : nullptr;
+  const toml::table* m = auth->as_table() ? (*auth->as_table())["method"].as_table() : nullptr;
   if (!m) {
     *error = name + " must be a table: { type = \"BearerToken\", value = \"...\" } or " +
              "{ type = \"ApiKey\", value = { key = \"...\" } }";
     return false;
   }
-  const std::optional<std::string> type = m->get("type") ? m->get("type")->value<std::string>()
-                                                         : std::nullopt;
-  const toml::node* value = m->get("value");
-  std::optional<std::string> secret, header;
+  const std::optional<std::string> type = (*m)["type"].value<std::string>();
+  const toml::node_view<const toml::node> value = (*m)["value"];
+  Credential c;
+  std::optional<std::string> secret;
   if (type == "BearerToken") {
-    if (!value || !value->is_string()) {
+    if (!value.is_string()) {
       *error = name + " value must be a string (the token)";
       return false;
     }
-    secret = value->value<std::string>();
-    out->kind = Credential::Kind::Bearer;
+    c.kind = Credential::Kind::Bearer;
+    secret = value.value<std::string>();
   } else if (type == "ApiKey") {
-    const toml::table* v = value ? value->as_table() : nullptr;
-    if (!v || !readStringKey(*v, "key", name + " value", &secret, error) ||
-        !readStringKey(*v, "header_name", name + " value", &header, error)) {
-      if (!v) *error = name + " value must be a table with a key";
+    const toml::table* v = value.as_table();
+    if (!v) {
+      *error = name + " value must be a table with a key";
       return false;
     }
-    out->kind = Credential::Kind::ApiKey;
-    out->header = header.value_or(kDefaultApiKeyHeader);
+    std::optional<std::string> header;
+    if (!readStringKey(*v, "key", name + " value", &secret, error) ||
+        !readStringKey(*v, "header_name", name + " value", &header, error)) {
+      return false;
+    }
+    c.kind = Credential::Kind::ApiKey;
+    c.header = header.value_or(kDefaultApiKeyHeader);
   } else {
     *error = name + " type must be \"BearerToken\" or \"ApiKey\"";
     return false;
   }
   if (!secret || secret->empty()) {
-    *error = name + (out->kind == Credential::Kind::Bearer ? " value" : " value key") +
+    *error = name + (c.kind == Credential::Kind::Bearer ? " value" : " value key") +
              " must be a non-empty string";
-    out->kind = Credential::Kind::None;
     return false;
   }
-  out->value = *secret;
-  out->source = name;
+  c.value = std::move(*secret);
+  c.source = name;
+  *out = std::move(c);
   return true;
 }
 
