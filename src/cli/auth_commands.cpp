@@ -110,16 +110,29 @@ bool makeDirs(const std::string& path, std::string* error) {
   return true;
 }
 
-// Writes data to path through a temporary file in the same directory and rename(2), so the file
-// is either the old one or the complete new one, and never readable by others when mode is 0600.
-bool writeFileAtomic(const std::string& path, const std::string& data, mode_t mode,
-                     std::string* error) {
-  std::string tmp = path + ".tmp.XXXXXX";
-  int fd = mkstemp(&tmp[0]);  // created with mode 0600
+// A file written in full beside its destination and not yet renamed into place. The destructor
+// removes it unless it was installed.
+struct TempFile {
+  std::string path;
+  TempFile() = default;
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  ~TempFile() {
+    if (!path.empty()) unlink(path.c_str());
+  }
+};
+
+// Writes data to a new temporary file in the directory of path, with mode (0600 from creation
+// until then, so a private key is never readable by others), and syncs it.
+bool writeTemp(const std::string& path, const std::string& data, mode_t mode, TempFile* tmp,
+               std::string* error) {
+  std::string name = path + ".tmp.XXXXXX";
+  int fd = mkstemp(&name[0]);  // created with mode 0600
   if (fd < 0) {
     *error = "cannot create " + path + ": " + std::strerror(errno);
     return false;
   }
+  tmp->path = name;
   bool ok = fchmod(fd, mode) == 0;
   size_t off = 0;
   while (ok && off < data.size()) {
@@ -137,15 +150,39 @@ bool writeFileAtomic(const std::string& path, const std::string& data, mode_t mo
     ok = false;
     err = errno;
   }
-  if (ok && rename(tmp.c_str(), path.c_str()) != 0) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
-    unlink(tmp.c_str());
-    *error = "cannot write " + path + ": " + std::strerror(err);
-  }
+  if (!ok) *error = "cannot write " + path + ": " + std::strerror(err);
   return ok;
+}
+
+// Puts a written key pair in place, the public key first. If the private key's rename then fails,
+// the public key is put back as it was (or removed if there was none), so a failure leaves the
+// old pair or no pair, never a new key beside the other half of the old one. The old public key
+// is kept for that under a second name (a hard link) until the private key is in place; on a file
+// system without hard links the rollback is skipped.
+bool installKeyPair(TempFile* priv, const std::string& priv_path, TempFile* pub,
+                    const std::string& pub_path, std::string* error) {
+  struct stat st;
+  const bool had_pub = lstat(pub_path.c_str(), &st) == 0;
+  TempFile old_pub;
+  if (had_pub && link(pub_path.c_str(), (pub->path + ".old").c_str()) == 0) {
+    old_pub.path = pub->path + ".old";
+  }
+  if (rename(pub->path.c_str(), pub_path.c_str()) != 0) {
+    *error = "cannot write " + pub_path + ": " + std::strerror(errno);
+    return false;
+  }
+  pub->path.clear();
+  if (rename(priv->path.c_str(), priv_path.c_str()) != 0) {
+    *error = "cannot write " + priv_path + ": " + std::strerror(errno);
+    if (!old_pub.path.empty()) {
+      if (rename(old_pub.path.c_str(), pub_path.c_str()) == 0) old_pub.path.clear();
+    } else if (!had_pub) {
+      unlink(pub_path.c_str());
+    }
+    return false;
+  }
+  priv->path.clear();
+  return true;
 }
 
 std::string absolutePath(const std::string& path) {
@@ -241,9 +278,14 @@ int runGenerateKeys(const Args& args) {
     cleanse(&priv_pem);
     return failure(std::string("cannot export the key: ") + statusName(s));
   }
-  bool written = writeFileAtomic(priv_path, priv_pem, 0600, &error);
+  // Both files are written in full before either replaces anything.
+  TempFile priv_tmp, pub_tmp;
+  bool written = writeTemp(priv_path, priv_pem, 0600, &priv_tmp, &error);
   cleanse(&priv_pem);
-  if (!written || !writeFileAtomic(pub_path, pub_pem, 0644, &error)) return failure(error);
+  if (!written || !writeTemp(pub_path, pub_pem, 0644, &pub_tmp, &error) ||
+      !installKeyPair(&priv_tmp, priv_path, &pub_tmp, pub_path, &error)) {
+    return failure(error);
+  }
 
   std::string size = ka == KeyAlgorithm::Rsa ? " " + std::to_string(bits) + "-bit" : "";
   std::cout << "Generated " << choice->label << size << " key pair:\n"

@@ -232,6 +232,30 @@ check "generate-keys --key-size 3072 makes a 3072-bit key" \
 check "generate-keys --force: no leftover temporary files" \
     [ "$(find "$K/rsa" -mindepth 1 -printf '%f\n' | sort | tr '\n' ' ')" = "jwt-private-key.pem jwt-public-key.pem " ]
 
+# The pair is replaced whole or not at all: both files are written before either is renamed into
+# place, and a failed rename of the private key puts the public key back.
+entries() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' '; }
+mkdir -p "$K/pubdir/jwt-public-key.pem"
+run "$CLI" auth generate-keys --output-dir "$K/pubdir"
+check "generate-keys, public key path is a directory: exit 1 naming it" \
+    all 'rc_is 1' 'err_has "cannot write $K/pubdir/jwt-public-key.pem"' err_one_line
+check "generate-keys, public key not written: no private key, no temporary file" \
+    [ "$(entries "$K/pubdir")" = "jwt-public-key.pem " ]
+mkdir -p "$K/privdir/jwt-private-key.pem"
+cp "$K/rsa/jwt-public-key.pem" "$K/privdir/"
+pub_before=$(sha256sum <"$K/privdir/jwt-public-key.pem")
+run "$CLI" auth generate-keys --output-dir "$K/privdir" --force
+check "generate-keys --force, private key path is a directory: exit 1 naming it" \
+    all 'rc_is 1' 'err_has "cannot write $K/privdir/jwt-private-key.pem"' err_one_line
+check "generate-keys --force, private key not written: the old public key is back" \
+    [ "$(sha256sum <"$K/privdir/jwt-public-key.pem")" = "$pub_before" ]
+check "generate-keys --force, private key not written: no temporary file left" \
+    [ "$(entries "$K/privdir")" = "jwt-private-key.pem jwt-public-key.pem " ]
+rm "$K/privdir/jwt-public-key.pem"
+run "$CLI" auth generate-keys --output-dir "$K/privdir" --force
+check "generate-keys --force, private key not written, no public key before: none after" \
+    all 'rc_is 1' '[ "$(entries "$K/privdir")" = "jwt-private-key.pem " ]'
+
 run "$CLI" auth generate-keys --output-dir "$K/small" --key-size 1024
 check "generate-keys --key-size 1024: usage error (exit 2, one line)" usage_error
 check "generate-keys --key-size 1024 writes nothing" [ ! -e "$K/small/jwt-private-key.pem" ]
