@@ -539,6 +539,9 @@ ngx_http_tasker_auth_merge_block(ngx_conf_t *cf,
                               tasker::VerificationMethod::PublicKey);
     ngx_conf_merge_sec_value(conf->jwks.refresh_interval,
                              prev->jwks.refresh_interval, 3600);
+    if (conf->jwks.max_stale == NGX_CONF_UNSET) {
+        conf->jwks.max_stale_from = prev->jwks.max_stale_from;
+    }
     ngx_conf_merge_sec_value(conf->jwks.max_stale, prev->jwks.max_stale, 0);
     ngx_conf_merge_value(conf->api_keys.enabled, prev->api_keys.enabled, 0);
     ngx_conf_merge_str_value(conf->api_keys.header, prev->api_keys.header,

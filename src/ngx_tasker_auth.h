@@ -162,6 +162,9 @@ typedef struct {
     ngx_uint_t                        index;         /* into mcf->jwks */
     time_t                            refresh_interval;
     time_t                            max_stale;
+    ngx_str_t                         max_stale_from; /* for messages: the
+                                                         TOML key it came
+                                                         from, or empty */
 } ngx_http_tasker_auth_jwks_loc_conf_t;
 
 

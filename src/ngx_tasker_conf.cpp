@@ -1126,6 +1126,17 @@ ngx_http_tasker_auth_overlay_settings(ngx_conf_t *cf,
     ngx_http_tasker_auth_overlay<time_t>(&conf->jwks.refresh_interval,
                                          NGX_CONF_UNSET,
                                          f.jwks_refresh_interval);
+    if (conf->jwks.max_stale == NGX_CONF_UNSET && f.jwks_max_stale) {
+        const std::string  from = "tasker_auth_config " + f.jwks_max_stale_at
+                                  + ": jwks_max_stale_seconds";
+
+        if (ngx_http_tasker_auth_copy(cf->pool, from,
+                                      &conf->jwks.max_stale_from)
+            != NGX_OK)
+        {
+            return NGX_HTTP_TASKER_CONF_ERROR;
+        }
+    }
     ngx_http_tasker_auth_overlay<time_t>(&conf->jwks.max_stale, NGX_CONF_UNSET,
                                          f.jwks_max_stale);
     ngx_http_tasker_auth_overlay<time_t>(&conf->jwt.leeway, NGX_CONF_UNSET,
@@ -1402,7 +1413,12 @@ ngx_http_tasker_auth_build_jwt(ngx_conf_t *cf,
                                       conf->jwks.refresh_interval, &e)
             != tasker::Status::Ok)
         {
+            /* the value may come from a tasker_auth_config file */
             ngx_str_t  name = ngx_string("tasker_jwks_max_stale");
+
+            if (conf->jwks.max_stale_from.len) {
+                name = conf->jwks.max_stale_from;
+            }
 
             return ngx_http_tasker_auth_refuse(cf, &name, e);
         }

@@ -166,6 +166,7 @@ Status Converter::convert(const AuthSettings& in, Settings* out) {
   if (st == Status::Ok) {
     st = seconds(in.jwks_max_stale_seconds, "jwks_max_stale_seconds", false,
                  &out->jwks_max_stale);
+    if (in.jwks_max_stale_seconds) out->jwks_max_stale_at = at("jwks_max_stale_seconds");
   }
   if (st == Status::Ok) {
     st = seconds(in.jwt_leeway_seconds, "jwt_leeway_seconds", false, &out->jwt_leeway);

@@ -125,6 +125,7 @@ struct Settings {
   std::optional<VerificationMethod> jwt_verification_method;
   std::optional<std::string> jwks_url;
   std::optional<int64_t> jwks_refresh_interval, jwks_max_stale, jwt_leeway;  // seconds
+  std::string jwks_max_stale_at;  // "<file>:<line>" of jwks_max_stale_seconds, for messages
   std::optional<AlgMask> jwt_allowed_algorithms;
   std::optional<bool> strict_validation, log_unknown_permissions, api_keys_enabled;
   std::optional<std::vector<ApiKeySpec>> api_keys;

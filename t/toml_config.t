@@ -568,3 +568,48 @@ description = "svc\rforged"
 --- must_die
 --- error_log eval
 qr/tasker_api_key "svc\?forged" holds unknown permission "x\?\[2Jy" \(tasker_strict_validation is on\)/
+
+
+
+=== TEST 25: a jwks_max_stale_seconds from the file that the refresh interval outlasts is named by its file, line and key
+# tasker's own files write 300 (tasker counts it past the refresh interval; here, as
+# tasker_jwks_max_stale, from the last success): the message must point at the file, not at a
+# directive the configuration does not hold. Set at server level, inherited by the location.
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_verification_method = "jwks"
+jwks_refresh_interval_seconds = 3600
+jwks_max_stale_seconds = 300
+--- http_config
+    tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/jwks;
+--- config
+    tasker_auth_config ../html/auth.toml;
+    location = /t {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_auth_config \S+\/auth\.toml:5: jwks_max_stale_seconds "300s" must exceed the refresh interval \(3600s\), or be 0/
+
+
+
+=== TEST 26: ... while a tasker_jwks_max_stale directive that overrides the file is named as the directive
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_verification_method = "jwks"
+jwks_max_stale_seconds = 7200
+--- http_config
+    tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/jwks;
+--- config
+    tasker_auth_config ../html/auth.toml;
+    location = /t {
+        tasker_jwks_max_stale 2s;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log
+tasker_jwks_max_stale "2s" must exceed the refresh interval (3600s), or be 0

@@ -196,6 +196,7 @@ jwt_verification_method = "jwks"
 jwks_url = "https://idp.example/jwks.json"
 jwks_refresh_interval_seconds = 60
 jwt_allowed_algorithms = "RS256 ES256"
+jwks_max_stale_seconds = 300
 [[auth.api_keys]]
 key = "a"
 permissions = ["tasks:read"]
@@ -211,10 +212,13 @@ permissions = ["tasks:read"]
   assert_true(s.jwt_public_key_at.empty());
   assert_true(*s.jwt_verification_method == VerificationMethod::Jwks);
   assert_int_equal(*s.jwks_refresh_interval, 60);
+  assert_int_equal(*s.jwks_max_stale, 300);
+  // named in the adapter's max-stale-against-refresh error, which it checks after the merge
+  assert_string_equal(s.jwks_max_stale_at.c_str(), (path + ":8").c_str());
   assert_int_equal(*s.jwt_allowed_algorithms, algBit(Alg::RS256) | algBit(Alg::ES256));
   assert_int_equal(s.api_keys->size(), 1);
   assert_string_equal((*s.api_keys)[0].description.c_str(), "api-key");
-  assert_string_equal((*s.api_keys)[0].source.c_str(), (path + ":8").c_str());
+  assert_string_equal((*s.api_keys)[0].source.c_str(), (path + ":9").c_str());
 }
 
 // tasker's own files write the key values as "${VAR:-}": empty means no key, not a path to the
