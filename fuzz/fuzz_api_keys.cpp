@@ -1,10 +1,11 @@
 // libFuzzer target: the API key registry (api_keys.h). The input configures a registry and then
 // presents keys to it. Layout: byte 0 says which keys are configured as sha256:<hex> of
 // themselves (bit i for key i, repeating every 8), the rest is split on '\n'; every piece but the
-// last is a key to configure, the last is presented as it is. Checked: every configured key finds
-// its own entry, whichever index holds it (an empty or oversized one, which only a digest can
-// configure, finds nothing); and a key one byte off, one shorter, one longer, or any presented
-// bytes at all, match only the entry whose digest is their SHA-256, if any.
+// last is a key to configure, the last is presented as it is. A piece that reads
+// "sha256:<64 hex>" configures that digest, as it would in nginx.conf. Checked: every configured
+// key finds its own entry, whichever index holds it (an empty or oversized one, which only a
+// digest can configure, finds nothing); and a key one byte off, one shorter, one longer, or any
+// presented bytes at all, match only the entry whose digest is their SHA-256, if any.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -72,6 +73,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       // The digest of an empty or oversized key is taken, but lookup() refuses such keys.
       if (pieces[i].empty() || pieces[i].size() > kMaxApiKeyBytes) {
         fuzz::check(as_hash, "an empty or oversized plain key was configured");
+        checkMatch(reg, pieces[i]);
+        continue;
+      }
+      // A piece that is itself "sha256:" and 64 hex digits (either case) configures that digest,
+      // as in nginx.conf: the piece is then not its key, and matches only if it hashes to it.
+      if (!as_hash && pieces[i].substr(0, 7) == "sha256:") {
         checkMatch(reg, pieces[i]);
         continue;
       }
