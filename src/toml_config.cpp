@@ -63,6 +63,27 @@ const SecondsKey kSecondsKeys[] = {
     {"jwt_leeway_seconds", &AuthSettings::jwt_leeway_seconds},
 };
 
+// The key an unknown [auth] key was probably meant to be: the directive's name without
+// "tasker_" (tasker_jwt_issuer), or without "_seconds" (jwt_leeway). Empty when none.
+std::string_view meantKey(std::string_view name) {
+  if (name.substr(0, 7) == "tasker_") name.remove_prefix(7);
+  for (const BoolKey& k : kBoolKeys) {
+    if (name == k.name) return k.name;
+  }
+  for (const StringKey& k : kStringKeys) {
+    if (name == k.name) return k.name;
+  }
+  if (name == "jwt_allowed_algorithms") return "jwt_allowed_algorithms";
+  if (name == "api_keys" || name == "api_key") return {};  // api_key is tasker's legacy key
+  for (const SecondsKey& k : kSecondsKeys) {
+    const std::string_view known = k.name;
+    const bool without_unit = known.size() == name.size() + 8 &&  // + "_seconds"
+                              known.substr(0, name.size()) == name;
+    if (name == known || without_unit) return known;
+  }
+  return {};
+}
+
 // Keys of tasker's own auth table that concern tasker and not a gateway: the issuing side (its
 // private key, the lifetime of the tokens it signs) and the `_docs` tables of its generated
 // files. Skipped without a warning, and never read: a private key's text goes nowhere.
@@ -212,9 +233,13 @@ class Loader {
     return fail(lineOf(n), key, "must be " + std::string(type) + ", not " + describe(n, secret));
   }
   void warnLegacyApiKey(const toml::key& k, const toml::node& v);
-  void warnUnknown(const toml::key& k, std::string_view where) {
-    warnings_.emplace_back(lineOf(k), at(lineOf(k)) + "unknown key \"" + printable(k.str()) +
-                                          "\" in " + std::string(where));
+  // hint: suggest the known key a directive-like name means (the [auth] table only)
+  void warnUnknown(const toml::key& k, std::string_view where, bool hint = false) {
+    std::string text = at(lineOf(k)) + "unknown key \"" + printable(k.str()) + "\" in " +
+                       std::string(where);
+    const std::string_view meant = hint ? meantKey(k.str()) : std::string_view();
+    if (!meant.empty()) text += " (did you mean \"" + std::string(meant) + "\"?)";
+    warnings_.emplace_back(lineOf(k), std::move(text));
   }
 
   Status getString(const toml::node& n, std::string_view key, std::string* out,
@@ -367,7 +392,7 @@ Status Loader::load(const toml::table& auth, AuthSettings* out) {
     if (known) {
       out->lines[std::string(name)] = lineOf(v);
     } else {
-      warnUnknown(k, "[" + table_ + "]");
+      warnUnknown(k, "[" + table_ + "]", true);
     }
   }
   return Status::Ok;

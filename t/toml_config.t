@@ -613,3 +613,27 @@ jwks_max_stale_seconds = 7200
 --- must_die
 --- error_log
 tasker_jwks_max_stale "2s" must exceed the refresh interval (3600s), or be 0
+
+
+
+=== TEST 27: a directive's name or a duration without _seconds warns with the key it means
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
+jwt_leeway = 30
+tasker_jwt_issuer = "custom-issuer"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{reader}"
+--- error_code: 200
+--- error_log eval
+[qr/auth\.toml:4: unknown key "jwt_leeway" in \[auth\] \(did you mean "jwt_leeway_seconds"\?\)/,
+ qr/auth\.toml:5: unknown key "tasker_jwt_issuer" in \[auth\] \(did you mean "jwt_issuer"\?\)/]

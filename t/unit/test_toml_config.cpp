@@ -376,7 +376,8 @@ name = "svc"
   assert_int_equal(r.status, Status::Ok);
   assert_true(*r.settings.enabled);
   assertStrings(r.warnings,
-                {r.path + ":3: unknown key \"jwt_leeway\" in [orchestration.web.auth]",
+                {r.path + ":3: unknown key \"jwt_leeway\" in [orchestration.web.auth] (did you "
+                           "mean \"jwt_leeway_seconds\"?)",
                  r.path + ":4: unknown key \"cache\" in [orchestration.web.auth]",
                  r.path + ":8: unknown key \"name\" in [[orchestration.web.auth.api_keys]]"});
   // Warnings are appended, not replaced.
@@ -385,6 +386,42 @@ name = "svc"
   assert_int_equal(loadAuthToml(r.path, "", &s, &warnings, nullptr), Status::Ok);
   assert_int_equal(warnings.size(), 4);
   assert_string_equal(warnings[0].c_str(), "earlier");
+}
+
+// A directive's name, or a duration without "_seconds", is named with the key it means; other
+// unknown keys, and unknown keys of an API key entry, get no suggestion.
+void test_toml_config_unknown_key_suggests_the_known_key(void** state) {
+  Loaded r = load("meant.toml", R"([auth]
+tasker_jwt_issuer = "x"
+jwks_refresh_interval = 60
+tasker_jwks_max_stale = 0
+tasker_api_keys_enabled = true
+tasker_jwt_allowed_algorithms = "RS256"
+tasker_api_key = "k"
+jwt_leeway_secs = 1
+tasker_auth = true
+
+[[auth.api_keys]]
+key = "k"
+jwt_issuer = "x"
+)");
+  assert_int_equal(r.status, Status::Ok);
+  const std::string in = " in [auth] (did you mean \"";
+  assertStrings(r.warnings,
+                {r.path + ":2: unknown key \"tasker_jwt_issuer\"" + in + "jwt_issuer\"?)",
+                 r.path + ":3: unknown key \"jwks_refresh_interval\"" + in +
+                     "jwks_refresh_interval_seconds\"?)",
+                 r.path + ":4: unknown key \"tasker_jwks_max_stale\"" + in +
+                     "jwks_max_stale_seconds\"?)",
+                 r.path + ":5: unknown key \"tasker_api_keys_enabled\"" + in +
+                     "api_keys_enabled\"?)",
+                 r.path + ":6: unknown key \"tasker_jwt_allowed_algorithms\"" + in +
+                     "jwt_allowed_algorithms\"?)",
+                 r.path + ":7: unknown key \"tasker_api_key\" in [auth]",
+                 r.path + ":8: unknown key \"jwt_leeway_secs\" in [auth]",
+                 r.path + ":9: unknown key \"tasker_auth\" in [auth]",
+                 r.path + ":13: unknown key \"jwt_issuer\" in [[auth.api_keys]]"});
+  assert_false(r.settings.jwt_issuer.has_value());
 }
 
 // tasker's own auth table carries keys for tasker's issuing side and, in its generated files,
@@ -643,6 +680,7 @@ int main(void) {
       cmocka_unit_test(test_toml_config_api_key_requires_key),
       cmocka_unit_test(test_toml_config_integer_bounds),
       cmocka_unit_test(test_toml_config_unknown_key_warning),
+      cmocka_unit_test(test_toml_config_unknown_key_suggests_the_known_key),
       cmocka_unit_test(test_toml_config_unknown_key_is_printable),
       cmocka_unit_test(test_toml_config_subtable_is_unknown_key),
       cmocka_unit_test(test_toml_config_tasker_only_keys_are_quiet),
