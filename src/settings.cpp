@@ -43,6 +43,17 @@ std::vector<std::string_view> views(const std::vector<std::string>& v) {
   return std::vector<std::string_view>(v.begin(), v.end());
 }
 
+// A URL that parseJwksUrl took (so http:// or https://, either case) is https://.
+bool isHttpsUrl(std::string_view url) {
+  constexpr std::string_view kHttps = "https:";
+  if (url.size() < kHttps.size()) return false;
+  for (size_t i = 0; i < kHttps.size(); ++i) {
+    const char c = url[i];
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != kHttps[i]) return false;
+  }
+  return true;
+}
+
 // Converts the raw file values into *out; the first refused value ends it with *error set.
 class Converter {
  public:
@@ -150,6 +161,14 @@ Status Converter::convert(const AuthSettings& in, Settings* out) {
   if (in.jwks_url && !in.jwks_url->empty()) {
     std::string url;
     if (parseJwksUrl(*in.jwks_url, &url, &e) != Status::Ok) return fail("jwks_url", e);
+    // tasker's jwks_url_allow_http: a file that says false refuses a plain-HTTP key source, as
+    // tasker does. Left out, the directive's rule applies (http:// and https:// both allowed).
+    if (in.jwks_url_allow_http == false && !isHttpsUrl(url)) {
+      std::string shown;
+      (void)redactFetchUrl(url, &shown);
+      refuse(shown, " is not https:// while jwks_url_allow_http is false", &e);
+      return fail("jwks_url", e);
+    }
     out->jwks_url = std::move(url);
   }
 

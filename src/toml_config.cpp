@@ -36,6 +36,7 @@ const BoolKey kBoolKeys[] = {
     {"strict_validation", &AuthSettings::strict_validation},
     {"log_unknown_permissions", &AuthSettings::log_unknown_permissions},
     {"api_keys_enabled", &AuthSettings::api_keys_enabled},
+    {"jwks_url_allow_http", &AuthSettings::jwks_url_allow_http},
 };
 
 struct StringKey {

@@ -30,6 +30,7 @@ struct AuthSettings {
       jwt_leeway_seconds;
   std::optional<std::vector<std::string>> jwt_allowed_algorithms;
   std::optional<bool> strict_validation, log_unknown_permissions, api_keys_enabled;
+  std::optional<bool> jwks_url_allow_http;  // tasker's; false refuses the file's http:// jwks_url
   std::optional<std::vector<TomlApiKey>> api_keys;
   std::map<std::string, int, std::less<>> lines;  // each key read -> its line, for messages
 };

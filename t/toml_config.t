@@ -637,3 +637,44 @@ GET /t
 --- error_log eval
 [qr/auth\.toml:4: unknown key "jwt_leeway" in \[auth\] \(did you mean "jwt_leeway_seconds"\?\)/,
  qr/auth\.toml:5: unknown key "tasker_jwt_issuer" in \[auth\] \(did you mean "jwt_issuer"\?\)/]
+
+
+
+=== TEST 28: tasker's jwks_url_allow_http = false refuses the file's http:// jwks_url, as tasker does
+# tasker's documented auth file (docs/auth/configuration.md) writes jwks_url_allow_http = false
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_verification_method = "jwks"
+jwks_url_allow_http = false
+jwks_url = "http://127.0.0.1:1/jwks"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/auth\.toml:5: jwks_url "http:\/\/127\.0\.0\.1:1\/jwks" is not https:\/\/ while jwks_url_allow_http is false/
+
+
+
+=== TEST 29: ... and with jwks_url_allow_http = true the same file loads, without an unknown-key warning
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_verification_method = "jwks"
+jwks_url_allow_http = true
+jwks_url = "http://127.0.0.1:1/jwks"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- error_code: 401
+--- no_error_log
+unknown key

@@ -251,6 +251,34 @@ jwks_url = ""
   assert_true(*s.jwt_verification_method == VerificationMethod::PublicKey);
 }
 
+// tasker's jwks_url_allow_http: false takes only https://; true, or left out (the directive's
+// rule), takes http:// too.
+void test_settings_load_jwks_url_allow_http(void** state) {
+  struct Case {
+    const char* body;
+    bool ok;
+  };
+  const Case cases[] = {
+      {"jwks_url_allow_http = false\njwks_url = \"https://idp/jwks\"\n", true},
+      {"jwks_url_allow_http = false\njwks_url = \"HTTPS://idp/jwks\"\n", true},
+      {"jwks_url_allow_http = false\njwks_url = \"http://idp/jwks\"\n", false},
+      {"jwks_url_allow_http = false\njwks_url = \"\"\n", true},
+      {"jwks_url_allow_http = true\njwks_url = \"http://idp/jwks\"\n", true},
+      {"jwks_url = \"http://idp/jwks\"\n", true},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    std::string path = writeFile("allowhttp" + std::to_string(n++) + ".toml",
+                                 std::string("[auth]\n") + c.body);
+    Settings s;
+    std::string error;
+    std::vector<std::string> warnings;
+    const Status st = loadAuthSettings(path, "", &s, &warnings, &error);
+    assert_int_equal(st, c.ok ? Status::Ok : Status::ConfigInvalid);
+    assert_true(warnings.empty());  // a known key, not an unknown one
+  }
+}
+
 void test_settings_load_refuses_with_file_and_key(void** state) {
   struct Case {
     const char* body;
@@ -280,6 +308,10 @@ void test_settings_load_refuses_with_file_and_key(void** state) {
        ":2: api_key_header \"X API Key\" is not an HTTP header name"},
       {"\n\n[[auth.api_keys]]\nkey = \"k\"\npermissions = [\"tasks:read,tasks:list\"]\n",
        ":4: api key permission \"tasks:read,tasks:list\" contains a comma"},
+      // tasker's jwks_url_allow_http = false refuses a plain-HTTP URL, shown redacted
+      {"jwks_url_allow_http = false\njwks_url = \"HTTP://bob:pw@idp/jwks?k=v\"\n",
+       ":3: jwks_url \"http://idp/jwks?...\" is not https:// while jwks_url_allow_http is "
+       "false"},
   };
   int n = 0;
   for (const Case& c : cases) {
@@ -324,6 +356,7 @@ int main(void) {
       cmocka_unit_test(test_settings_load_typed),
       cmocka_unit_test(test_settings_load_empty_key_values_set_nothing),
       cmocka_unit_test(test_settings_load_empty_jwks_url_sets_nothing),
+      cmocka_unit_test(test_settings_load_jwks_url_allow_http),
       cmocka_unit_test(test_settings_load_refuses_with_file_and_key),
       cmocka_unit_test(test_settings_load_passes_loader_errors),
   };
