@@ -53,8 +53,12 @@ Args::Args(std::string command, const std::vector<std::string>& argv, const Opti
       name = a.substr(0, eq);
       inline_value = a.substr(eq + 1);
     }
+    const std::string typed = name;  // for messages: "-o", not "--output-dir"
+    for (const auto& [short_name, long_name] : spec.short_names) {
+      if (name == short_name) name = long_name;
+    }
     if (contains(spec.flags, name)) {
-      if (inline_value) fail("option " + name + " takes no value");
+      if (inline_value) fail("option " + typed + " takes no value");
       flags_[name] = true;
     } else if (contains(spec.valued, name)) {
       if (inline_value) {
@@ -62,7 +66,7 @@ Args::Args(std::string command, const std::vector<std::string>& argv, const Opti
       } else if (i + 1 < argv.size()) {
         values_[name] = argv[++i];
       } else {
-        fail("option " + name + " needs a value");
+        fail("option " + typed + " needs a value");
       }
     } else if (spec.secret_positional) {
       fail("unknown option (not shown, as it may be a key); a KEY that starts with - goes "

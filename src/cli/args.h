@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tasker {
@@ -27,6 +28,9 @@ struct OptionSpec {
   // unknown option either, since a dash-led one may be the key itself. (A stray positional
   // argument is never quoted, in any command.)
   bool secret_positional = false;
+  // Short names, each for a long option above ({"-p", "--permissions"}): "-p VALUE" only. They
+  // are those of tasker's own tasker-ctl, so its scripts run unchanged.
+  std::vector<std::pair<std::string, std::string>> short_names = {};
 };
 
 // Parsed arguments of one command. "--help" or "-h" anywhere (before "--") sets help() and

@@ -704,7 +704,8 @@ const char kGenerateKeysUsage[] =
     "  --force            replace an existing jwt-private-key.pem\n"
     "\n"
     "Writes DIR/jwt-private-key.pem (PKCS#8, mode 0600) and DIR/jwt-public-key.pem (SPKI).\n"
-    "An existing private key is never replaced without --force (exit 1).\n";
+    "An existing private key is never replaced without --force (exit 1).\n"
+    "Short forms, as in tasker's own tasker-ctl: -o DIR, -k BITS.\n";
 
 const char kGenerateTokenUsage[] =
     "Usage: tasker-ctl auth generate-token --private-key FILE --permissions P1,P2\n"
@@ -724,7 +725,8 @@ const char kGenerateTokenUsage[] =
     "  --kid K                   kid header (needed when verifiers use a JWKS)\n"
     "\n"
     "The algorithm follows the key: RS256 (RSA), ES256/ES384/ES512 (EC P-256/P-384/P-521),\n"
-    "EdDSA (Ed25519). Unknown permissions are warned about on stderr (exit 0 anyway).\n";
+    "EdDSA (Ed25519). Unknown permissions are warned about on stderr (exit 0 anyway).\n"
+    "Short forms, as in tasker's own tasker-ctl: -p LIST, -s S, -e H.\n";
 
 const char kShowPermissionsUsage[] =
     "Usage: tasker-ctl auth show-permissions\n"
@@ -751,7 +753,8 @@ const char kValidateTokenUsage[] =
     "Valid (exit 0): the claims as JSON on stdout, then iat/nbf/exp in RFC 3339 UTC, and\n"
     "\"valid: <alg> token for subject ...\" on stderr.\n"
     "Invalid (exit 1): one line on stderr, \"invalid: <reason>: <explanation>\"; <reason> is\n"
-    "the status name the module logs (token_expired, token_bad_signature, ...).\n";
+    "the status name the module logs (token_expired, token_bad_signature, ...).\n"
+    "Short form, as in tasker's own tasker-ctl: -t TOKEN.\n";
 
 const char kHashApiKeyUsage[] =
     "Usage: tasker-ctl auth hash-api-key -       (reads the key from stdin; preferred)\n"
@@ -785,7 +788,11 @@ const CommandGroup& authGroup() {
           {"generate-keys",
            "write a signing key pair and print the nginx lines for it",
            kGenerateKeysUsage,
-           {{"--output-dir", "--key-size", "--algorithm"}, {"--force"}, 0},
+           {{"--output-dir", "--key-size", "--algorithm"},
+            {"--force"},
+            0,
+            false,
+            {{"-o", "--output-dir"}, {"-k", "--key-size"}}},
            runGenerateKeys},
           {"generate-token",
            "sign a bearer token with a private key",
@@ -793,7 +800,9 @@ const CommandGroup& authGroup() {
            {{"--private-key", "--permissions", "--subject", "--expiry-hours", "--issuer",
              "--audience", "--worker-namespaces", "--kid"},
             {},
-            0},
+            0,
+            false,
+            {{"-p", "--permissions"}, {"-s", "--subject"}, {"-e", "--expiry-hours"}}},
            runGenerateToken},
           {"show-permissions",
            "list the permissions and wildcards",
@@ -806,7 +815,9 @@ const CommandGroup& authGroup() {
            {{"--token", "--public-key", "--jwks", "--issuer", "--audience", "--algorithms",
              "--leeway", "--permissions-claim"},
             {"--no-strict"},
-            0},
+            0,
+            false,
+            {{"-t", "--token"}}},
            runValidateToken},
           {"hash-api-key",
            "print sha256:<hex> of an API key",

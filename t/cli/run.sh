@@ -646,6 +646,28 @@ check "show-permissions groups by resource (a heading per resource)" \
 check "show-permissions: wildcards come after the permissions" \
     eval '[ "$(grep -n "worker:templates_read" <<<"$OUT" | head -1 | cut -d: -f1)" -lt "$(grep -n "tasks:\*" <<<"$OUT" | head -1 | cut -d: -f1)" ]'
 
+# ---- tasker's own short options --------------------------------------------------------------------
+# tasker-core's tasker-ctl takes -o/-k (generate-keys), -p/-s/-e (generate-token) and -t
+# (validate-token): scripts written for it run unchanged.
+
+run "$CLI" auth generate-keys -o "$K/short" -k 3072
+check "generate-keys -o DIR -k 3072: exit 0, a 3072-bit key in DIR" \
+    all 'rc_is 0' 'grep -qF "Private-Key: (3072 bit" <(openssl pkey -in "$K/short/jwt-private-key.pem" -noout -text)'
+run "$CLI" auth generate-token -p tasks:read,tasks:list -s short-svc -e 2 --private-key "$K/short/jwt-private-key.pem"
+SHORT_TOKEN=$OUT
+check "generate-token -p LIST -s S -e H: exit 0, sub, permissions and a 2-hour lifetime" \
+    all 'rc_is 0' \
+        'py_json "$(jwt_part "$SHORT_TOKEN" 1)" "j[\"sub\"] == \"short-svc\" and j[\"permissions\"] == [\"tasks:read\", \"tasks:list\"] and j[\"exp\"] - j[\"iat\"] == 7200"'
+run "$CLI" auth validate-token -t "$SHORT_TOKEN" --public-key "$K/short/jwt-public-key.pem"
+check "validate-token -t TOKEN: exit 0 with the claims" all 'rc_is 0' 'out_has short-svc'
+run "$CLI" auth generate-keys -o
+check "generate-keys -o without a value: usage error naming -o" all usage_error 'err_has "option -o needs a value"'
+run "$CLI" auth validate-token -p x --public-key "$K/short/jwt-public-key.pem"
+check "a short option of another command is unknown there (validate-token -p)" \
+    all usage_error "err_has \"unknown option '-p'\""
+run "$CLI" auth generate-token --help
+check "generate-token --help lists the short forms" all 'rc_is 0' 'out_has "-p LIST, -s S, -e H"'
+
 # ---- task list against a throwaway nginx ----------------------------------------------------------
 
 # start_nginx DIR CONF_BODY: writes DIR/nginx.conf from CONF_BODY (where @PORT@ is the port
