@@ -75,7 +75,6 @@ std::string_view meantKey(std::string_view name) {
     if (name == k.name) return k.name;
   }
   if (name == "jwt_allowed_algorithms") return "jwt_allowed_algorithms";
-  if (name == "api_keys" || name == "api_key") return {};  // api_key is tasker's legacy key
   for (const SecondsKey& k : kSecondsKeys) {
     const std::string_view known = k.name;
     const bool without_unit = known.size() == name.size() + 8 &&  // + "_seconds"
