@@ -1071,9 +1071,7 @@ ngx_http_tasker_auth_overlay_key(ngx_conf_t *cf,
      * name the file and the line the key was read from.
      */
     if (f.jwt_public_key_path) {
-        const std::string  directive = "tasker_auth_config "
-                                       + f.jwt_public_key_path_at
-                                       + ": jwt_public_key_path";
+        const std::string  directive = f.from("jwt_public_key_path");
 
         conf->jwt.key_path = ngx_http_tasker_auth_load_key(
                                  cf, directive.c_str(),
@@ -1090,9 +1088,7 @@ ngx_http_tasker_auth_overlay_key(ngx_conf_t *cf,
     }
 
     if (f.jwt_public_key) {
-        const std::string  directive = "tasker_auth_config "
-                                       + f.jwt_public_key_at
-                                       + ": jwt_public_key";
+        const std::string  directive = f.from("jwt_public_key");
 
         conf->jwt.key_inline = ngx_http_tasker_auth_load_key(
                                    cf, directive.c_str(),
@@ -1127,10 +1123,8 @@ ngx_http_tasker_auth_overlay_settings(ngx_conf_t *cf,
                                          NGX_CONF_UNSET,
                                          f.jwks_refresh_interval);
     if (conf->jwks.max_stale == NGX_CONF_UNSET && f.jwks_max_stale) {
-        const std::string  from = "tasker_auth_config " + f.jwks_max_stale_at
-                                  + ": jwks_max_stale_seconds";
-
-        if (ngx_http_tasker_auth_copy(cf->pool, from,
+        if (ngx_http_tasker_auth_copy(cf->pool,
+                                      f.from("jwks_max_stale_seconds"),
                                       &conf->jwks.max_stale_from)
             != NGX_OK)
         {

@@ -54,6 +54,17 @@ bool isHttpsUrl(std::string_view url) {
   return true;
 }
 
+// `<path>:<line>` of a key read from the file: line when given, else the key's from lines
+// (`<path>` when neither is known).
+std::string keyAt(const std::string& path, const std::map<std::string, int, std::less<>>* lines,
+                  std::string_view key, int line) {
+  if (line == 0 && lines != nullptr) {
+    auto it = lines->find(key);
+    if (it != lines->end()) line = it->second;
+  }
+  return path + (line > 0 ? ":" + std::to_string(line) : std::string());
+}
+
 // Converts the raw file values into *out; the first refused value ends it with *error set.
 class Converter {
  public:
@@ -64,11 +75,7 @@ class Converter {
  private:
   // `<path>:<line>` of a key read from the file (`<path>` when its line is unknown).
   std::string at(std::string_view key, int line = 0) const {
-    if (line == 0 && lines_ != nullptr) {
-      auto it = lines_->find(key);
-      if (it != lines_->end()) line = it->second;
-    }
-    return path_ + (line > 0 ? ":" + std::to_string(line) : std::string());
+    return keyAt(path_, lines_, key, line);
   }
   // `<path>:<line>: <key> "<value>"<reason>`; the line is the key's unless given.
   Status fail(std::string_view key, const SettingError& e, int line = 0) {
@@ -134,7 +141,6 @@ Status Converter::convert(const AuthSettings& in, Settings* out) {
   // jwt_public_key_path = "${VAR:-}" ("a PEM or empty", "a path or empty").
   if (in.jwt_public_key && !in.jwt_public_key->empty()) {
     out->jwt_public_key = in.jwt_public_key;
-    out->jwt_public_key_at = at("jwt_public_key");
   }
   out->strict_validation = in.strict_validation;
   out->log_unknown_permissions = in.log_unknown_permissions;
@@ -144,7 +150,6 @@ Status Converter::convert(const AuthSettings& in, Settings* out) {
     // relative paths resolve against the TOML file's directory
     const std::string& p = *in.jwt_public_key_path;
     out->jwt_public_key_written = p;
-    out->jwt_public_key_path_at = at("jwt_public_key_path");
     out->jwt_public_key_path = (!p.empty() && p[0] == '/') ? p : dirOf(path_) + "/" + p;
   }
 
@@ -185,7 +190,6 @@ Status Converter::convert(const AuthSettings& in, Settings* out) {
   if (st == Status::Ok) {
     st = seconds(in.jwks_max_stale_seconds, "jwks_max_stale_seconds", false,
                  &out->jwks_max_stale);
-    if (in.jwks_max_stale_seconds) out->jwks_max_stale_at = at("jwks_max_stale_seconds");
   }
   if (st == Status::Ok) {
     st = seconds(in.jwt_leeway_seconds, "jwt_leeway_seconds", false, &out->jwt_leeway);
@@ -348,6 +352,10 @@ Status parseApiKeyEntry(std::string_view key, std::vector<std::string> permissio
   return Status::Ok;
 }
 
+std::string Settings::from(std::string_view key) const {
+  return "tasker_auth_config " + keyAt(path, &lines, key, 0) + ": " + std::string(key);
+}
+
 Status loadAuthSettings(const std::string& path, std::string_view table, Settings* out,
                         std::vector<std::string>* warnings, std::string* error) {
   std::string scratch;
@@ -362,6 +370,8 @@ Status loadAuthSettings(const std::string& path, std::string_view table, Setting
   Converter converter(path, err);
   st = converter.convert(raw, &typed);
   if (st != Status::Ok) return st;
+  typed.path = path;
+  typed.lines = std::move(raw.lines);
   *out = std::move(typed);
   return Status::Ok;
 }

@@ -17,6 +17,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -121,14 +123,19 @@ struct Settings {
   std::optional<std::string> jwt_public_key_path;     // resolved against the file's directory
   std::optional<std::string> jwt_public_key_written;  // the path as written in the file
   std::optional<std::string> jwt_public_key;          // inline PEM
-  std::string jwt_public_key_path_at, jwt_public_key_at;  // "<file>:<line>" of each, for messages
   std::optional<VerificationMethod> jwt_verification_method;
   std::optional<std::string> jwks_url;
   std::optional<int64_t> jwks_refresh_interval, jwks_max_stale, jwt_leeway;  // seconds
-  std::string jwks_max_stale_at;  // "<file>:<line>" of jwks_max_stale_seconds, for messages
   std::optional<AlgMask> jwt_allowed_algorithms;
   std::optional<bool> strict_validation, log_unknown_permissions, api_keys_enabled;
   std::optional<std::vector<ApiKeySpec>> api_keys;
+
+  // Where the values were read, for the messages the adapter writes after the merge (a key
+  // file's load errors, max_stale against the refresh interval).
+  std::string path;
+  std::map<std::string, int, std::less<>> lines;  // each key read -> its line
+  // `tasker_auth_config <file>:<line>: <key>` (no line for a key the file does not set).
+  std::string from(std::string_view key) const;
 };
 
 // loadAuthToml (toml_config.h), then every value through the functions above. Errors: those of

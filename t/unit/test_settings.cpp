@@ -208,13 +208,16 @@ permissions = ["tasks:read"]
   assert_string_equal(s.jwt_public_key_path->c_str(), (g_dir + "/keys/pub.pem").c_str());
   assert_string_equal(s.jwt_public_key_written->c_str(), "keys/pub.pem");
   // where the key was read, for the key's own errors (loaded later, by the adapter)
-  assert_string_equal(s.jwt_public_key_path_at.c_str(), (path + ":3").c_str());
-  assert_true(s.jwt_public_key_at.empty());
+  assert_string_equal(s.from("jwt_public_key_path").c_str(),
+                      ("tasker_auth_config " + path + ":3: jwt_public_key_path").c_str());
+  assert_string_equal(s.from("jwt_public_key").c_str(),  // not set: no line
+                      ("tasker_auth_config " + path + ": jwt_public_key").c_str());
   assert_true(*s.jwt_verification_method == VerificationMethod::Jwks);
   assert_int_equal(*s.jwks_refresh_interval, 60);
   assert_int_equal(*s.jwks_max_stale, 300);
   // named in the adapter's max-stale-against-refresh error, which it checks after the merge
-  assert_string_equal(s.jwks_max_stale_at.c_str(), (path + ":8").c_str());
+  assert_string_equal(s.from("jwks_max_stale_seconds").c_str(),
+                      ("tasker_auth_config " + path + ":8: jwks_max_stale_seconds").c_str());
   assert_int_equal(*s.jwt_allowed_algorithms, algBit(Alg::RS256) | algBit(Alg::ES256));
   assert_int_equal(s.api_keys->size(), 1);
   assert_string_equal((*s.api_keys)[0].description.c_str(), "api-key");
