@@ -365,9 +365,12 @@ ngx_http_tasker_auth_create_loc_conf(ngx_conf_t *cf)
      *     conf->jwt.key_name = { 0, NULL };
      *     conf->jwks.url = { 0, NULL };
      *     conf->jwks.index = 0;
+     *     conf->jwks.max_stale_from = { 0, NULL };
      *     conf->api_keys.header = { 0, NULL };
      *     conf->api_keys.header_lc = { 0, NULL };
      *     conf->api_keys.keys = NULL;
+     *     conf->api_keys.keys_from = { 0, NULL };
+     *     conf->api_keys.enabled_from = { 0, NULL };
      *     conf->toml = NULL;
      *     conf->policy = NULL;
      *     conf->prefetch = { NULL, ... };
@@ -451,12 +454,24 @@ ngx_http_tasker_auth_merge_objects(ngx_conf_t *cf,
 
     if (conf->api_keys.keys == NULL) {
         conf->api_keys.keys = prev->api_keys.keys;
+        conf->api_keys.keys_from = prev->api_keys.keys_from;
 
     } else if (!conf->api_keys.enabled) {
+        /* each named as the operator wrote it: directive or file key */
+        ngx_str_t  keys = conf->api_keys.keys_from;
+        ngx_str_t  enabled = conf->api_keys.enabled_from;
+
+        if (keys.len == 0) {
+            ngx_str_set(&keys, "tasker_api_key");
+        }
+
+        if (enabled.len == 0) {
+            ngx_str_set(&enabled, "tasker_api_keys_enabled");
+        }
+
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "tasker_auth: tasker_api_key is configured but "
-                           "tasker_api_keys_enabled is off, so the keys are "
-                           "not accepted");
+                           "tasker_auth: %V is configured but %V is off, "
+                           "so the keys are not accepted", &keys, &enabled);
     }
 
     ngx_http_tasker_auth_merge_key(&conf->jwt, &prev->jwt);
@@ -543,6 +558,9 @@ ngx_http_tasker_auth_merge_block(ngx_conf_t *cf,
         conf->jwks.max_stale_from = prev->jwks.max_stale_from;
     }
     ngx_conf_merge_sec_value(conf->jwks.max_stale, prev->jwks.max_stale, 0);
+    if (conf->api_keys.enabled == NGX_CONF_UNSET) {
+        conf->api_keys.enabled_from = prev->api_keys.enabled_from;
+    }
     ngx_conf_merge_value(conf->api_keys.enabled, prev->api_keys.enabled, 0);
     ngx_conf_merge_str_value(conf->api_keys.header, prev->api_keys.header,
                              "X-API-Key");

@@ -1143,6 +1143,14 @@ ngx_http_tasker_auth_overlay_settings(ngx_conf_t *cf,
     ngx_http_tasker_auth_overlay<ngx_flag_t>(&conf->log.unknown_permissions,
                                              NGX_CONF_UNSET,
                                              f.log_unknown_permissions);
+    if (conf->api_keys.enabled == NGX_CONF_UNSET && f.api_keys_enabled) {
+        if (ngx_http_tasker_auth_copy(cf->pool, f.from("api_keys_enabled"),
+                                      &conf->api_keys.enabled_from)
+            != NGX_OK)
+        {
+            return NGX_HTTP_TASKER_CONF_ERROR;
+        }
+    }
     ngx_http_tasker_auth_overlay<ngx_flag_t>(&conf->api_keys.enabled,
                                              NGX_CONF_UNSET,
                                              f.api_keys_enabled);
@@ -1169,6 +1177,13 @@ ngx_http_tasker_auth_overlay_settings(ngx_conf_t *cf,
         }
 
         *conf->api_keys.keys->specs = *f.api_keys;
+
+        if (ngx_http_tasker_auth_copy(cf->pool, f.from("api_keys"),
+                                      &conf->api_keys.keys_from)
+            != NGX_OK)
+        {
+            return NGX_HTTP_TASKER_CONF_ERROR;
+        }
     }
 
     return ngx_http_tasker_auth_overlay_key(cf, conf, f);

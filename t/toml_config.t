@@ -678,3 +678,53 @@ GET /t
 --- error_code: 401
 --- no_error_log
 unknown key
+
+
+
+=== TEST 30: API keys in a file that turns them off: the warning names the file's keys, not directives the configuration does not hold
+# tasker's documented auth file writes api_keys_enabled = false beside its [[auth.api_keys]]
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
+api_keys_enabled = false
+
+[[auth.api_keys]]
+key = "monitoring-key-1234567890"
+permissions = ["tasks:read"]
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key: monitoring-key-1234567890
+--- error_code: 401
+--- error_log eval
+qr/tasker_auth: tasker_auth_config \S*auth\.toml:6: api_keys is configured but tasker_auth_config \S*auth\.toml:4: api_keys_enabled is off, so the keys are not accepted/
+
+
+
+=== TEST 31: ... and a tasker_api_keys_enabled directive left at its default is named as the directive
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
+
+[[auth.api_keys]]
+key = "monitoring-key-1234567890"
+permissions = ["tasks:read"]
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- error_code: 401
+--- error_log eval
+qr/tasker_auth: tasker_auth_config \S*auth\.toml:5: api_keys is configured but tasker_api_keys_enabled is off, so the keys are not accepted/
