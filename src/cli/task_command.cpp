@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <curl/curl.h>
 // The same toml++ configuration as the core (toml_config.cpp, toml_guard.cpp), whose child parse
@@ -53,11 +55,25 @@ struct Credential {
   std::string source;  // e.g. "TASKER_AUTH_TOKEN" or "./tasker-client.toml [worker] api_key"
 };
 
-// One table ([orchestration] or [worker]) of the client configuration file.
+// What the client configuration gives one client kind ([orchestration] or [worker]): a table of
+// a plain client file, or [profile.default.<kind>] and then [profile.<name>.<kind>] of a profile
+// file, each key overriding the one before.
 struct ClientConfig {
-  std::string path;  // empty when no file was found
-  std::optional<std::string> base_url, auth_token, api_key, api_key_header;
-  Credential auth_method;  // tasker's `auth.method`, Kind::None when absent
+  std::string path;  // the file read; empty when none was
+  std::optional<std::string> base_url, api_key_header;
+  std::string base_url_from;              // "<path> [<table>] base_url", for messages
+  std::optional<std::string> transport;   // a profile's, lower-case: rest or grpc
+  std::string transport_from;
+  Credential auth_method, auth_token, api_key;  // Kind::None when not given
+};
+
+// How `task list` finds its client configuration (tasker-core's ClientConfig::load and
+// load_profile, followed): --config FILE, else a profile (--profile, TASKER_CLIENT_PROFILE) from
+// the first profile file found, else the first plain client file found.
+struct ConfigChoice {
+  std::optional<std::string> file;     // --config
+  std::optional<std::string> profile;  // --profile or TASKER_CLIENT_PROFILE
+  std::string profile_from;            // which of the two, for messages
 };
 
 std::optional<std::string> env(const char* name) {
@@ -66,14 +82,36 @@ std::optional<std::string> env(const char* name) {
   return std::string(v);
 }
 
-// ./tasker-client.toml, then ~/.tasker/client.toml; empty when neither exists.
-std::string findClientConfig() {
-  if (access("tasker-client.toml", F_OK) == 0) return "./tasker-client.toml";
-  if (std::optional<std::string> home = env("HOME")) {
-    std::string path = *home + "/.tasker/client.toml";
-    if (access(path.c_str(), F_OK) == 0) return path;
+// The first path of `paths` that exists (a directory or FIFO too: reading it then fails with a
+// message, rather than the file being skipped in silence); empty when none does.
+std::string firstExisting(const std::vector<std::string>& paths) {
+  for (const std::string& p : paths) {
+    if (!p.empty() && access(p.c_str(), F_OK) == 0) return p;
   }
   return std::string();
+}
+
+// `<dir>/<rest>` for the user's home and configuration directories; empty when unknown.
+std::string homePath(const char* rest) {
+  const std::optional<std::string> home = env("HOME");
+  return home ? *home + rest : std::string();
+}
+
+std::string configDirPath(const char* rest) {
+  const std::optional<std::string> xdg = env("XDG_CONFIG_HOME");
+  return xdg ? *xdg + rest : homePath((std::string("/.config") + rest).c_str());
+}
+
+// Plain client files: tasker's own places, then ~/.tasker/client.toml.
+std::vector<std::string> clientFilePaths() {
+  return {"./tasker-client.toml", "./config/tasker-client.toml", homePath("/.tasker/config.toml"),
+          configDirPath("/tasker/client.toml"), homePath("/.tasker/client.toml")};
+}
+
+// Profile files, in tasker's order (the unified .config/tasker.toml first).
+std::vector<std::string> profileFilePaths() {
+  return {".config/tasker.toml", ".config/tasker-client.toml", "./tasker-client.toml",
+          configDirPath("/tasker/client.toml"), homePath("/.tasker/client.toml")};
 }
 
 bool readStringKey(const toml::table& table, const char* key, const std::string& where,
@@ -143,49 +181,140 @@ bool readAuthMethod(const toml::table& table, const std::string& where, Credenti
   return true;
 }
 
-bool loadClientConfig(const char* table_name, ClientConfig* out, std::string* error) {
-  out->path = findClientConfig();
-  if (out->path.empty()) return true;
-  // As for tasker_auth_config (toml_guard.h): a regular file of bounded size (a FIFO is not
-  // waited on, a directory is an error), and bytes that toml++ 3.3.0 would abort on are refused
-  // before this process parses them.
+// Reads and parses one client file into *root. As for tasker_auth_config (toml_guard.h): a
+// regular file of bounded size (a FIFO is not waited on, a directory is an error), and bytes
+// that toml++ 3.3.0 would abort on are refused before this process parses them.
+bool parseClientFile(const std::string& path, toml::table* root, std::string* error) {
   std::string text;
-  if (readTomlFile(out->path, &text, error) != Status::Ok) {
+  if (readTomlFile(path, &text, error) != Status::Ok) {
     *error = "client config file " + *error;
     return false;
   }
-  if (checkTomlText(out->path, text, error) != Status::Ok) {
+  if (checkTomlText(path, text, error) != Status::Ok) {
     *error = "cannot parse " + *error;
     return false;
   }
-  toml::parse_result parsed = toml::parse(std::string_view(text), std::string_view(out->path));
+  toml::parse_result parsed = toml::parse(std::string_view(text), std::string_view(path));
   if (!parsed) {
     const toml::source_position pos = parsed.error().source().begin;
-    *error = "cannot parse " + out->path + ":" + std::to_string(pos.line) + ":" +
+    *error = "cannot parse " + path + ":" + std::to_string(pos.line) + ":" +
              std::to_string(pos.column) + ": " + std::string(parsed.error().description());
     return false;
   }
-  const toml::table& root = parsed.table();
-  const toml::node* node = root.get(table_name);
+  *root = std::move(parsed.table());
+  return true;
+}
+
+// The table `key` of `parent`, named `where` in messages: nullptr and true when absent, false
+// when it is not a table.
+bool childTable(const toml::table& parent, const std::string& key, const std::string& where,
+                const toml::table** out, std::string* error) {
+  *out = nullptr;
+  const toml::node* node = parent.get(key);
   if (!node) return true;
-  const toml::table* table = node->as_table();
-  const std::string where = out->path + " [" + table_name + "]";
-  if (!table) {
-    *error = where + " must be a table";
+  *out = node->as_table();
+  if (!*out) *error = where + " must be a table";
+  return *out != nullptr;
+}
+
+// The keys of one client table, named `where` ("<path> [orchestration]"), over *out.
+bool readEndpoint(const toml::table& table, const std::string& where, ClientConfig* out,
+                  std::string* error) {
+  std::optional<std::string> base_url, token, key;
+  if (!readStringKey(table, "base_url", where, &base_url, error) ||
+      !readStringKey(table, "auth_token", where, &token, error) ||
+      !readStringKey(table, "api_key", where, &key, error) ||
+      !readStringKey(table, "api_key_header", where, &out->api_key_header, error) ||
+      !readAuthMethod(table, where, &out->auth_method, error)) {
     return false;
   }
-  return readStringKey(*table, "base_url", where, &out->base_url, error) &&
-         readStringKey(*table, "auth_token", where, &out->auth_token, error) &&
-         readStringKey(*table, "api_key", where, &out->api_key, error) &&
-         readStringKey(*table, "api_key_header", where, &out->api_key_header, error) &&
-         readAuthMethod(*table, where, &out->auth_method, error);
+  if (base_url) {
+    out->base_url = std::move(base_url);
+    out->base_url_from = where + " base_url";
+  }
+  if (token) out->auth_token = {Credential::Kind::Bearer, "", *token, where + " auth_token"};
+  if (key) out->api_key = {Credential::Kind::ApiKey, "", *key, where + " api_key"};
+  return true;
+}
+
+// [profile.<name>] over *out: its transport and its <table_name> table.
+bool applyProfile(const toml::table& profiles, const std::string& name, const char* table_name,
+                  ClientConfig* out, std::string* error) {
+  const std::string where = out->path + " [profile." + name + "]";
+  const toml::table* profile = nullptr;
+  if (!childTable(profiles, name, where, &profile, error)) return false;
+  if (const toml::node* t = profile->get("transport")) {
+    std::string v = t->value<std::string>().value_or("");
+    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (v != "rest" && v != "http" && v != "grpc") {
+      *error = where + " transport must be \"rest\" or \"grpc\"";
+      return false;
+    }
+    out->transport = v == "grpc" ? "grpc" : "rest";
+    out->transport_from = where + " transport";
+  }
+  const std::string table_where = out->path + " [profile." + name + "." + table_name + "]";
+  const toml::table* table = nullptr;
+  if (!childTable(*profile, table_name, table_where, &table, error)) return false;
+  return !table || readEndpoint(*table, table_where, out, error);
+}
+
+// tasker's profile files: [profile.default], then the chosen profile over it.
+bool loadProfile(const toml::table& root, const std::string& name, const std::string& name_from,
+                 const char* table_name, ClientConfig* out, std::string* error) {
+  const toml::table* profiles = nullptr;
+  if (!childTable(root, "profile", out->path + " [profile]", &profiles, error)) return false;
+  if (profiles && profiles->contains("default") &&
+      !applyProfile(*profiles, "default", table_name, out, error)) {
+    return false;
+  }
+  if (name == "default") return true;
+  if (!profiles || !profiles->contains(name)) {
+    std::string names;
+    if (profiles) {
+      for (const auto& [key, value] : *profiles) {
+        names += (names.empty() ? "" : ", ") + std::string(key.str());
+      }
+    }
+    *error = "profile '" + name + "' (" + name_from + ") is not in " + out->path +
+             (names.empty() ? " (it has no [profile.<name>] tables)" : "; its profiles: " + names);
+    return false;
+  }
+  return applyProfile(*profiles, name, table_name, out, error);
+}
+
+bool loadClientConfig(const ConfigChoice& choice, const char* table_name, ClientConfig* out,
+                      std::string* error) {
+  if (choice.file) {
+    out->path = *choice.file;
+  } else if (choice.profile) {
+    out->path = firstExisting(profileFilePaths());
+    if (out->path.empty() && *choice.profile != "default") {
+      *error = "profile '" + *choice.profile + "' (" + choice.profile_from +
+               ") needs a profile file, and none was found (.config/tasker.toml, "
+               ".config/tasker-client.toml, ./tasker-client.toml, ~/.config/tasker/client.toml, "
+               "~/.tasker/client.toml)";
+      return false;
+    }
+  } else {
+    out->path = firstExisting(clientFilePaths());
+  }
+  if (out->path.empty()) return true;
+  toml::table root;
+  if (!parseClientFile(out->path, &root, error)) return false;
+  if (choice.profile && !choice.file) {
+    return loadProfile(root, *choice.profile, choice.profile_from, table_name, out, error);
+  }
+  const std::string where = out->path + " [" + table_name + "]";
+  const toml::table* table = nullptr;
+  if (!childTable(root, table_name, where, &table, error)) return false;
+  return !table || readEndpoint(*table, where, out, error);
 }
 
 // SPEC 7: <component> token > TASKER_AUTH_TOKEN > TASKER_API_KEY > the client config file.
 Credential chooseCredential(bool worker, const ClientConfig& config) {
   Credential c;
   const char* token_var = worker ? "TASKER_WORKER_AUTH_TOKEN" : "TASKER_ORCHESTRATION_AUTH_TOKEN";
-  const char* table = worker ? "worker" : "orchestration";
   if (std::optional<std::string> v = env(token_var)) {
     c = {Credential::Kind::Bearer, "", *v, token_var};
   } else if (std::optional<std::string> v = env("TASKER_AUTH_TOKEN")) {
@@ -195,12 +324,11 @@ Credential chooseCredential(bool worker, const ClientConfig& config) {
     c = {Credential::Kind::ApiKey, header, *v, "TASKER_API_KEY"};
   } else if (config.auth_method.kind != Credential::Kind::None) {
     c = config.auth_method;  // tasker's clients, too, prefer `auth` to the older auth_token
-  } else if (config.auth_token) {
-    c = {Credential::Kind::Bearer, "", *config.auth_token,
-         config.path + " [" + table + "] auth_token"};
-  } else if (config.api_key) {
-    c = {Credential::Kind::ApiKey, config.api_key_header.value_or(kDefaultApiKeyHeader),
-         *config.api_key, config.path + " [" + table + "] api_key"};
+  } else if (config.auth_token.kind != Credential::Kind::None) {
+    c = config.auth_token;
+  } else if (config.api_key.kind != Credential::Kind::None) {
+    c = config.api_key;
+    c.header = config.api_key_header.value_or(kDefaultApiKeyHeader);
   }
   return c;
 }
@@ -265,6 +393,45 @@ std::string errorDetail(const std::string& body) {
   return line.empty() ? "(empty response)" : line;
 }
 
+// --config, --profile, else TASKER_CLIENT_PROFILE (tasker's CLI: --config > --profile > the
+// environment).
+ConfigChoice configChoice(const Args& args) {
+  ConfigChoice choice;
+  choice.file = args.get("--config");
+  if (choice.file && choice.file->empty()) args.fail("option --config must not be empty");
+  if ((choice.profile = args.get("--profile"))) {
+    if (choice.profile->empty()) args.fail("option --profile must not be empty");
+    choice.profile_from = "--profile";
+  } else if ((choice.profile = env("TASKER_CLIENT_PROFILE"))) {
+    choice.profile_from = "TASKER_CLIENT_PROFILE";
+  }
+  return choice;
+}
+
+// The base URL: --url, else TASKER_ORCHESTRATION_URL (TASKER_WORKER_URL), as tasker's clients
+// take the environment over the file, else the configuration's base_url, else the default.
+bool chooseBaseUrl(const std::optional<std::string>& url_arg, bool worker,
+                   const ClientConfig& config, std::string* base, std::string* error) {
+  const char* url_var = worker ? "TASKER_WORKER_URL" : "TASKER_ORCHESTRATION_URL";
+  const std::optional<std::string> url_env = env(url_var);
+  if (!url_arg && !url_env && config.transport == "grpc") {
+    *error = "task list calls tasker's REST API, but " + config.transport_from +
+             " is \"grpc\": choose a REST profile, or give the REST URL with --url or " + url_var;
+    return false;
+  }
+  *base = url_arg           ? *url_arg
+          : url_env         ? *url_env
+          : config.base_url ? *config.base_url
+          : worker          ? kDefaultWorkerUrl
+                            : kDefaultOrchestrationUrl;
+  if (!isHttpUrl(*base)) {  // --url was checked as a usage error
+    *error = (url_env ? std::string(url_var) : config.base_url_from) +
+             " must start with http:// or https://, got '" + redactedUrl(*base) + "'";
+    return false;
+  }
+  return true;
+}
+
 int runTaskList(const Args& args) {
   const bool worker = args.flag("--worker");
   const std::optional<std::string> url_arg = args.get("--url");
@@ -273,16 +440,11 @@ int runTaskList(const Args& args) {
   }
 
   ClientConfig config;
-  std::string error;
-  if (!loadClientConfig(worker ? "worker" : "orchestration", &config, &error)) {
+  std::string error, base;
+  if (!loadClientConfig(configChoice(args), worker ? "worker" : "orchestration", &config,
+                        &error) ||
+      !chooseBaseUrl(url_arg, worker, config, &base, &error)) {
     return failure(error);
-  }
-  std::string base = url_arg           ? *url_arg
-                     : config.base_url ? *config.base_url
-                     : worker          ? kDefaultWorkerUrl
-                                       : kDefaultOrchestrationUrl;
-  if (!isHttpUrl(base)) {
-    return failure(config.path + ": base_url must start with http:// or https://");
   }
   while (!base.empty() && base.back() == '/') base.pop_back();
   const std::string url = base + "/v1/tasks";
@@ -360,21 +522,35 @@ int runTaskList(const Args& args) {
 }
 
 const char kTaskListUsage[] =
-    "Usage: tasker-ctl task list [--url URL] [--worker]\n"
+    "Usage: tasker-ctl task list [--url URL] [--worker] [--profile NAME] [--config FILE]\n"
     "\n"
     "Calls GET <URL>/v1/tasks and prints the response body (exit 0 on 2xx, 1 otherwise).\n"
     "\n"
-    "  --url URL   base URL (default: base_url from the client config file, else\n"
-    "              http://localhost:8080, or http://localhost:8081 with --worker)\n"
-    "  --worker    act as a worker client: TASKER_WORKER_AUTH_TOKEN and the [worker] table\n"
+    "  --url URL       base URL (default: TASKER_ORCHESTRATION_URL, else base_url from the\n"
+    "                  client configuration, else http://localhost:8080; with --worker,\n"
+    "                  TASKER_WORKER_URL and http://localhost:8081)\n"
+    "  --worker        act as a worker client: TASKER_WORKER_AUTH_TOKEN and the [worker] table\n"
+    "  -p, --profile NAME\n"
+    "                  a profile of tasker's profile file (default: TASKER_CLIENT_PROFILE):\n"
+    "                  [profile.default], then [profile.NAME] over it; the file is the first of\n"
+    "                  .config/tasker.toml, .config/tasker-client.toml, ./tasker-client.toml,\n"
+    "                  ~/.config/tasker/client.toml, ~/.tasker/client.toml\n"
+    "  -c, --config FILE\n"
+    "                  read this client file ([orchestration], [worker]) instead of searching\n"
+    "                  (wins over a profile)\n"
     "\n"
     "Credentials, first found wins:\n"
     "  1. TASKER_ORCHESTRATION_AUTH_TOKEN (TASKER_WORKER_AUTH_TOKEN with --worker), as Bearer\n"
     "  2. TASKER_AUTH_TOKEN, as Bearer\n"
     "  3. TASKER_API_KEY in header TASKER_API_KEY_HEADER (default X-API-Key)\n"
-    "  4. the client config file: ./tasker-client.toml, else ~/.tasker/client.toml, table\n"
-    "     [orchestration] or [worker] with base_url, auth_token, api_key, api_key_header,\n"
-    "     or tasker's auth.method (which wins over auth_token and api_key)\n";
+    "  4. the client configuration: without --config or a profile, the first of\n"
+    "     ./tasker-client.toml, ./config/tasker-client.toml, ~/.tasker/config.toml,\n"
+    "     ~/.config/tasker/client.toml, ~/.tasker/client.toml; table [orchestration] or\n"
+    "     [worker] with base_url, auth_token, api_key, api_key_header, or tasker's auth.method\n"
+    "     (which wins over auth_token and api_key)\n"
+    "\n"
+    "-p and -c may also come before the command, as in tasker's CLI:\n"
+    "  tasker-ctl --profile auth task list\n";
 
 }  // namespace
 
@@ -385,7 +561,11 @@ const CommandGroup& taskGroup() {
                                       {"list",
                                        "GET /v1/tasks with the client credentials",
                                        kTaskListUsage,
-                                       {{"--url"}, {"--worker"}, 0},
+                                       {{"--url", "--profile", "--config"},
+                                        {"--worker"},
+                                        0,
+                                        false,
+                                        {{"-p", "--profile"}, {"-c", "--config"}}},
                                        runTaskList},
                                   }};
   return group;

@@ -5,6 +5,7 @@
 // line on stderr ("tasker-ctl: ..."; oneLine() keeps it so whatever the message quotes), and so
 // is every warning ("tasker-ctl: warning: ..."). No exception leaves main().
 
+#include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -31,7 +32,8 @@ const std::vector<const CommandGroup*>& groups() {
 void printTopHelp() {
   std::cout << "tasker-ctl " << kVersion
             << ": keys, tokens and API keys for ngx_http_tasker_auth_module\n\n"
-               "Usage: tasker-ctl <group> <command> [options]\n\nCommands:\n";
+               "Usage: tasker-ctl [-p PROFILE] [-c FILE] <group> <command> [options]\n\n"
+               "Commands:\n";
   for (const CommandGroup* g : groups()) {
     for (const Command& c : g->commands) {
       std::string name = std::string(g->name) + " " + c.name;
@@ -41,6 +43,8 @@ void printTopHelp() {
     }
   }
   std::cout << "\nRun 'tasker-ctl <group> <command> --help' for the options of a command.\n"
+               "-p/--profile and -c/--config choose the client configuration of the task\n"
+               "commands (see 'tasker-ctl task list --help'); the auth commands ignore them.\n"
                "Exit status: 0 success, 1 failure (invalid token, HTTP error, ...), 2 usage "
                "error.\n";
 }
@@ -65,7 +69,10 @@ std::string commandNames(const CommandGroup& g) {
   return names;
 }
 
-int runGroup(const CommandGroup& g, const std::vector<std::string>& argv) {
+// `globals` are options given before the group (tasker's -p/--profile, -c/--config), put before
+// the command's own so that those win; only the task commands read them.
+int runGroup(const CommandGroup& g, const std::vector<std::string>& argv,
+             const std::vector<std::string>& globals) {
   if (argv.empty()) {
     throw UsageError(std::string("missing ") + g.name + " command: one of " + commandNames(g) +
                      " (see 'tasker-ctl " + g.name + " --help')");
@@ -77,8 +84,9 @@ int runGroup(const CommandGroup& g, const std::vector<std::string>& argv) {
   }
   for (const Command& c : g.commands) {
     if (name != c.name) continue;
-    Args args(std::string(g.name) + " " + c.name,
-              std::vector<std::string>(argv.begin() + 1, argv.end()), c.options);
+    std::vector<std::string> own(argv.begin() + 1, argv.end());
+    if (&g == &taskGroup()) own.insert(own.begin(), globals.begin(), globals.end());
+    Args args(std::string(g.name) + " " + c.name, own, c.options);
     if (args.help()) {
       std::cout << c.usage;
       return kExitOk;
@@ -89,7 +97,29 @@ int runGroup(const CommandGroup& g, const std::vector<std::string>& argv) {
                    commandNames(g) + " (see 'tasker-ctl " + g.name + " --help')");
 }
 
-int run(const std::vector<std::string>& argv) {
+// Takes the options tasker's CLI accepts before the command (-p/--profile NAME, -c/--config
+// FILE) off the front of argv.
+std::vector<std::string> takeGlobalOptions(std::vector<std::string>* argv) {
+  std::vector<std::string> globals;
+  size_t i = 0;
+  for (; i < argv->size(); ++i) {
+    const std::string& a = (*argv)[i];
+    if (a.rfind("--profile=", 0) == 0 || a.rfind("--config=", 0) == 0) {
+      globals.push_back(a);
+    } else if (a == "--profile" || a == "-p" || a == "--config" || a == "-c") {
+      if (i + 1 >= argv->size()) throw UsageError("option " + a + " needs a value");
+      globals.push_back(a);
+      globals.push_back((*argv)[++i]);
+    } else {
+      break;
+    }
+  }
+  argv->erase(argv->begin(), argv->begin() + static_cast<std::ptrdiff_t>(i));
+  return globals;
+}
+
+int run(std::vector<std::string> argv) {
+  const std::vector<std::string> globals = takeGlobalOptions(&argv);
   if (argv.empty()) throw UsageError("missing command: auth or task (see 'tasker-ctl --help')");
   const std::string& first = argv[0];
   if (first == "--help" || first == "-h" || first == "help") {
@@ -102,7 +132,7 @@ int run(const std::vector<std::string>& argv) {
   }
   for (const CommandGroup* g : groups()) {
     if (first == g->name) {
-      return runGroup(*g, std::vector<std::string>(argv.begin() + 1, argv.end()));
+      return runGroup(*g, std::vector<std::string>(argv.begin() + 1, argv.end()), globals);
     }
   }
   throw UsageError("unknown command '" + first + "': auth or task (see 'tasker-ctl --help')");

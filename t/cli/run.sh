@@ -831,6 +831,125 @@ EOF
     check "task list: a config api_key goes in X-API-Key by default" all 'rc_is 0' 'out_is "auth= key=home-key custom="'
     rm -r "$H/.tasker"
 
+    # tasker's other places for a plain client file: ~/.tasker/config.toml (its --config
+    # default) comes before ~/.config/tasker/client.toml and ~/.tasker/client.toml.
+    mkdir -p "$H/.tasker" "$H/xdg/tasker"
+    printf '[orchestration]\nbase_url = "%s"\nauth_token = "home-config-tok"\n' "$URL" >"$H/.tasker/config.toml"
+    printf '[orchestration]\nbase_url = "%s"\nauth_token = "home-client-tok"\n' "$URL" >"$H/.tasker/client.toml"
+    printf '[orchestration]\nbase_url = "%s"\nauth_token = "xdg-tok"\n' "$URL" >"$H/xdg/tasker/client.toml"
+    run "${CLEAN[@]}" "$CLI" task list
+    check "task list: ~/.tasker/config.toml (tasker's default client file) comes before ~/.tasker/client.toml" \
+        all 'rc_is 0' 'out_is "auth=Bearer home-config-tok key= custom="'
+    rm "$H/.tasker/config.toml"
+    run "${CLEAN[@]}" XDG_CONFIG_HOME="$H/xdg" "$CLI" task list
+    check "task list: then \$XDG_CONFIG_HOME/tasker/client.toml" all 'rc_is 0' 'out_is "auth=Bearer xdg-tok key= custom="'
+    rm -r "$H/.tasker" "$H/xdg"
+
+    # tasker's profile files (tasker-client's TAS-177 profiles): [profile.default], then the
+    # chosen profile over it, chosen with --profile (also before the command, as tasker's CLI
+    # takes it) or TASKER_CLIENT_PROFILE; a plain run does not read them.
+    mkdir -p "$WORK/.config"
+    cat >"$WORK/.config/tasker-client.toml" <<EOF
+[profile.default]
+transport = "rest"
+
+[profile.default.orchestration]
+base_url = "$URL/forbidden"
+timeout_ms = 30000
+
+[profile.default.worker]
+base_url = "$URL"
+auth = { method = { type = "BearerToken", value = "default-worker-tok" } }
+
+[profile.auth.orchestration]
+base_url = "$URL"
+
+[profile.auth.orchestration.auth]
+method = { type = "ApiKey", value = { key = "profile-key-1", header_name = "X-Custom-Key" } }
+
+[profile.grpc]
+transport = "grpc"
+
+[profile.grpc.orchestration]
+base_url = "http://127.0.0.1:1"
+EOF
+    run "${CLEAN[@]}" "$CLI" task list --profile auth
+    check "task list --profile auth: the profile's base_url and auth.method" all 'rc_is 0' 'out_is "auth= key= custom=profile-key-1"'
+    run "${CLEAN[@]}" "$CLI" task list -p auth
+    check "task list -p auth: the same" all 'rc_is 0' 'out_is "auth= key= custom=profile-key-1"'
+    run "${CLEAN[@]}" "$CLI" --profile auth task list
+    check "tasker-ctl --profile auth task list: before the command, as in tasker's CLI" all 'rc_is 0' 'out_is "auth= key= custom=profile-key-1"'
+    run "${CLEAN[@]}" "$CLI" -p default task list -p auth
+    check "tasker-ctl -p default task list -p auth: the command's own option wins" all 'rc_is 0' 'out_is "auth= key= custom=profile-key-1"'
+    run "${CLEAN[@]}" TASKER_CLIENT_PROFILE=auth "$CLI" task list
+    check "task list: TASKER_CLIENT_PROFILE chooses the profile" all 'rc_is 0' 'out_is "auth= key= custom=profile-key-1"'
+    run "${CLEAN[@]}" "$CLI" task list --profile auth --worker
+    check "task list --profile auth --worker: [profile.default.worker] where the profile has no worker table" \
+        all 'rc_is 0' 'out_is "auth=Bearer default-worker-tok key= custom="'
+    run "${CLEAN[@]}" "$CLI" task list --profile default
+    check "task list --profile default: [profile.default] alone" all 'rc_is 1' 'err_has "permission denied (403)"'
+    run "${CLEAN[@]}" "$CLI" task list --url "$URL"
+    check "task list without a profile does not read the profile file" all 'rc_is 0' 'out_is "auth= key= custom="' 'err_has "no credentials"'
+    run "${CLEAN[@]}" "$CLI" task list --profile auth --url "$URL/unauthorized"
+    check "task list --profile auth 401: names the profile's auth.method, never the key" \
+        all 'rc_is 1' err_one_line 'err_has ".config/tasker-client.toml [profile.auth.orchestration] auth.method"' \
+        '! grep -qF profile-key-1 <<<"$ERR"'
+    run "${CLEAN[@]}" TASKER_ORCHESTRATION_URL="$URL/unauthorized" "$CLI" task list --profile auth
+    check "task list: TASKER_ORCHESTRATION_URL beats the profile's base_url" all 'rc_is 1' 'err_has "authentication failed (401)"'
+    run "${CLEAN[@]}" TASKER_ORCHESTRATION_URL="$URL/unauthorized" "$CLI" task list --profile auth --url "$URL"
+    check "task list: --url beats TASKER_ORCHESTRATION_URL" all 'rc_is 0' 'out_is "auth= key= custom=profile-key-1"'
+    run "${CLEAN[@]}" TASKER_ORCHESTRATION_URL="ftp://svc:env-pass-1@example.com" "$CLI" task list --profile auth
+    check "task list: a TASKER_ORCHESTRATION_URL that is not http(s) is exit 1 naming the variable, no password" \
+        all 'rc_is 1' err_one_line 'err_has "TASKER_ORCHESTRATION_URL must start with http:// or https://"' '! grep -qF env-pass-1 <<<"$ERR"'
+    run "${CLEAN[@]}" "$CLI" task list --profile nope
+    check "task list --profile nope: exit 1 naming the file and its profiles" \
+        all 'rc_is 1' err_one_line "err_has \"profile 'nope' (--profile) is not in .config/tasker-client.toml; its profiles: auth, default, grpc\"" \
+        '! grep -qF profile-key-1 <<<"$ERR"'
+    run "${CLEAN[@]}" TASKER_CLIENT_PROFILE=nope "$CLI" task list
+    check "task list: an unknown TASKER_CLIENT_PROFILE is named as such" all 'rc_is 1' "err_has \"profile 'nope' (TASKER_CLIENT_PROFILE)\""
+    run "${CLEAN[@]}" "$CLI" task list --profile grpc
+    check "task list --profile grpc: refused (a REST call to a gRPC endpoint), naming the key" \
+        all 'rc_is 1' err_one_line 'err_has "[profile.grpc] transport is \"grpc\""'
+    run "${CLEAN[@]}" "$CLI" task list --profile grpc --url "$URL"
+    check "task list --profile grpc --url: the REST URL given, the call is made" all 'rc_is 0' 'out_is "auth= key= custom="'
+    printf '[orchestration]\nbase_url = "%s"\nauth_token = "flat-tok"\n' "$URL" >"$TMP/flat.toml"
+    run "${CLEAN[@]}" "$CLI" task list --profile auth --config "$TMP/flat.toml"
+    check "task list --config FILE: that plain file, over a profile" all 'rc_is 0' 'out_is "auth=Bearer flat-tok key= custom="'
+    run "${CLEAN[@]}" "$CLI" -c "$TMP/flat.toml" task list
+    check "tasker-ctl -c FILE task list: the same, before the command" all 'rc_is 0' 'out_is "auth=Bearer flat-tok key= custom="'
+    run "${CLEAN[@]}" "$CLI" task list --config "$TMP/missing.toml" --url "$URL"
+    check "task list --config with a missing file: exit 1 naming it" all 'rc_is 1' err_one_line 'err_has "$TMP/missing.toml"'
+    run "${CLEAN[@]}" "$CLI" task list --config= --url "$URL"
+    check "task list --config= (empty): usage error" usage_error
+    run "${CLEAN[@]}" "$CLI" -p
+    check "tasker-ctl -p without a value: usage error" usage_error
+    run "${CLEAN[@]}" "$CLI" -p auth auth show-permissions
+    check "tasker-ctl -p NAME with an auth command: accepted, not read" all 'rc_is 0' 'out_has "tasks:create"'
+    cat >"$WORK/.config/tasker.toml" <<EOF
+[profile.auth.orchestration]
+base_url = "$URL"
+auth = { method = { type = "BearerToken", value = "unified-tok" } }
+
+[cli]
+default_format = "table"
+EOF
+    run "${CLEAN[@]}" "$CLI" task list --profile auth
+    check "task list --profile: .config/tasker.toml (tasker's unified file) comes first" all 'rc_is 0' 'out_is "auth=Bearer unified-tok key= custom="'
+    printf '[profile.auth]\ntransport = "soap"\n' >"$WORK/.config/tasker.toml"
+    run "${CLEAN[@]}" "$CLI" task list --profile auth
+    check "task list: a profile transport other than rest or grpc is exit 1 naming it" \
+        all 'rc_is 1' err_one_line 'err_has ".config/tasker.toml [profile.auth] transport must be"'
+    printf '[profile]\nauth = "secret-p1"\n' >"$WORK/.config/tasker.toml"
+    run "${CLEAN[@]}" "$CLI" task list --profile auth
+    check "task list: a profile that is not a table is exit 1 naming it, not its value" \
+        all 'rc_is 1' err_one_line 'err_has "[profile.auth] must be a table"' '! grep -qF secret-p1 <<<"$ERR"'
+    rm -r "$WORK/.config"
+    run "${CLEAN[@]}" "$CLI" task list --profile auth --url "$URL"
+    check "task list --profile without any profile file: exit 1 saying where it looked" \
+        all 'rc_is 1' err_one_line 'err_has "needs a profile file"'
+    run "${CLEAN[@]}" "$CLI" task list --profile default --url "$URL"
+    check "task list --profile default without a profile file: the defaults" all 'rc_is 0' 'out_is "auth= key= custom="'
+
     run "${CLEAN[@]}" "$CLI" task list --url "$URL"
     check "task list without any credential: warns and sends none" all 'rc_is 0' 'out_is "auth= key= custom="' 'err_has "no credentials"'
 
