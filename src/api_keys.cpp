@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string.h>
+#include <strings.h>
 #include <new>
 #include <utility>
 
@@ -53,13 +54,7 @@ std::string_view trimSpaces(std::string_view s) noexcept {
 
 // Digest of a configured key: the hash given as "sha256:<hex>", or the hash of the plain key.
 bool hasPrefixIgnoringCase(std::string_view s, std::string_view prefix) noexcept {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != prefix[i]) return false;
-  }
-  return true;
+  return s.size() >= prefix.size() && strncasecmp(s.data(), prefix.data(), prefix.size()) == 0;
 }
 
 // *hashed: the key was given as its digest.

@@ -1,5 +1,7 @@
 #include "settings.h"
 
+#include <strings.h>
+
 #include <string>
 #include <utility>
 
@@ -45,13 +47,7 @@ std::vector<std::string_view> views(const std::vector<std::string>& v) {
 
 // A URL that parseJwksUrl took (so http:// or https://, either case) is https://.
 bool isHttpsUrl(std::string_view url) {
-  constexpr std::string_view kHttps = "https:";
-  if (url.size() < kHttps.size()) return false;
-  for (size_t i = 0; i < kHttps.size(); ++i) {
-    const char c = url[i];
-    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != kHttps[i]) return false;
-  }
-  return true;
+  return url.size() >= 6 && strncasecmp(url.data(), "https:", 6) == 0;
 }
 
 // `<path>:<line>` of a key read from the file: line when given, else the key's from lines

@@ -2,6 +2,7 @@
 // credentials a tasker client would, in the same order of precedence.
 
 #include <stdlib.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -363,8 +364,10 @@ std::string redactedUrl(const std::string& url) {
   return url.substr(0, host) + "***" + url.substr(at);
 }
 
+// Either case, as libcurl and the module's tasker_jwks_url take it ("HTTPS://idp").
 bool isHttpUrl(const std::string& url) {
-  return url.compare(0, 7, "http://") == 0 || url.compare(0, 8, "https://") == 0;
+  return strncasecmp(url.c_str(), "http://", 7) == 0 ||
+         strncasecmp(url.c_str(), "https://", 8) == 0;
 }
 
 size_t appendBody(char* data, size_t size, size_t nmemb, void* userdata) {

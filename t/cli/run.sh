@@ -975,6 +975,8 @@ EOF
     run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "http://svc:url-pass-3@127.0.0.1:$PORT/broken"
     check "task list: an HTTP error never shows the URL's user:password" \
         all 'rc_is 1' 'err_has 500' '! grep -qF url-pass-3 <<<"$ERR"'
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "HTTP://127.0.0.1:$PORT"
+    check "task list --url HTTP://...: the scheme in either case, as libcurl takes it" all 'rc_is 0' 'out_is "auth=Bearer t key= custom="'
     run "${CLEAN[@]}" "$CLI" task list --url ftp://example.com
     check "task list --url ftp://...: usage error" usage_error
     printf '[orchestration\nbase_url = 1\n' >"$WORK/tasker-client.toml"
