@@ -983,6 +983,11 @@ EOF
     run "${CLEAN[@]}" "$CLI" task list --url "$URL"
     check "task list: a broken client config file is exit 1 naming the file" \
         all 'rc_is 1' err_one_line 'err_has tasker-client.toml'
+    printf '[orchestration]\nbase_url = "ftp://svc:cfg-pass-1@example.com"\n' >"$WORK/tasker-client.toml"
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list
+    check "task list: a base_url that is not http(s) is exit 1 naming the file's key, no password" \
+        all 'rc_is 1' err_one_line 'err_has "./tasker-client.toml [orchestration] base_url must start with http:// or https://"' \
+        '! grep -qF cfg-pass-1 <<<"$ERR"'
     printf '[orchestration]\nauth_token = 42\n' >"$WORK/tasker-client.toml"
     run "${CLEAN[@]}" "$CLI" task list --url "$URL"
     check "task list: a non-string auth_token in the config file is exit 1" all 'rc_is 1' 'err_has auth_token'
