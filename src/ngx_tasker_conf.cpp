@@ -1057,6 +1057,23 @@ ngx_http_tasker_auth_overlay(T *dst, T unset, const std::optional<V> &src)
 }
 
 
+/* the same, noting where the value came from for the messages of the merge */
+template <typename T, typename V>
+static ngx_int_t
+ngx_http_tasker_auth_overlay_from(ngx_pool_t *pool, T *dst, T unset,
+    const std::optional<V> &src, const tasker::Settings &f,
+    std::string_view key, ngx_str_t *from)
+{
+    if (*dst != unset || !src) {
+        return NGX_OK;
+    }
+
+    *dst = static_cast<T>(*src);
+
+    return ngx_http_tasker_auth_copy(pool, f.from(key), from);
+}
+
+
 static char *
 ngx_http_tasker_auth_overlay_key(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *conf, const tasker::Settings &f)
@@ -1122,17 +1139,6 @@ ngx_http_tasker_auth_overlay_settings(ngx_conf_t *cf,
     ngx_http_tasker_auth_overlay<time_t>(&conf->jwks.refresh_interval,
                                          NGX_CONF_UNSET,
                                          f.jwks_refresh_interval);
-    if (conf->jwks.max_stale == NGX_CONF_UNSET && f.jwks_max_stale) {
-        if (ngx_http_tasker_auth_copy(cf->pool,
-                                      f.from("jwks_max_stale_seconds"),
-                                      &conf->jwks.max_stale_from)
-            != NGX_OK)
-        {
-            return NGX_HTTP_TASKER_CONF_ERROR;
-        }
-    }
-    ngx_http_tasker_auth_overlay<time_t>(&conf->jwks.max_stale, NGX_CONF_UNSET,
-                                         f.jwks_max_stale);
     ngx_http_tasker_auth_overlay<time_t>(&conf->jwt.leeway, NGX_CONF_UNSET,
                                          f.jwt_leeway);
     ngx_http_tasker_auth_overlay<ngx_uint_t>(&conf->jwt.algorithms,
@@ -1143,19 +1149,22 @@ ngx_http_tasker_auth_overlay_settings(ngx_conf_t *cf,
     ngx_http_tasker_auth_overlay<ngx_flag_t>(&conf->log.unknown_permissions,
                                              NGX_CONF_UNSET,
                                              f.log_unknown_permissions);
-    if (conf->api_keys.enabled == NGX_CONF_UNSET && f.api_keys_enabled) {
-        if (ngx_http_tasker_auth_copy(cf->pool, f.from("api_keys_enabled"),
-                                      &conf->api_keys.enabled_from)
-            != NGX_OK)
-        {
-            return NGX_HTTP_TASKER_CONF_ERROR;
-        }
-    }
-    ngx_http_tasker_auth_overlay<ngx_flag_t>(&conf->api_keys.enabled,
-                                             NGX_CONF_UNSET,
-                                             f.api_keys_enabled);
 
-    if (ngx_http_tasker_auth_overlay_str(cf->pool, &conf->jwt.issuer,
+    if (ngx_http_tasker_auth_overlay_from<time_t>(cf->pool,
+                                                  &conf->jwks.max_stale,
+                                                  NGX_CONF_UNSET,
+                                                  f.jwks_max_stale, f,
+                                                  "jwks_max_stale_seconds",
+                                                  &conf->jwks.max_stale_from)
+        != NGX_OK
+        || ngx_http_tasker_auth_overlay_from<ngx_flag_t>(cf->pool,
+                                                  &conf->api_keys.enabled,
+                                                  NGX_CONF_UNSET,
+                                                  f.api_keys_enabled, f,
+                                                  "api_keys_enabled",
+                                                  &conf->api_keys.enabled_from)
+        != NGX_OK
+        || ngx_http_tasker_auth_overlay_str(cf->pool, &conf->jwt.issuer,
                                          f.jwt_issuer) != NGX_OK
         || ngx_http_tasker_auth_overlay_str(cf->pool, &conf->jwt.audience,
                                             f.jwt_audience) != NGX_OK

@@ -238,6 +238,15 @@ bool readEndpoint(const toml::table& table, const std::string& where, ClientConf
   return true;
 }
 
+// The client table `key` of `parent` ([orchestration], [profile.auth.worker], ...), named
+// `where`, over *out; nothing when absent.
+bool readEndpointTable(const toml::table& parent, const char* key, const std::string& where,
+                       ClientConfig* out, std::string* error) {
+  const toml::table* table = nullptr;
+  if (!childTable(parent, key, where, &table, error)) return false;
+  return !table || readEndpoint(*table, where, out, error);
+}
+
 // [profile.<name>] over *out: its transport and its <table_name> table.
 bool applyProfile(const toml::table& profiles, const std::string& name, const char* table_name,
                   ClientConfig* out, std::string* error) {
@@ -254,10 +263,8 @@ bool applyProfile(const toml::table& profiles, const std::string& name, const ch
     out->transport = v == "grpc" ? "grpc" : "rest";
     out->transport_from = where + " transport";
   }
-  const std::string table_where = out->path + " [profile." + name + "." + table_name + "]";
-  const toml::table* table = nullptr;
-  if (!childTable(*profile, table_name, table_where, &table, error)) return false;
-  return !table || readEndpoint(*table, table_where, out, error);
+  return readEndpointTable(*profile, table_name,
+                           out->path + " [profile." + name + "." + table_name + "]", out, error);
 }
 
 // tasker's profile files: [profile.default], then the chosen profile over it.
@@ -306,10 +313,7 @@ bool loadClientConfig(const ConfigChoice& choice, const char* table_name, Client
   if (choice.profile && !choice.file) {
     return loadProfile(root, *choice.profile, choice.profile_from, table_name, out, error);
   }
-  const std::string where = out->path + " [" + table_name + "]";
-  const toml::table* table = nullptr;
-  if (!childTable(root, table_name, where, &table, error)) return false;
-  return !table || readEndpoint(*table, where, out, error);
+  return readEndpointTable(root, table_name, out->path + " [" + table_name + "]", out, error);
 }
 
 // SPEC 7: <component> token > TASKER_AUTH_TOKEN > TASKER_API_KEY > the client config file.
