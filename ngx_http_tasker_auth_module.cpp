@@ -371,6 +371,7 @@ ngx_http_tasker_auth_create_loc_conf(ngx_conf_t *cf)
      *     conf->api_keys.keys = NULL;
      *     conf->api_keys.keys_from = { 0, NULL };
      *     conf->api_keys.enabled_from = { 0, NULL };
+     *     conf->api_keys.header_from = { 0, NULL };
      *     conf->toml = NULL;
      *     conf->policy = NULL;
      *     conf->prefetch = { NULL, ... };
@@ -516,6 +517,56 @@ ngx_http_tasker_auth_check_key_source(ngx_conf_t *cf,
 }
 
 
+/*
+ * nginx's request parsers (HTTP/1.x, 2 and 3) mark a header name invalid
+ * when it holds anything but letters, digits and '-', or '_' without
+ * underscores_in_headers, and with ignore_invalid_headers on, the default,
+ * they drop the header before any module runs (logging it, value included,
+ * at info). An API key header so named would never arrive: every key would
+ * be "missing". The settings are the location's server's; nginx reads them
+ * from the default server of the address for HTTP/1.x (README).
+ */
+static char *
+ngx_http_tasker_auth_check_header_arrives(ngx_conf_t *cf,
+    ngx_http_tasker_auth_loc_conf_t *conf)
+{
+    char                       c;
+    ngx_str_t                  name;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    cscf = (ngx_http_core_srv_conf_t *)
+               ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+
+    if (!cscf->ignore_invalid_headers) {
+        return NGX_CONF_OK;
+    }
+
+    c = tasker::headerNameByteNginxDrops(
+            ngx_http_tasker_auth_sv(&conf->api_keys.header),
+            cscf->underscores_in_headers);
+    if (c == '\0') {
+        return NGX_CONF_OK;
+    }
+
+    name = conf->api_keys.header_from;
+    if (name.len == 0) {
+        ngx_str_set(&name, "tasker_api_key_header");
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "tasker_auth: %V \"%V\" holds \"%c\", and nginx drops "
+                       "a request header so named before any module sees "
+                       "it, so no API key would arrive: %s", &name,
+                       &conf->api_keys.header, c,
+                       c == '_' ? "set \"underscores_in_headers on;\" in "
+                                  "the server, or use \"-\""
+                                : "use letters, digits and \"-\" only, or "
+                                  "set \"ignore_invalid_headers off;\" in "
+                                  "the server");
+    return NGX_HTTP_TASKER_CONF_ERROR;
+}
+
+
 static char *
 ngx_http_tasker_auth_merge_block(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *prev,
@@ -562,6 +613,9 @@ ngx_http_tasker_auth_merge_block(ngx_conf_t *cf,
         conf->api_keys.enabled_from = prev->api_keys.enabled_from;
     }
     ngx_conf_merge_value(conf->api_keys.enabled, prev->api_keys.enabled, 0);
+    if (conf->api_keys.header.data == NULL) {
+        conf->api_keys.header_from = prev->api_keys.header_from;
+    }
     ngx_conf_merge_str_value(conf->api_keys.header, prev->api_keys.header,
                              "X-API-Key");
     ngx_conf_merge_value(conf->log.unknown_permissions,
@@ -577,6 +631,12 @@ ngx_http_tasker_auth_merge_block(ngx_conf_t *cf,
 
     if (ngx_http_tasker_auth_check_key_source(cf, conf, own_url, own_key)
         != NGX_CONF_OK)
+    {
+        return NGX_HTTP_TASKER_CONF_ERROR;
+    }
+
+    if (conf->api_keys.enabled
+        && ngx_http_tasker_auth_check_header_arrives(cf, conf) != NGX_CONF_OK)
     {
         return NGX_HTTP_TASKER_CONF_ERROR;
     }

@@ -174,8 +174,8 @@ typedef struct {
     ngx_str_t                         header_lc;    /* lower case, set at merge */
     ngx_http_tasker_auth_keys_t      *keys;
     ngx_str_t                         keys_from;    /* for messages: the */
-    ngx_str_t                         enabled_from; /* TOML key each came
-                                                       from, or empty */
+    ngx_str_t                         enabled_from; /* TOML key each came */
+    ngx_str_t                         header_from;  /* from, or empty */
 } ngx_http_tasker_auth_api_keys_conf_t;
 
 

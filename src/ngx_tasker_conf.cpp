@@ -1058,6 +1058,23 @@ ngx_http_tasker_auth_overlay(T *dst, T unset, const std::optional<V> &src)
 
 
 /* the same, noting where the value came from for the messages of the merge */
+static ngx_int_t
+ngx_http_tasker_auth_overlay_str_from(ngx_pool_t *pool, ngx_str_t *dst,
+    const std::optional<std::string> &src, const tasker::Settings &f,
+    std::string_view key, ngx_str_t *from)
+{
+    if (dst->data != NULL || !src) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_tasker_auth_copy(pool, *src, dst) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_tasker_auth_copy(pool, f.from(key), from);
+}
+
+
 template <typename T, typename V>
 static ngx_int_t
 ngx_http_tasker_auth_overlay_from(ngx_pool_t *pool, T *dst, T unset,
@@ -1171,8 +1188,12 @@ ngx_http_tasker_auth_overlay_settings(ngx_conf_t *cf,
         || ngx_http_tasker_auth_overlay_str(cf->pool,
                                             &conf->jwt.permissions_claim,
                                             f.permissions_claim) != NGX_OK
-        || ngx_http_tasker_auth_overlay_str(cf->pool, &conf->api_keys.header,
-                                            f.api_key_header) != NGX_OK
+        || ngx_http_tasker_auth_overlay_str_from(cf->pool,
+                                                 &conf->api_keys.header,
+                                                 f.api_key_header, f,
+                                                 "api_key_header",
+                                                 &conf->api_keys.header_from)
+           != NGX_OK
         || ngx_http_tasker_auth_overlay_str(cf->pool, &conf->jwks.url,
                                             f.jwks_url) != NGX_OK)
     {

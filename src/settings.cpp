@@ -312,6 +312,15 @@ Status checkHeaderName(std::string_view name, SettingError* error) {
   return Status::Ok;
 }
 
+char headerNameByteNginxDrops(std::string_view name, bool underscores_in_headers) {
+  for (char c : name) {
+    const bool taken = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                       (c >= '0' && c <= '9') || c == '-' || (c == '_' && underscores_in_headers);
+    if (!taken) return c;
+  }
+  return '\0';
+}
+
 Status parsePermissionRule(const std::vector<std::string_view>& args, RuleSet* rules,
                            SettingError* error) {
   std::string bad;

@@ -95,6 +95,12 @@ Status checkText(std::string_view value, SettingError* error);
 constexpr size_t kMaxHeaderNameBytes = 256;
 Status checkHeaderName(std::string_view name, SettingError* error);
 
+// The first byte of a header name that nginx's request parsers (HTTP/1.x, 2 and 3) mark invalid:
+// anything but letters, digits and '-', and '_' unless underscores_in_headers is on. With
+// ignore_invalid_headers on (nginx's default) such a header is dropped before any module sees
+// it. '\0' when nginx takes every byte of the name.
+char headerNameByteNginxDrops(std::string_view name, bool underscores_in_headers);
+
 // One tasker_permission rule (leading method names, then permissions) added to *rules.
 // Unknown or wildcard permissions, unknown methods and a rule without permissions are refused.
 Status parsePermissionRule(const std::vector<std::string_view>& args, RuleSet* rules,

@@ -550,3 +550,55 @@ X-Kez: ci-key-abcdefghijklmnop
 --- error_code: 401
 --- response_body
 {"error":"unauthorized","message":"Missing authentication credentials"}
+
+
+
+=== TEST 29: a key header with "_" works where nginx keeps such headers (underscores_in_headers on)
+--- config
+    underscores_in_headers on;
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key_header X_Api_Key;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X_Api_Key: ci-key-abcdefghijklmnop
+--- error_code: 200
+
+
+
+=== TEST 30: a key header with "." works where nginx keeps invalid header names (ignore_invalid_headers off)
+--- config
+    ignore_invalid_headers off;
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key_header X.Api.Key;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+x.api.key: ci-key-abcdefghijklmnop
+--- error_code: 200
+
+
+
+=== TEST 31: the header name is not checked where API keys are off (no key can arrive anyway)
+--- config
+    tasker_api_key_header X_Api_Key;
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{reader}"
+--- error_code: 200

@@ -700,3 +700,34 @@ tasker_auth_metrics is set in location "/metrics", which has another content han
 --- must_die
 --- error_log
 "tasker_auth_metrics" directive is duplicate
+
+
+
+=== TEST 48: an API key header with "_" fails while nginx would drop it (underscores_in_headers off)
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key_header X_Api_Key;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        return 204;
+    }
+--- must_die
+--- error_log
+tasker_api_key_header "X_Api_Key" holds "_", and nginx drops a request header so named before any module sees it, so no API key would arrive: set "underscores_in_headers on;" in the server, or use "-"
+
+
+
+=== TEST 49: an API key header with "." fails while nginx would drop it (ignore_invalid_headers on)
+--- config
+    underscores_in_headers on;
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key_header X.Api_Key;
+        tasker_api_key "ci-key-abcdefghijklmnop" "tasks:read" "ci-pipeline";
+        return 204;
+    }
+--- must_die
+--- error_log
+tasker_api_key_header "X.Api_Key" holds ".", and nginx drops a request header so named before any module sees it, so no API key would arrive: use letters, digits and "-" only, or set "ignore_invalid_headers off;" in the server

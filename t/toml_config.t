@@ -728,3 +728,25 @@ GET /t
 --- error_code: 401
 --- error_log eval
 qr/tasker_auth: tasker_auth_config \S*auth\.toml:5: api_keys is configured but tasker_api_keys_enabled is off, so the keys are not accepted/
+
+
+
+=== TEST 32: an API key header from a file that nginx would drop fails, naming the file's key
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+api_keys_enabled = true
+api_key_header = "X_Api_Key"
+
+[[auth.api_keys]]
+key = "monitoring-key-1234567890"
+permissions = ["tasks:read"]
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        return 204;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_auth: tasker_auth_config \S*auth\.toml:4: api_key_header "X_Api_Key" holds "_", and nginx drops a request header so named/

@@ -139,6 +139,16 @@ void test_settings_text_and_header_name(void** state) {
   assert_int_equal(checkHeaderName(std::string(kMaxHeaderNameBytes, 'x'), &e), Status::Ok);
   assert_int_equal(checkHeaderName(std::string(kMaxHeaderNameBytes + 1, 'x'), &e),
                    Status::ConfigInvalid);
+
+  // what nginx's own request parsers keep: letters, digits, '-', and '_' only when allowed
+  assert_int_equal(headerNameByteNginxDrops("X-API-Key-09", false), '\0');
+  assert_int_equal(headerNameByteNginxDrops("x_api_key", true), '\0');
+  assert_int_equal(headerNameByteNginxDrops("X-Api_Key", false), '_');
+  assert_int_equal(headerNameByteNginxDrops("X.Api_Key", true), '.');
+  assert_int_equal(headerNameByteNginxDrops("X-Api-Key~", true), '~');
+  for (char c : std::string_view("!#$%&'*+.^`|~")) {
+    assert_int_equal(headerNameByteNginxDrops(std::string("X-") + c, true), c);
+  }
 }
 
 void test_settings_jwks_refresh_floor(void** state) {
