@@ -363,6 +363,8 @@ ngx_http_tasker_auth_create_loc_conf(ngx_conf_t *cf)
      *     conf->jwt.key_inline = NULL;
      *     conf->jwt.key = NULL;
      *     conf->jwt.key_name = { 0, NULL };
+     *     conf->jwt.algorithms_from = { 0, NULL };
+     *     conf->jwt.algorithms_default = 0;
      *     conf->jwks.url = { 0, NULL };
      *     conf->jwks.index = 0;
      *     conf->jwks.max_stale_from = { 0, NULL };
@@ -378,6 +380,7 @@ ngx_http_tasker_auth_create_loc_conf(ngx_conf_t *cf)
      *     conf->block_file = { 0, NULL };
      *     conf->block_line = 0;
      *     conf->metrics = 0;
+     *     conf->enable_from = { 0, NULL };
      */
 
     conf->enable = NGX_CONF_UNSET;
@@ -567,12 +570,50 @@ ngx_http_tasker_auth_check_header_arrives(ngx_conf_t *cf,
 }
 
 
+/*
+ * A location that declares its own tasker_permission rules with tasker_auth
+ * off (forgotten, its default, or "enabled = false" in a tasker file, which
+ * is tasker's own default) is public: nothing checks its rules. A warning,
+ * not an error: a server or a location holding nested ones may declare rules
+ * for the blocks inside that turn tasker_auth on, so those are left alone.
+ */
+static void
+ngx_http_tasker_auth_warn_unenforced(ngx_conf_t *cf,
+    ngx_http_tasker_auth_loc_conf_t *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = (ngx_http_core_loc_conf_t *)
+               ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->name.len == 0 || clcf->locations != NULL) {
+        return;
+    }
+
+    if (conf->enable_from.len != 0) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "tasker_auth: tasker_permission is set in "
+                           "location \"%V\", but %V is false, so its rules "
+                           "are not enforced and every request passes",
+                           &clcf->name, &conf->enable_from);
+        return;
+    }
+
+    ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                       "tasker_auth: tasker_permission is set in location "
+                       "\"%V\", but tasker_auth is off there, so its rules "
+                       "are not enforced and every request passes: add "
+                       "\"tasker_auth on;\"", &clcf->name);
+}
+
+
 static char *
 ngx_http_tasker_auth_merge_block(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *prev,
     ngx_http_tasker_auth_loc_conf_t *conf)
 {
     /* set by this block's own directives (not inherited, not from a file) */
+    bool  own_rules = conf->rules != NULL;
     bool  own_url = conf->jwks.url.data != NULL;
     bool  own_key = conf->jwt.key_path != NULL || conf->jwt.key_inline != NULL;
 
@@ -589,6 +630,9 @@ ngx_http_tasker_auth_merge_block(ngx_conf_t *cf,
         return NGX_HTTP_TASKER_CONF_ERROR;
     }
 
+    if (conf->enable == NGX_CONF_UNSET) {
+        conf->enable_from = prev->enable_from;
+    }
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_str_value(conf->jwt.issuer, prev->jwt.issuer,
                              "tasker-core");
@@ -596,6 +640,12 @@ ngx_http_tasker_auth_merge_block(ngx_conf_t *cf,
                              "tasker-api");
     ngx_conf_merge_str_value(conf->jwt.permissions_claim,
                              prev->jwt.permissions_claim, "permissions");
+    if (conf->jwt.algorithms == NGX_CONF_UNSET_UINT) {
+        conf->jwt.algorithms_from = prev->jwt.algorithms_from;
+        conf->jwt.algorithms_default =
+            prev->jwt.algorithms == NGX_CONF_UNSET_UINT
+            || prev->jwt.algorithms_default;
+    }
     ngx_conf_merge_uint_value(conf->jwt.algorithms, prev->jwt.algorithms,
                               tasker::kDefaultAlgs);
     ngx_conf_merge_sec_value(conf->jwt.leeway, prev->jwt.leeway, 60);
@@ -626,6 +676,10 @@ ngx_http_tasker_auth_merge_block(ngx_conf_t *cf,
     ngx_http_tasker_auth_merge_objects(cf, conf, prev);
 
     if (!conf->enable) {
+        if (own_rules) {
+            ngx_http_tasker_auth_warn_unenforced(cf, conf);
+        }
+
         return NGX_CONF_OK;
     }
 

@@ -153,6 +153,9 @@ typedef struct {
     const tasker::KeySetConstPtr     *key_inline;
     const tasker::KeySetConstPtr     *key;           /* effective, merged */
     ngx_str_t                         key_name;      /* for messages */
+    ngx_str_t                         algorithms_from;    /* the TOML key,
+                                                             or empty */
+    ngx_flag_t                        algorithms_default; /* left unset */
 } ngx_http_tasker_auth_jwt_conf_t;
 
 
@@ -202,6 +205,8 @@ typedef struct {
     const tasker::Settings               *toml;      /* tasker_auth_config */
     const tasker::AuthPolicy             *policy;    /* NULL: not enforced */
     ngx_flag_t                            metrics;   /* own tasker_auth_metrics */
+    ngx_str_t                             enable_from; /* for messages: the
+                                                          TOML key, or empty */
     /* where the block opens (http, server, location): merge-time errors */
     ngx_str_t                             block_file;
     ngx_uint_t                            block_line;

@@ -641,6 +641,14 @@ ngx_http_tasker_auth_api_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return ngx_http_tasker_auth_refuse(cf, &cmd->name, e);
         }
 
+        if (tasker::looksLikeUnprefixedDigest(spec.key)) {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "tasker_auth: tasker_api_key \"%s\"%s",
+                               tasker::withoutControlBytes(spec.description)
+                                   .c_str(),
+                               tasker::kUnprefixedDigestWarning);
+        }
+
         lcf->api_keys.keys->specs->push_back(std::move(spec));
         return NGX_CONF_OK;
 
@@ -1148,8 +1156,6 @@ ngx_http_tasker_auth_overlay_settings(ngx_conf_t *cf,
 {
     const tasker::Settings  &f = *conf->toml;
 
-    ngx_http_tasker_auth_overlay<ngx_flag_t>(&conf->enable, NGX_CONF_UNSET,
-                                             f.enabled);
     ngx_http_tasker_auth_overlay<ngx_uint_t>(&conf->jwks.method,
                                              NGX_CONF_UNSET_UINT,
                                              f.jwt_verification_method);
@@ -1158,16 +1164,24 @@ ngx_http_tasker_auth_overlay_settings(ngx_conf_t *cf,
                                          f.jwks_refresh_interval);
     ngx_http_tasker_auth_overlay<time_t>(&conf->jwt.leeway, NGX_CONF_UNSET,
                                          f.jwt_leeway);
-    ngx_http_tasker_auth_overlay<ngx_uint_t>(&conf->jwt.algorithms,
-                                             NGX_CONF_UNSET_UINT,
-                                             f.jwt_allowed_algorithms);
     ngx_http_tasker_auth_overlay<ngx_flag_t>(&conf->jwt.strict, NGX_CONF_UNSET,
                                              f.strict_validation);
     ngx_http_tasker_auth_overlay<ngx_flag_t>(&conf->log.unknown_permissions,
                                              NGX_CONF_UNSET,
                                              f.log_unknown_permissions);
 
-    if (ngx_http_tasker_auth_overlay_from<time_t>(cf->pool,
+    if (ngx_http_tasker_auth_overlay_from<ngx_flag_t>(cf->pool, &conf->enable,
+                                                  NGX_CONF_UNSET, f.enabled, f,
+                                                  "enabled", &conf->enable_from)
+        != NGX_OK
+        || ngx_http_tasker_auth_overlay_from<ngx_uint_t>(cf->pool,
+                                                  &conf->jwt.algorithms,
+                                                  NGX_CONF_UNSET_UINT,
+                                                  f.jwt_allowed_algorithms, f,
+                                                  "jwt_allowed_algorithms",
+                                                  &conf->jwt.algorithms_from)
+        != NGX_OK
+        || ngx_http_tasker_auth_overlay_from<time_t>(cf->pool,
                                                   &conf->jwks.max_stale,
                                                   NGX_CONF_UNSET,
                                                   f.jwks_max_stale, f,
@@ -1433,6 +1447,41 @@ ngx_http_tasker_auth_register_jwks(ngx_conf_t *cf,
 
 
 /* The JWT half of a policy: JWKS, or a static key that fits every alg. */
+/*
+ * An allowed algorithm the public key cannot verify, named as the operator
+ * wrote it (directive, file key) or as the default it is, with the
+ * algorithm that fits: the Quick Start's EC and Ed25519 keys meet this when
+ * RS256, the default, is left in place.
+ */
+static void
+ngx_http_tasker_auth_log_alg_misfit(ngx_conf_t *cf,
+    ngx_http_tasker_auth_loc_conf_t *conf, tasker::Alg alg, tasker::KeyType kt)
+{
+    int         a;
+    ngx_str_t   name = conf->jwt.algorithms_from;
+    const char *fits = "RS256";
+
+    for (a = 0; a < tasker::kAlgCount; a++) {
+        if (tasker::algFitsKey(static_cast<tasker::Alg>(a), kt)) {
+            fits = tasker::algName(static_cast<tasker::Alg>(a));
+            break;
+        }
+    }
+
+    if (name.len == 0) {
+        ngx_str_set(&name, "tasker_jwt_allowed_algorithms");
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "tasker_auth: %V \"%s\"%s does not fit the %s public "
+                       "key \"%V\": allow %s (\"tasker_jwt_allowed_algorithms "
+                       "%s;\")", &name, tasker::algName(alg),
+                       conf->jwt.algorithms_default ? " (the default)" : "",
+                       ngx_http_tasker_auth_key_type_name(kt),
+                       &conf->jwt.key_name, fits, fits);
+}
+
+
 static char *
 ngx_http_tasker_auth_build_jwt(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *conf, tasker::PolicyConfig *pc)
@@ -1490,12 +1539,7 @@ ngx_http_tasker_auth_build_jwt(ngx_conf_t *cf,
         if ((conf->jwt.algorithms & tasker::algBit(alg))
             && !tasker::algFitsKey(alg, k->type()))
         {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "tasker_auth: tasker_jwt_allowed_algorithms "
-                               "\"%s\" does not fit the %s public key \"%V\"",
-                               tasker::algName(alg),
-                               ngx_http_tasker_auth_key_type_name(k->type()),
-                               &conf->jwt.key_name);
+            ngx_http_tasker_auth_log_alg_misfit(cf, conf, alg, k->type());
             return NGX_HTTP_TASKER_CONF_ERROR;
         }
     }

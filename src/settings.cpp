@@ -2,6 +2,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -343,6 +344,12 @@ Status parsePermissionRule(const std::vector<std::string_view>& args, RuleSet* r
   }
 }
 
+bool looksLikeUnprefixedDigest(std::string_view key) {
+  return key.size() == 64 && std::all_of(key.begin(), key.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+         });
+}
+
 Status parseApiKeyEntry(std::string_view key, std::vector<std::string> permissions,
                         std::string_view description, std::string source, ApiKeySpec* out,
                         SettingError* error) {
@@ -375,6 +382,14 @@ Status loadAuthSettings(const std::string& path, std::string_view table, Setting
   Converter converter(path, err);
   st = converter.convert(raw, &typed);
   if (st != Status::Ok) return st;
+  if (warnings && typed.api_keys) {
+    for (const ApiKeySpec& k : *typed.api_keys) {
+      if (looksLikeUnprefixedDigest(k.key)) {
+        warnings->push_back(k.source + ": api_keys entry \"" + shownText(k.description, 64) +
+                            "\"" + kUnprefixedDigestWarning);
+      }
+    }
+  }
   typed.path = path;
   typed.lines = std::move(raw.lines);
   *out = std::move(typed);

@@ -1,6 +1,7 @@
 #include "toml_config.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -64,24 +65,63 @@ const SecondsKey kSecondsKeys[] = {
     {"jwt_leeway_seconds", &AuthSettings::jwt_leeway_seconds},
 };
 
+// Edits (insert, delete, replace, swap two neighbours) between a and b, counted up to limit + 1;
+// b at most 63 bytes (a known key), no allocation.
+size_t editDistance(std::string_view a, std::string_view b, size_t limit) {
+  if ((a.size() > b.size() ? a.size() - b.size() : b.size() - a.size()) > limit) return limit + 1;
+  std::array<size_t, 64> before{}, prev{}, cur{};
+  if (b.size() >= prev.size()) return limit + 1;
+  for (size_t j = 0; j <= b.size(); j++) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); i++) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); j++) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        cur[j] = std::min(cur[j], before[j - 2] + 1);
+      }
+    }
+    before.swap(prev);
+    prev.swap(cur);
+  }
+  return std::min(prev[b.size()], limit + 1);
+}
+
 // The key an unknown [auth] key was probably meant to be: the directive's name without
-// "tasker_" (tasker_jwt_issuer), or without "_seconds" (jwt_leeway). Empty when none.
+// "tasker_" (tasker_jwt_issuer; tasker_auth is "enabled"), without "_seconds" (jwt_leeway), or
+// a known key at most two edits away (enable, jwt_audiance). Empty when none.
 std::string_view meantKey(std::string_view name) {
   if (name.substr(0, 7) == "tasker_") name.remove_prefix(7);
-  for (const BoolKey& k : kBoolKeys) {
-    if (name == k.name) return k.name;
-  }
-  for (const StringKey& k : kStringKeys) {
-    if (name == k.name) return k.name;
-  }
-  if (name == "jwt_allowed_algorithms") return "jwt_allowed_algorithms";
+  if (name == "auth") return "enabled";
+  std::array<std::string_view, std::size(kBoolKeys) + std::size(kStringKeys) + 1 +
+                                  std::size(kSecondsKeys)>
+      known;
+  size_t n = 0;
+  for (const BoolKey& k : kBoolKeys) known[n++] = k.name;
+  for (const StringKey& k : kStringKeys) known[n++] = k.name;
+  known[n++] = "jwt_allowed_algorithms";
   for (const SecondsKey& k : kSecondsKeys) {
-    const std::string_view known = k.name;
-    const bool without_unit = known.size() == name.size() + 8 &&  // + "_seconds"
-                              known.substr(0, name.size()) == name;
-    if (name == known || without_unit) return known;
+    const std::string_view seconds = k.name;
+    const bool without_unit = seconds.size() == name.size() + 8 &&  // + "_seconds"
+                              seconds.substr(0, name.size()) == name;
+    if (without_unit) return seconds;
+    known[n++] = seconds;
   }
-  return {};
+  for (std::string_view k : known) {
+    if (name == k) return k;
+  }
+  // the closest within two edits; a name of 4 bytes or fewer is too short to guess from
+  std::string_view best;
+  size_t best_edits = 3;
+  if (name.size() <= 4) return {};
+  for (std::string_view k : known) {
+    const size_t edits = editDistance(name, k, 2);
+    if (edits < best_edits) {
+      best = k;
+      best_edits = edits;
+    }
+  }
+  return best;
 }
 
 // Keys of tasker's own auth table that concern tasker and not a gateway: the issuing side (its

@@ -602,3 +602,56 @@ GET /t
 --- more_headers eval
 "Authorization: Bearer $::tok{reader}"
 --- error_code: 200
+
+
+
+=== TEST 32: a key of 64 hex digits (a digest without "sha256:") warns, and is taken as written
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key 47c82187340829b3531d7d5447c3646495aac8ce3a3303649cb92d0040b18bf8 "tasks:read" "monitoring";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key: 47c82187340829b3531d7d5447c3646495aac8ce3a3303649cb92d0040b18bf8
+--- error_code: 200
+--- error_log
+tasker_api_key "monitoring" is 64 hex digits, like a SHA-256 digest written without "sha256:": it is taken as the key itself, so the digest works as a key and the key it was made from does not; if it is a digest, write "sha256:<hex>"
+
+
+
+=== TEST 33: ... so the key the digest was made from is refused
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key 47c82187340829b3531d7d5447c3646495aac8ce3a3303649cb92d0040b18bf8 "tasks:read" "monitoring";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key: monitoring-key-0123456789
+--- error_code: 401
+
+
+
+=== TEST 34: a key that is not 64 hex digits draws no such warning
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key 47c82187340829b3531d7d5447c3646495aac8ce3a3303649cb92d0040b18bf80 "tasks:read" "monitoring";
+        tasker_api_key sha256:47c82187340829b3531d7d5447c3646495aac8ce3a3303649cb92d0040b18bf8 "tasks:read" "hashed";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key: monitoring-key-0123456789
+--- error_code: 200
+--- no_error_log
+64 hex digits

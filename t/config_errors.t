@@ -203,7 +203,7 @@ tasker_jwt_allowed_algorithms "HS256" is not allowed
 
 
 
-=== TEST 13: an algorithm that does not fit the key
+=== TEST 13: an algorithm that does not fit the key: the default, named as such, and what fits
 --- config
     location = /t {
         tasker_auth on;
@@ -212,7 +212,7 @@ tasker_jwt_allowed_algorithms "HS256" is not allowed
     }
 --- must_die
 --- error_log eval
-qr/tasker_jwt_allowed_algorithms "RS256" does not fit the EC P-256 public key "[^"]*ec256-public\.pem"/
+qr/tasker_jwt_allowed_algorithms "RS256" \(the default\) does not fit the EC P-256 public key "[^"]*ec256-public\.pem": allow ES256 \("tasker_jwt_allowed_algorithms ES256;"\)/
 
 
 
@@ -225,8 +225,8 @@ qr/tasker_jwt_allowed_algorithms "RS256" does not fit the EC P-256 public key "[
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
     }
 --- must_die
---- error_log
-tasker_jwt_allowed_algorithms "ES384" does not fit the EC P-256 public key
+--- error_log eval
+qr/tasker_jwt_allowed_algorithms "ES384" does not fit the EC P-256 public key "[^"]*ec256-public\.pem": allow ES256/
 
 
 
@@ -731,3 +731,35 @@ tasker_api_key_header "X_Api_Key" holds "_", and nginx drops a request header so
 --- must_die
 --- error_log
 tasker_api_key_header "X.Api_Key" holds ".", and nginx drops a request header so named before any module sees it, so no API key would arrive: use letters, digits and "-" only, or set "ignore_invalid_headers off;" in the server
+
+
+
+=== TEST 50: an algorithm set in the server that does not fit a location's key is not "the default"
+--- config
+    tasker_jwt_allowed_algorithms RS256;
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/ed25519-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_jwt_allowed_algorithms "RS256" does not fit the Ed25519 public key "[^"]*ed25519-public\.pem": allow EdDSA \("tasker_jwt_allowed_algorithms EdDSA;"\)/
+
+
+
+=== TEST 51: ... and one from a tasker file is named by the file's key
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_allowed_algorithms = ["RS256"]
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/ec384-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/tasker_auth_config \S*auth\.toml:3: jwt_allowed_algorithms "RS256" does not fit the EC P-384 public key "[^"]*ec384-public\.pem": allow ES384/

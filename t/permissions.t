@@ -447,3 +447,60 @@ PROPPATCH /v1/tasks
 --- error_code: 403
 --- response_body
 {"error":"forbidden","message":"No permission rule allows method PROPPATCH"}
+
+
+
+=== TEST 25: rules in a location where tasker_auth is off (forgotten) warn: the location is public
+--- config
+    tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+    location = /v1/tasks {
+        tasker_permission tasks:read;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /v1/tasks
+--- error_code: 200
+--- error_log
+tasker_permission is set in location "/v1/tasks", but tasker_auth is off there, so its rules are not enforced and every request passes: add "tasker_auth on;"
+
+
+
+=== TEST 26: ... named as a file's key when a tasker file turns it off (tasker's own default)
+--- user_files
+>>> auth.toml
+[auth]
+enabled = false
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
+--- config
+    location = /v1/tasks {
+        tasker_auth_config ../html/auth.toml;
+        tasker_permission tasks:read;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /v1/tasks
+--- error_code: 200
+--- error_log eval
+qr/tasker_permission is set in location "\/v1\/tasks", but tasker_auth_config \S*auth\.toml:2: enabled is false, so its rules are not enforced and every request passes/
+
+
+
+=== TEST 27: no warning for rules a server declares for its locations, nor for inherited ones
+--- config
+    tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+    tasker_permission tasks:read;
+    location = /health {
+        return 204;
+    }
+    location /v1/ {
+        tasker_permission tasks:list;
+        location /v1/tasks {
+            tasker_auth on;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+        }
+    }
+--- request
+GET /health
+--- error_code: 204
+--- no_error_log
+are not enforced

@@ -750,3 +750,29 @@ permissions = ["tasks:read"]
 --- must_die
 --- error_log eval
 qr/tasker_auth: tasker_auth_config \S*auth\.toml:4: api_key_header "X_Api_Key" holds "_", and nginx drops a request header so named/
+
+
+
+=== TEST 33: a file's API key of 64 hex digits (a digest without "sha256:") warns with its line
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+api_keys_enabled = true
+
+[[auth.api_keys]]
+key = "47c82187340829b3531d7d5447c3646495aac8ce3a3303649cb92d0040b18bf8"
+permissions = ["tasks:read"]
+description = "monitoring"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key: monitoring-key-0123456789
+--- error_code: 401
+--- error_log eval
+qr/tasker_auth_config: \S*auth\.toml:5: api_keys entry "monitoring" is 64 hex digits, like a SHA-256 digest written without "sha256:"/

@@ -419,9 +419,36 @@ jwt_issuer = "x"
                      "jwt_allowed_algorithms\"?)",
                  r.path + ":7: unknown key \"tasker_api_key\" in [auth]",
                  r.path + ":8: unknown key \"jwt_leeway_secs\" in [auth]",
-                 r.path + ":9: unknown key \"tasker_auth\" in [auth]",
+                 r.path + ":9: unknown key \"tasker_auth\"" + in + "enabled\"?)",
                  r.path + ":13: unknown key \"jwt_issuer\" in [[auth.api_keys]]"});
   assert_false(r.settings.jwt_issuer.has_value());
+}
+
+// A known key at most two edits away (a letter missing, extra, wrong, or two swapped) is named
+// too; a short name, or one further away, gets none.
+void test_toml_config_unknown_key_suggests_a_near_miss(void** state) {
+  Loaded r = load("near.toml", R"([auth]
+enable = true
+jwt_audiance = "x"
+jwks_ulr = "http://idp/jwks"
+strict_validaton = true
+api_key_enabled = true
+tasker_jwt_isuer = "x"
+jwks = "x"
+issuer_name = "x"
+)");
+  assert_int_equal(r.status, Status::Ok);
+  const std::string in = " in [auth] (did you mean \"";
+  assertStrings(r.warnings,
+                {r.path + ":2: unknown key \"enable\"" + in + "enabled\"?)",
+                 r.path + ":3: unknown key \"jwt_audiance\"" + in + "jwt_audience\"?)",
+                 r.path + ":4: unknown key \"jwks_ulr\"" + in + "jwks_url\"?)",
+                 r.path + ":5: unknown key \"strict_validaton\"" + in + "strict_validation\"?)",
+                 r.path + ":6: unknown key \"api_key_enabled\"" + in + "api_keys_enabled\"?)",
+                 r.path + ":7: unknown key \"tasker_jwt_isuer\"" + in + "jwt_issuer\"?)",
+                 r.path + ":8: unknown key \"jwks\" in [auth]",
+                 r.path + ":9: unknown key \"issuer_name\" in [auth]"});
+  assert_false(r.settings.enabled.has_value());
 }
 
 // tasker's own auth table carries keys for tasker's issuing side and, in its generated files,
@@ -683,6 +710,7 @@ int main(void) {
       cmocka_unit_test(test_toml_config_unknown_key_suggests_the_known_key),
       cmocka_unit_test(test_toml_config_unknown_key_is_printable),
       cmocka_unit_test(test_toml_config_subtable_is_unknown_key),
+      cmocka_unit_test(test_toml_config_unknown_key_suggests_a_near_miss),
       cmocka_unit_test(test_toml_config_tasker_only_keys_are_quiet),
       cmocka_unit_test(test_toml_config_legacy_api_key),
       cmocka_unit_test(test_toml_config_api_keys_forms_and_lines),
