@@ -521,26 +521,40 @@ ngx_http_tasker_auth_check_key_source(ngx_conf_t *cf,
 
 
 /*
+ * The API key header, lower-cased for the request path, which compares it
+ * with nginx's lower-cased header names.
+ *
  * nginx's request parsers (HTTP/1.x, 2 and 3) mark a header name invalid
  * when it holds anything but letters, digits and '-', or '_' without
  * underscores_in_headers, and with ignore_invalid_headers on, the default,
  * they drop the header before any module runs (logging it, value included,
- * at info). An API key header so named would never arrive: every key would
- * be "missing". The settings are the location's server's; nginx reads them
- * from the default server of the address for HTTP/1.x (README).
+ * at info). Where API keys are on, a header so named would never arrive:
+ * every key would be "missing". The settings are the location's server's;
+ * nginx reads them from the default server of the address for HTTP/1.x
+ * (README).
  */
 static char *
-ngx_http_tasker_auth_check_header_arrives(ngx_conf_t *cf,
+ngx_http_tasker_auth_set_header(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *conf)
 {
     char                       c;
     ngx_str_t                  name;
     ngx_http_core_srv_conf_t  *cscf;
 
+    conf->api_keys.header_lc.len = conf->api_keys.header.len;
+    conf->api_keys.header_lc.data = (u_char *) ngx_pnalloc(cf->pool,
+                                                 conf->api_keys.header.len + 1);
+    if (conf->api_keys.header_lc.data == NULL) {
+        return (char *) NGX_CONF_ERROR;
+    }
+
+    ngx_strlow(conf->api_keys.header_lc.data, conf->api_keys.header.data,
+               conf->api_keys.header.len);
+
     cscf = (ngx_http_core_srv_conf_t *)
                ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
 
-    if (!cscf->ignore_invalid_headers) {
+    if (!conf->api_keys.enabled || !cscf->ignore_invalid_headers) {
         return NGX_CONF_OK;
     }
 
@@ -689,22 +703,9 @@ ngx_http_tasker_auth_merge_block(ngx_conf_t *cf,
         return NGX_HTTP_TASKER_CONF_ERROR;
     }
 
-    if (conf->api_keys.enabled
-        && ngx_http_tasker_auth_check_header_arrives(cf, conf) != NGX_CONF_OK)
-    {
+    if (ngx_http_tasker_auth_set_header(cf, conf) != NGX_CONF_OK) {
         return NGX_HTTP_TASKER_CONF_ERROR;
     }
-
-    /* the request path compares it with nginx's lower-cased header names */
-    conf->api_keys.header_lc.len = conf->api_keys.header.len;
-    conf->api_keys.header_lc.data = (u_char *) ngx_pnalloc(cf->pool,
-                                                 conf->api_keys.header.len + 1);
-    if (conf->api_keys.header_lc.data == NULL) {
-        return (char *) NGX_CONF_ERROR;
-    }
-
-    ngx_strlow(conf->api_keys.header_lc.data, conf->api_keys.header.data,
-               conf->api_keys.header.len);
 
     return ngx_http_tasker_auth_build_policy(cf, conf);
 }
