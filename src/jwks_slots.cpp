@@ -52,4 +52,9 @@ Status assignJwksSlots(const std::vector<std::string_view>& slot_urls,
   }
 }
 
+JwksSlotRead jwksSlotRead(uint64_t slot_version, uint64_t local_version) {
+  if (slot_version & kJwksWriting) return JwksSlotRead::Torn;
+  return slot_version == local_version ? JwksSlotRead::Current : JwksSlotRead::Parse;
+}
+
 }  // namespace tasker

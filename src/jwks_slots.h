@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -41,5 +42,21 @@ struct JwksSlotPlan {
 Status assignJwksSlots(const std::vector<std::string_view>& slot_urls,
                        const std::vector<bool>& live, const std::vector<std::string_view>& urls,
                        std::vector<JwksSlotPlan>* out);
+
+// A changed document is copied over the slot's body in place, under the zone mutex. A worker
+// killed during the copy (kill -9, the OOM killer) would leave half of one document and half of
+// another under the old version, which every later worker would fail to parse. So the writer
+// sets this bit in the version before the copy and clears it with the increment after: a
+// version carrying it is a write that never finished, never a document, and the slot is
+// fetched again as soon as the dead writer's claim expires.
+constexpr uint64_t kJwksWriting = uint64_t{1} << 63;
+
+// What a worker does with a slot's version against the one its own key set was parsed from.
+enum class JwksSlotRead {
+  Current,  // the same document: nothing to parse
+  Parse,    // a newer document: copy and parse it
+  Torn,     // a write that never finished: keep the key set it has
+};
+JwksSlotRead jwksSlotRead(uint64_t slot_version, uint64_t local_version);
 
 }  // namespace tasker

@@ -300,8 +300,13 @@ ngx_http_tasker_auth_init_jwks_zone(ngx_shm_zone_t *shm_zone, void *data)
             slot->url_len = j[i].url.len;
 
         } else {
-            /* let the new workers refresh on their own schedule */
+            /*
+             * let the new workers refresh on their own schedule, which a
+             * shorter tasker_jwks_refresh_interval brings forward
+             */
             slot->fetching_pid = 0;
+            slot->next_fetch = ngx_min(slot->next_fetch,
+                                       slot->last_fetch + j[i].refresh_interval);
         }
 
         j[i].slot = plan[i].slot;
@@ -442,6 +447,36 @@ ngx_http_tasker_auth_jwks_release(ngx_http_tasker_auth_main_conf_t *mcf)
 }
 
 
+/*
+ * The slot holds a write that never finished (kJwksWriting): its writer
+ * died during the copy. This worker keeps the set it has; the slot is
+ * fetched again once the dead writer's claim expires. Logged once per
+ * version by each worker.
+ */
+static void
+ngx_http_tasker_auth_jwks_log_torn(ngx_http_tasker_auth_main_conf_t *mcf,
+    ngx_uint_t i, ngx_log_t *log, uint64_t version)
+{
+    ngx_http_tasker_auth_jwks_conf_t   *j;
+    ngx_http_tasker_auth_jwks_local_t  &local =
+                                     (*ngx_http_tasker_auth_jwks_locals)[i];
+
+    if (local.failed_version == version) {
+        return;
+    }
+
+    local.failed_version = version;
+    j = &static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts)[i];
+
+    ngx_log_error(NGX_LOG_ALERT, log, 0,
+                  "tasker_auth: JWKS url=%s: the worker writing a new key set "
+                  "into shared memory died during the copy; %s until it is "
+                  "fetched again", j->shown->c_str(),
+                  local.keys ? "keeping this worker's key set"
+                             : "no key set here, JWT requests get 503");
+}
+
+
 /* Rebuilds this worker's KeySet when the zone holds a newer document. */
 static void
 ngx_http_tasker_auth_jwks_sync(ngx_http_tasker_auth_main_conf_t *mcf,
@@ -469,11 +504,20 @@ ngx_http_tasker_auth_jwks_sync(ngx_http_tasker_auth_main_conf_t *mcf,
      * local.version advances only when a parse succeeds, so the time never
      * goes to keys parsed from another document.
      */
-    if (version == local.version) {
+    switch (tasker::jwksSlotRead(version, local.version)) {
+
+    case tasker::JwksSlotRead::Current:
         if (version != 0) {
             local.last_success = last_success;
         }
         return;
+
+    case tasker::JwksSlotRead::Torn:
+        ngx_http_tasker_auth_jwks_log_torn(mcf, i, log, version);
+        return;
+
+    case tasker::JwksSlotRead::Parse:
+        break;
     }
 
     /* allocate before taking the lock: only memcpy runs under it */
@@ -486,6 +530,10 @@ ngx_http_tasker_auth_jwks_sync(ngx_http_tasker_auth_main_conf_t *mcf,
         return;
     }
     version = slot->version;
+    if (version & tasker::kJwksWriting) {
+        ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
+        return;
+    }
     last_success = slot->last_success;
     len = slot->body_len;
     ngx_memcpy(&body[0], slot->body, len);
@@ -559,12 +607,26 @@ ngx_http_tasker_auth_jwks_store(ngx_http_tasker_auth_jwks_slot_t *slot,
     time_t  delay;
 
     if (ok) {
-        if (slot->version == 0 || slot->body_len != body.size()
+        if (slot->version == 0 || (slot->version & tasker::kJwksWriting)
+            || slot->body_len != body.size()
             || ngx_memcmp(slot->body, body.data(), body.size()) != 0)
         {
+            uint64_t  next = (slot->version & ~tasker::kJwksWriting) + 1;
+
+            /*
+             * if this process dies during the copy, the slot says so, and
+             * is fetched again as soon as the claim expires; the barriers
+             * keep the compiler from dropping these stores as overwritten
+             */
+            slot->version |= tasker::kJwksWriting;
+            slot->next_fetch = 0;
+            ngx_memory_barrier();
+
             ngx_memcpy(slot->body, body.data(), body.size());
             slot->body_len = body.size();
-            slot->version++;
+            ngx_memory_barrier();
+
+            slot->version = next;
         }
 
         slot->last_success = now;
@@ -581,6 +643,38 @@ ngx_http_tasker_auth_jwks_store(ngx_http_tasker_auth_jwks_slot_t *slot,
     }
 
     slot->fetching_pid = 0;
+}
+
+
+/*
+ * Whether a fetched body is the document this worker's key set was parsed
+ * from, as the slot still holds it: then it is not parsed again (a set of
+ * many EC keys takes tens of milliseconds, which every request of this
+ * worker would wait for, and a client can ask for an early refresh).
+ */
+static bool
+ngx_http_tasker_auth_jwks_unchanged(ngx_http_tasker_auth_main_conf_t *mcf,
+    ngx_uint_t i, const std::string &body)
+{
+    bool                                 same;
+    ngx_http_tasker_auth_jwks_slot_t    *slot;
+    ngx_http_tasker_auth_jwks_local_t   &local =
+                                     (*ngx_http_tasker_auth_jwks_locals)[i];
+
+    if (local.keys == NULL || local.version == 0) {
+        return false;
+    }
+
+    ngx_shmtx_lock(&mcf->jwks_pool->mutex);
+
+    slot = ngx_http_tasker_auth_own_slot(mcf, i);
+    same = slot != NULL && slot->version == local.version
+           && slot->body_len == body.size()
+           && ngx_memcmp(slot->body, body.data(), body.size()) == 0;
+
+    ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
+
+    return same;
 }
 
 
@@ -611,9 +705,16 @@ ngx_http_tasker_auth_jwks_publish(ngx_http_tasker_auth_main_conf_t *mcf,
 
     if (s == tasker::Status::Ok) {
         body = local.fetch.takeBody();
-        s = tasker::KeySet::fromJwks(body, &ks, &skipped);
-        if (s != tasker::Status::Ok) {
-            cause = tasker::statusName(s);
+
+        if (ngx_http_tasker_auth_jwks_unchanged(mcf, i, body)) {
+            /* the usual refresh: the set this worker parsed from it */
+            ks = local.keys;
+
+        } else {
+            s = tasker::KeySet::fromJwks(body, &ks, &skipped);
+            if (s != tasker::Status::Ok) {
+                cause = tasker::statusName(s);
+            }
         }
 
     } else {
@@ -1060,7 +1161,9 @@ ngx_http_tasker_auth_jwks_keys(ngx_http_tasker_auth_main_conf_t *mcf,
 
 /*
  * A token named a kid the set does not hold (a rotated key): ask the timer
- * for an early refresh, at most once per kJwksEarlyRefreshSeconds per URL.
+ * for an early refresh. The timer starts it kJwksEarlyRefreshSeconds after
+ * the previous fetch at the earliest (SPEC 8): a request sooner than that
+ * defers it rather than being forgotten.
  */
 void
 ngx_http_tasker_auth_jwks_unknown_kid(ngx_http_tasker_auth_main_conf_t *mcf,
@@ -1076,9 +1179,7 @@ ngx_http_tasker_auth_jwks_unknown_kid(ngx_http_tasker_auth_main_conf_t *mcf,
 
     slot = ngx_http_tasker_auth_own_slot(mcf, index);
 
-    if (slot != NULL
-        && now - slot->last_fetch >= tasker::kJwksEarlyRefreshSeconds)
-    {
+    if (slot != NULL) {
         slot->early_refresh = 1;
     }
 

@@ -408,6 +408,33 @@ GET /t
 
 
 
+=== TEST 14b: an unknown kid sooner than 30 s after the last fetch defers the early refresh (SPEC 8)
+# One request with the new kid, right after the first fetch: 401, and the refresh it asks for
+# starts 30 s after that fetch, with no further request needed.
+--- config
+    location /ctl/ { tasker_auth off; proxy_pass http://127.0.0.1:$TEST_NGINX_JWKS_CTL_PORT/; }
+    location = /sleep31 { tasker_auth off; proxy_pass http://127.0.0.1:$TEST_NGINX_JWKS_PORT/stall/31/jwks.json; }
+    location = /sleep { tasker_auth off; proxy_pass http://127.0.0.1:$TEST_NGINX_JWKS_PORT/stall/1.3/jwks.json; }
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_JWKS_PORT/doc/jwks.json;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- init
+::jwks_wait(path => '/doc/jwks.json', status => 200); ::pause(0.6);
+::jwks_ctl(PUT => '/doc/jwks.json?to=/keys/jwks-rsa2.json');
+--- request eval
+["GET /t", "GET /sleep31", "GET /sleep", "GET /t"]
+--- more_headers eval
+["Authorization: Bearer $::tok{rsa2}", "", "", "Authorization: Bearer $::tok{rsa2}"]
+--- error_code eval
+[401, 200, 200, 200]
+--- timeout: 40
+
+
+
+
 === TEST 15: redirects are not followed by default (a 3xx is a failed refresh)
 --- log_level: info
 --- config

@@ -8,6 +8,7 @@ URL just after the reload (the JWKS zone's slots are matched by URL and carry an
 
 Runs with Debian's /usr/bin/python3 (python3-jwt, python3-cryptography). Loopback only.
 """
+import json
 import os
 import re
 import shutil
@@ -97,17 +98,17 @@ class JwksReloadTest(unittest.TestCase):
         self.addCleanup(self.endpoint.close)
         self.port = free_port()
 
-    def conf(self, locations, extra_listen=None):
+    def conf(self, locations, extra_listen=None, interval="1s"):
         """A configuration whose locations are {path: JWKS URL}, in that order."""
         blocks = "".join("""
         location = %s {
             tasker_auth on;
             tasker_jwt_verification_method jwks;
-            tasker_jwks_refresh_interval 1s;
+            tasker_jwks_refresh_interval %s;
             tasker_jwks_url %s;
             proxy_pass http://127.0.0.1:%d/_backend;
         }
-""" % (path, url, self.port) for path, url in locations)
+""" % (path, interval, url, self.port) for path, url in locations)
         extra = "listen 127.0.0.1:%d;" % extra_listen if extra_listen else ""
         return conf_text(self.port, """
         %s
@@ -115,16 +116,16 @@ class JwksReloadTest(unittest.TestCase):
         location = /metrics { tasker_auth off; tasker_auth_metrics; }
 """ % extra + blocks)
 
-    def nginx(self, locations):
-        n = Nginx(os.path.join(self.tmp, self.id().rsplit(".", 1)[1]), self.conf(locations),
-                  port=self.port, ready_path="/_backend")
+    def nginx(self, locations, interval="1s"):
+        n = Nginx(os.path.join(self.tmp, self.id().rsplit(".", 1)[1]),
+                  self.conf(locations, interval=interval), port=self.port, ready_path="/_backend")
         self.addCleanup(n.stop)
         n.start()
         return n
 
-    def reload(self, n, locations, extra_listen=None):
+    def reload(self, n, locations, extra_listen=None, interval="1s"):
         with open(n.conf, "w") as f:
-            f.write(self.conf(locations, extra_listen))
+            f.write(self.conf(locations, extra_listen, interval))
         r = n.reload()
         self.assertEqual(r.returncode, 0, r.stdout)
 
@@ -204,6 +205,35 @@ class JwksReloadTest(unittest.TestCase):
         versions = re.findall(r"JWKS refreshed url=\S+ keys=\d+ version=(\d+)", n.log())
         self.assertGreaterEqual(len(versions), 3, n.log())
         self.assertEqual(set(versions), {"1"}, n.log())
+        self.assertStays("/a", 200, 0.5, n)
+
+    def test_a_refresh_that_brings_the_same_document_is_not_parsed_again(self):
+        # the worker that fetched it keeps the set it has: a document with a key it must skip
+        # warns at its first parse only, not at every refresh (a set of many EC keys costs that
+        # worker tens of milliseconds per parse, and a client can ask for an early refresh)
+        doc = json.loads(self.endpoint.jwks)
+        enc = dict(doc["keys"][0], kid="enc-1", use="enc")
+        self.endpoint.jwks = json.dumps({"keys": doc["keys"] + [enc]}).encode()
+        n = self.nginx([("/a", self.endpoint.url("/doc/a"))])
+        wait_for(lambda: self.status("/a") == 200, what="the first key set", seconds=10)
+        time.sleep(4.5)
+        refreshes = len(re.findall(r"JWKS refreshed url=\S+ keys=\d+ version=1", n.log()))
+        skipped = n.log().count("skipped a key")
+        self.assertGreaterEqual(refreshes, 4, n.log())
+        self.assertGreaterEqual(skipped, 1, n.log())
+        # each worker parsed it once at most (2 workers), whichever fetched
+        self.assertLessEqual(skipped, 2, n.log())
+        self.assertStays("/a", 200, 0.5, n)
+
+    def test_a_reload_that_shortens_the_refresh_interval_takes_effect_at_once(self):
+        a = self.endpoint.url("/doc/a")
+        n = self.nginx([("/a", a)], interval="3600s")
+        wait_for(lambda: self.status("/a") == 200, what="the first key set", seconds=10)
+        self.reload(n, [("/a", a)], interval="1s")
+        before = self.endpoint.hits.get("/doc/a", 0)
+        time.sleep(3.5)
+        self.assertGreaterEqual(self.endpoint.hits.get("/doc/a", 0) - before, 2,
+                                "the 1 s interval waited for the 3600 s schedule\n" + n.log())
         self.assertStays("/a", 200, 0.5, n)
 
     def test_a_location_moved_to_another_url_never_uses_the_old_urls_keys(self):

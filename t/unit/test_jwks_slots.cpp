@@ -131,6 +131,24 @@ void test_jwks_slots_refuses_wrong_sizes(void** state) {
 }  // namespace
 }  // namespace tasker
 
+// A version carrying kJwksWriting is a write whose writer died: never parsed, whatever this
+// worker holds; otherwise the same version is current and any other one is parsed.
+void test_jwks_slots_a_torn_write_is_never_read(void** state) {
+  using tasker::jwksSlotRead;
+  using tasker::JwksSlotRead;
+  using tasker::kJwksWriting;
+  assert_int_equal(static_cast<int>(jwksSlotRead(0, 0)), static_cast<int>(JwksSlotRead::Current));
+  assert_int_equal(static_cast<int>(jwksSlotRead(7, 7)), static_cast<int>(JwksSlotRead::Current));
+  assert_int_equal(static_cast<int>(jwksSlotRead(8, 7)), static_cast<int>(JwksSlotRead::Parse));
+  assert_int_equal(static_cast<int>(jwksSlotRead(1, 0)), static_cast<int>(JwksSlotRead::Parse));
+  assert_int_equal(static_cast<int>(jwksSlotRead(kJwksWriting | 7, 7)),
+                   static_cast<int>(JwksSlotRead::Torn));
+  assert_int_equal(static_cast<int>(jwksSlotRead(kJwksWriting | 7, 0)),
+                   static_cast<int>(JwksSlotRead::Torn));
+  assert_int_equal(static_cast<int>(jwksSlotRead(kJwksWriting, 0)),
+                   static_cast<int>(JwksSlotRead::Torn));
+}
+
 int main(void) {
   using namespace tasker;
   const struct CMUnitTest tests[] = {
@@ -140,6 +158,7 @@ int main(void) {
       cmocka_unit_test(test_jwks_slots_a_failed_load_never_resets_a_running_slot),
       cmocka_unit_test(test_jwks_slots_every_url_swapped_many_times),
       cmocka_unit_test(test_jwks_slots_refuses_wrong_sizes),
+      cmocka_unit_test(test_jwks_slots_a_torn_write_is_never_read),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
