@@ -13,7 +13,43 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
+// The long name a short one stands for ("-p" -> "--permissions"); empty when it has none.
+std::string longNameOf(const OptionSpec& spec, const std::string& short_name) {
+  for (const auto& [s, long_name] : spec.short_names) {
+    if (s == short_name) return long_name;
+  }
+  return std::string();
+}
+
+// Splits an option argument into the name typed and an inline value: "--name=value", and as
+// clap takes a short option that has a value, "-nVALUE" and "-n=VALUE". Any other single-dash
+// argument longer than two bytes is returned whole as the name (an unknown option).
+void splitOption(const std::string& a, const OptionSpec& spec, std::string* name,
+                 std::optional<std::string>* inline_value) {
+  *name = a;
+  if (a.compare(0, 2, "--") == 0) {
+    const size_t eq = a.find('=');
+    if (eq != std::string::npos) {
+      *name = a.substr(0, eq);
+      *inline_value = a.substr(eq + 1);
+    }
+    return;
+  }
+  if (a.size() <= 2) return;
+  const std::string long_name = longNameOf(spec, a.substr(0, 2));
+  if (long_name.empty() || !contains(spec.valued, long_name)) return;
+  *name = a.substr(0, 2);
+  *inline_value = a.substr(a[2] == '=' ? 3 : 2);
+}
+
 }  // namespace
+
+std::string shownArgument(const std::string& arg) {
+  if (arg.size() > 2 && arg[0] == '-' && arg[1] != '-') return arg.substr(0, 2) + "...";
+  const std::string name = arg.substr(0, arg.compare(0, 2, "--") == 0 ? arg.find('=') : arg.npos);
+  if (name.size() <= kMaxShownArgumentBytes) return name;
+  return name.substr(0, kMaxShownArgumentBytes) + "...";
+}
 
 Args::Args(std::string command, const std::vector<std::string>& argv, const OptionSpec& spec)
     : command_(std::move(command)) {
@@ -46,17 +82,11 @@ Args::Args(std::string command, const std::vector<std::string>& argv, const Opti
       options_done = true;
       continue;
     }
-    std::string name = a;
+    std::string name;
     std::optional<std::string> inline_value;
-    size_t eq = a.find('=');
-    if (a.compare(0, 2, "--") == 0 && eq != std::string::npos) {
-      name = a.substr(0, eq);
-      inline_value = a.substr(eq + 1);
-    }
+    splitOption(a, spec, &name, &inline_value);
     const std::string typed = name;  // for messages: "-o", not "--output-dir"
-    for (const auto& [short_name, long_name] : spec.short_names) {
-      if (name == short_name) name = long_name;
-    }
+    if (const std::string long_name = longNameOf(spec, name); !long_name.empty()) name = long_name;
     if (contains(spec.flags, name)) {
       if (inline_value) fail("option " + typed + " takes no value");
       flags_[name] = true;
@@ -72,7 +102,7 @@ Args::Args(std::string command, const std::vector<std::string>& argv, const Opti
       fail("unknown option (not shown, as it may be a key); a KEY that starts with - goes "
            "after --, or on stdin with -");
     } else {
-      fail("unknown option '" + name + "'");
+      fail("unknown option '" + shownArgument(typed) + "'");
     }
   }
 }

@@ -19,6 +19,12 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// An unknown option or command as a message quotes it: its name only, never a value glued to
+// it, as that may be a token or key ("-teyJ..." is shown "-t...", "--name=value" "--name"), and
+// at most kMaxShownArgumentBytes bytes of it, then "...".
+constexpr size_t kMaxShownArgumentBytes = 32;
+std::string shownArgument(const std::string& arg);
+
 // The options one command accepts, by long name including the dashes ("--output-dir").
 struct OptionSpec {
   std::vector<std::string> valued;  // take a value: "--name VALUE" or "--name=VALUE"
@@ -28,8 +34,9 @@ struct OptionSpec {
   // unknown option either, since a dash-led one may be the key itself. (A stray positional
   // argument is never quoted, in any command.)
   bool secret_positional = false;
-  // Short names, each for a long option above ({"-p", "--permissions"}): "-p VALUE" only. They
-  // are those of tasker's own tasker-ctl, so its scripts run unchanged.
+  // Short names, each for a long option above ({"-p", "--permissions"}): "-p VALUE", or glued
+  // as clap takes them, "-pVALUE" and "-p=VALUE". They are those of tasker's own tasker-ctl, so
+  // its scripts run unchanged.
   std::vector<std::pair<std::string, std::string>> short_names = {};
 };
 

@@ -93,18 +93,19 @@ int runGroup(const CommandGroup& g, const std::vector<std::string>& argv,
     }
     return c.run(args);
   }
-  throw UsageError("unknown " + std::string(g.name) + " command '" + name + "': one of " +
-                   commandNames(g) + " (see 'tasker-ctl " + g.name + " --help')");
+  throw UsageError("unknown " + std::string(g.name) + " command '" + shownArgument(name) +
+                   "': one of " + commandNames(g) + " (see 'tasker-ctl " + g.name + " --help')");
 }
 
 // Takes the options tasker's CLI accepts before the command (-p/--profile NAME, -c/--config
-// FILE) off the front of argv.
+// FILE, or glued: -pNAME, -p=NAME) off the front of argv.
 std::vector<std::string> takeGlobalOptions(std::vector<std::string>* argv) {
   std::vector<std::string> globals;
   size_t i = 0;
   for (; i < argv->size(); ++i) {
     const std::string& a = (*argv)[i];
-    if (a.rfind("--profile=", 0) == 0 || a.rfind("--config=", 0) == 0) {
+    const bool glued_short = a.size() > 2 && (a.rfind("-p", 0) == 0 || a.rfind("-c", 0) == 0);
+    if (a.rfind("--profile=", 0) == 0 || a.rfind("--config=", 0) == 0 || glued_short) {
       globals.push_back(a);
     } else if (a == "--profile" || a == "-p" || a == "--config" || a == "-c") {
       if (i + 1 >= argv->size()) throw UsageError("option " + a + " needs a value");
@@ -135,7 +136,8 @@ int run(std::vector<std::string> argv) {
       return runGroup(*g, std::vector<std::string>(argv.begin() + 1, argv.end()), globals);
     }
   }
-  throw UsageError("unknown command '" + first + "': auth or task (see 'tasker-ctl --help')");
+  throw UsageError("unknown command '" + shownArgument(first) +
+                   "': auth or task (see 'tasker-ctl --help')");
 }
 
 }  // namespace

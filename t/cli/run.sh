@@ -667,6 +667,33 @@ check "a short option of another command is unknown there (validate-token -p)" \
     all usage_error "err_has \"unknown option '-p'\""
 run "$CLI" auth generate-token --help
 check "generate-token --help lists the short forms" all 'rc_is 0' 'out_has "-p LIST, -s S, -e H"'
+# As in tasker's clap-based CLI, a short option's value may be glued to it: -tTOKEN, -t=TOKEN.
+run "$CLI" auth validate-token -t"$SHORT_TOKEN" --public-key "$K/short/jwt-public-key.pem"
+check "validate-token -tTOKEN (value glued to the short option): exit 0 with the claims" \
+    all 'rc_is 0' 'out_has short-svc'
+run "$CLI" auth validate-token -t="$SHORT_TOKEN" --public-key "$K/short/jwt-public-key.pem"
+check "validate-token -t=TOKEN: exit 0 with the claims" all 'rc_is 0' 'out_has short-svc'
+run "$CLI" auth generate-token -ptasks:list -sglued-svc -e1 --private-key "$K/short/jwt-private-key.pem"
+check "generate-token -pLIST -sS -eH: the glued values land in the token" \
+    all 'rc_is 0' 'py_json "$(jwt_part "$OUT" 1)" "j[\"sub\"] == \"glued-svc\" and j[\"permissions\"] == [\"tasks:list\"] and j[\"exp\"] - j[\"iat\"] == 3600"'
+run "$CLI" -c"$TMP/no-such-client.toml" task list --url http://127.0.0.1:1
+check "tasker-ctl -cFILE task list: a glued global option is read (the missing file is named)" \
+    all 'rc_is 1' err_one_line 'err_has "$TMP/no-such-client.toml"'
+# An unknown option is quoted by its name only: a token glued to it is never echoed.
+run "$CLI" auth jwks -t"$SHORT_TOKEN" --public-key "$K/short/jwt-public-key.pem"
+check "an unknown short option with a glued token: usage error quoting '-t...' only" \
+    all usage_error "err_has \"unknown option '-t...'\"" '! grep -qF "${SHORT_TOKEN:0:40}" <<<"$ERR"'
+run "$CLI" auth jwks "--$SHORT_TOKEN=x" --public-key "$K/short/jwt-public-key.pem"
+check "an unknown long option: at most 32 bytes of its name are quoted, never its value" \
+    all usage_error "err_has \"unknown option '--${SHORT_TOKEN:0:30}...'\"" '! grep -qF "${SHORT_TOKEN:0:40}" <<<"$ERR"'
+run "$CLI" -t"$SHORT_TOKEN" auth show-permissions
+check "an unknown global option with a glued token: usage error that does not echo it" \
+    all usage_error '! grep -qF "${SHORT_TOKEN:0:40}" <<<"$ERR"'
+run "$CLI" auth "$SHORT_TOKEN"
+check "an unknown auth command is quoted by 32 bytes at most (it may be a token)" \
+    all usage_error '! grep -qF "${SHORT_TOKEN:0:40}" <<<"$ERR"'
+run "$CLI" auth generate-keys -f
+check "a short form of a flag does not exist: unknown option '-f'" all usage_error "err_has \"unknown option '-f'\""
 
 # ---- task list against a throwaway nginx ----------------------------------------------------------
 
