@@ -358,14 +358,16 @@ bool isHeaderValue(const std::string& s) {
 }
 
 // url for a message: a "user:password@" before the host becomes "***@", so a password given
-// in --url or base_url never reaches stderr.
+// in --url or base_url never reaches stderr. Fail safe: everything between "://" and the last
+// '@' is hidden, wherever that '@' is, since a password may hold an unescaped '/', '?', '#' or
+// '@' (libcurl then reads part of it as the host or path); an '@' in a path or query hides the
+// host too.
 std::string redactedUrl(const std::string& url) {
   const size_t scheme = url.find("://");
-  const size_t host = scheme == std::string::npos ? 0 : scheme + 3;
-  const size_t end = std::min(url.find_first_of("/?#", host), url.size());
-  const size_t at = url.rfind('@', end == 0 ? 0 : end - 1);
-  if (at == std::string::npos || at < host || at >= end) return url;
-  return url.substr(0, host) + "***" + url.substr(at);
+  const size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  const size_t at = url.rfind('@');
+  if (at == std::string::npos || at < start) return url;
+  return url.substr(0, start) + "***" + url.substr(at);
 }
 
 // Either case, as libcurl and the module's tasker_jwks_url take it ("HTTPS://idp").

@@ -996,6 +996,19 @@ EOF
     run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "http://svc:url-pass-1@127.0.0.1:1/base?x=1"
     check "task list: a failed GET never shows the URL's user:password" \
         all 'rc_is 1' err_one_line '! grep -qF url-pass-1 <<<"$ERR"' 'err_has "http://***@127.0.0.1:1/base?x=1/v1/tasks"'
+    # A password with an unescaped '/', '?' or '#' (or '@') is hidden too: everything between
+    # "://" and the last '@' is, even where libcurl would read part of it as the host or path.
+    for pw in 'pw/sec-A1' 'pw?sec-A2' 'pw#sec-A3' 'pw@sec-A4'; do
+        run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "http://svc:$pw@127.0.0.1:1"
+        check "task list --url with the password '${pw%%sec*}...': one line, never the password" \
+            all '! rc_is 0' err_one_line '! grep -qF sec-A <<<"$ERR"' 'err_has "http://***@127.0.0.1:1"'
+    done
+    run "${CLEAN[@]}" "$CLI" task list --url "ftp://svc:pw/sec-A5@example.com"
+    check "task list --url ftp://... with a '/' in the password: usage error without the password" \
+        all usage_error '! grep -qF sec-A5 <<<"$ERR"' 'err_has "ftp://***@example.com"'
+    run "${CLEAN[@]}" TASKER_ORCHESTRATION_URL="ftp://svc:pw/sec-A6@example.com" "$CLI" task list
+    check "task list: TASKER_ORCHESTRATION_URL with a '/' in the password: exit 1 without the password" \
+        all 'rc_is 1' err_one_line '! grep -qF sec-A6 <<<"$ERR"' 'err_has "ftp://***@example.com"'
     run "${CLEAN[@]}" "$CLI" task list --url "htp://svc:url-pass-2@example.com"
     check "task list --url with a bad scheme: usage error without the URL's password" \
         all usage_error '! grep -qF url-pass-2 <<<"$ERR"'
