@@ -376,6 +376,29 @@ bool isHttpUrl(const std::string& url) {
          strncasecmp(url.c_str(), "https://", 8) == 0;
 }
 
+// Why url cannot be the base URL that /v1/tasks is appended to, as words that follow its name
+// in a message ("must start with http:// or https://"); empty when it can be. It needs a host,
+// and a query or fragment would end up before the path.
+std::string baseUrlProblem(const std::string& url) {
+  if (!isHttpUrl(url)) return "must start with http:// or https://";
+  const size_t start = url.find("://") + 3;
+  const size_t end = std::min(url.find_first_of("/?#", start), url.size());
+  std::string host = url.substr(start, end - start);
+  const size_t at = host.rfind('@');
+  if (at != std::string::npos) host.erase(0, at + 1);
+  if (host.compare(0, 1, "[") == 0) {
+    host = host.substr(1, host.find(']') - 1);  // "[::1]:8080" -> "::1"
+  } else {
+    host = host.substr(0, host.find(':'));  // "host:8080" -> "host"
+  }
+  if (host.empty()) return "has no host";
+  if (url.find_first_of("?#", start) != std::string::npos) {
+    return "must not have a query or fragment (/v1/tasks is appended to it; a '?' or '#' in a "
+           "password is written %3F or %23)";
+  }
+  return std::string();
+}
+
 size_t appendBody(char* data, size_t size, size_t nmemb, void* userdata) {
   std::string* body = static_cast<std::string*>(userdata);
   size_t n = size * nmemb;
@@ -433,9 +456,10 @@ bool chooseBaseUrl(const std::optional<std::string>& url_arg, bool worker,
           : config.base_url ? *config.base_url
           : worker          ? kDefaultWorkerUrl
                             : kDefaultOrchestrationUrl;
-  if (!isHttpUrl(*base)) {  // --url was checked as a usage error
-    *error = (url_env ? std::string(url_var) : config.base_url_from) +
-             " must start with http:// or https://, got '" + redactedUrl(*base) + "'";
+  const std::string problem = baseUrlProblem(*base);  // --url was checked as a usage error
+  if (!problem.empty()) {
+    *error = (url_env ? std::string(url_var) : config.base_url_from) + " " + problem + ", got '" +
+             redactedUrl(*base) + "'";
     return false;
   }
   return true;
@@ -444,8 +468,8 @@ bool chooseBaseUrl(const std::optional<std::string>& url_arg, bool worker,
 int runTaskList(const Args& args) {
   const bool worker = args.flag("--worker");
   const std::optional<std::string> url_arg = args.get("--url");
-  if (url_arg && !isHttpUrl(*url_arg)) {
-    args.fail("--url must start with http:// or https://, got '" + redactedUrl(*url_arg) + "'");
+  if (url_arg && !baseUrlProblem(*url_arg).empty()) {
+    args.fail("--url " + baseUrlProblem(*url_arg) + ", got '" + redactedUrl(*url_arg) + "'");
   }
 
   ClientConfig config;
@@ -537,7 +561,8 @@ const char kTaskListUsage[] =
     "\n"
     "  --url URL       base URL (default: TASKER_ORCHESTRATION_URL, else base_url from the\n"
     "                  client configuration, else http://localhost:8080; with --worker,\n"
-    "                  TASKER_WORKER_URL and http://localhost:8081)\n"
+    "                  TASKER_WORKER_URL and http://localhost:8081); http(s), with a host\n"
+    "                  and without a query or fragment, as /v1/tasks is appended to it\n"
     "  --worker        act as a worker client: TASKER_WORKER_AUTH_TOKEN and the [worker] table\n"
     "  -p, --profile NAME\n"
     "                  a profile of tasker's profile file (default: TASKER_CLIENT_PROFILE):\n"

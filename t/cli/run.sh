@@ -993,9 +993,9 @@ EOF
     run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url http://127.0.0.1:1
     check "task list: connection refused is exit 1 with one line" all 'rc_is 1' err_one_line
     # A password in the URL is a credential: messages show "***@" in its place.
-    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "http://svc:url-pass-1@127.0.0.1:1/base?x=1"
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "http://svc:url-pass-1@127.0.0.1:1/base"
     check "task list: a failed GET never shows the URL's user:password" \
-        all 'rc_is 1' err_one_line '! grep -qF url-pass-1 <<<"$ERR"' 'err_has "http://***@127.0.0.1:1/base?x=1/v1/tasks"'
+        all 'rc_is 1' err_one_line '! grep -qF url-pass-1 <<<"$ERR"' 'err_has "http://***@127.0.0.1:1/base/v1/tasks"'
     # A password with an unescaped '/', '?' or '#' (or '@') is hidden too: everything between
     # "://" and the last '@' is, even where libcurl would read part of it as the host or path.
     for pw in 'pw/sec-A1' 'pw?sec-A2' 'pw#sec-A3' 'pw@sec-A4'; do
@@ -1009,6 +1009,24 @@ EOF
     run "${CLEAN[@]}" TASKER_ORCHESTRATION_URL="ftp://svc:pw/sec-A6@example.com" "$CLI" task list
     check "task list: TASKER_ORCHESTRATION_URL with a '/' in the password: exit 1 without the password" \
         all 'rc_is 1' err_one_line '! grep -qF sec-A6 <<<"$ERR"' 'err_has "ftp://***@example.com"'
+    # /v1/tasks is appended to the base URL: one without a host, or with a query or fragment
+    # (which would come before the path), is refused, its password still hidden.
+    for u in 'http://' 'https:///' 'http:///v1' 'http://svc:pw-sec-B1@' 'http://svc:pw-sec-B2@:8080/x' 'http://[]:80'; do
+        run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "$u"
+        check "task list --url '${u//sec-*/...}': usage error, no host" \
+            all usage_error 'err_has "--url has no host"' '! grep -qF sec-B <<<"$ERR"'
+    done
+    for u in 'http://127.0.0.1:1/?q=1' 'http://127.0.0.1:1#f' 'http://svc:pw-sec-B3@127.0.0.1:1/base?'; do
+        run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "$u"
+        check "task list --url '${u//sec-*/...}': usage error, a query or fragment" \
+            all usage_error 'err_has "--url must not have a query or fragment"' '! grep -qF sec-B <<<"$ERR"'
+    done
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t TASKER_ORCHESTRATION_URL="http://127.0.0.1:1/x?q=1" "$CLI" task list
+    check "task list: a TASKER_ORCHESTRATION_URL with a query is exit 1 naming the variable" \
+        all 'rc_is 1' err_one_line 'err_has "TASKER_ORCHESTRATION_URL must not have a query or fragment"'
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "http://[::1]:1"
+    check "task list --url with an IPv6 host: accepted (the connection fails, exit 1)" \
+        all 'rc_is 1' err_one_line 'err_has "GET http://[::1]:1/v1/tasks failed"'
     run "${CLEAN[@]}" "$CLI" task list --url "htp://svc:url-pass-2@example.com"
     check "task list --url with a bad scheme: usage error without the URL's password" \
         all usage_error '! grep -qF url-pass-2 <<<"$ERR"'
@@ -1028,6 +1046,11 @@ EOF
     check "task list: a base_url that is not http(s) is exit 1 naming the file's key, no password" \
         all 'rc_is 1' err_one_line 'err_has "./tasker-client.toml [orchestration] base_url must start with http:// or https://"' \
         '! grep -qF cfg-pass-1 <<<"$ERR"'
+    printf '[orchestration]\nbase_url = "http://svc:pw-sec-C1@"\n' >"$WORK/tasker-client.toml"
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list
+    check "task list: a base_url without a host is exit 1 naming the file's key, no password" \
+        all 'rc_is 1' err_one_line 'err_has "./tasker-client.toml [orchestration] base_url has no host"' \
+        '! grep -qF sec-C1 <<<"$ERR"'
     printf '[orchestration]\nauth_token = 42\n' >"$WORK/tasker-client.toml"
     run "${CLEAN[@]}" "$CLI" task list --url "$URL"
     check "task list: a non-string auth_token in the config file is exit 1" all 'rc_is 1' 'err_has auth_token'
