@@ -407,21 +407,35 @@ size_t appendBody(char* data, size_t size, size_t nmemb, void* userdata) {
   return n;
 }
 
+// Server text as a message quotes it: trimmed, and at most kMaxDetailChars bytes, then "...".
+// (failure() shows its control bytes as spaces.)
+constexpr size_t kMaxDetailChars = 200;
+std::string detailText(std::string_view text) {
+  const size_t start = text.find_first_not_of(" \t\r\n\f\v");
+  if (start == std::string_view::npos) return std::string();
+  std::string s = trim(text.substr(start, kMaxDetailChars + 1));
+  if (s.size() > kMaxDetailChars) s = s.substr(0, kMaxDetailChars) + "...";
+  return s;
+}
+
 // The server's "message" member when the body is a JSON error, else its first line.
 std::string errorDetail(const std::string& body) {
   JsonPtr j(json_loadb(body.data(), body.size(), 0, nullptr));
   if (j && json_is_object(j.get())) {
     const json_t* m = json_object_get(j.get(), "message");
-    if (json_is_string(m)) return json_string_value(m);
+    if (json_is_string(m)) {
+      return detailText(std::string_view(json_string_value(m), json_string_length(m)));
+    }
   }
   // nginx's own error pages are HTML: their title ("403 Forbidden") says it all.
   size_t title = body.find("<title>");
   if (title != std::string::npos) {
     size_t end = body.find("</title>", title);
-    if (end != std::string::npos) return trim(body.substr(title + 7, end - title - 7));
+    if (end != std::string::npos) {
+      return detailText(std::string_view(body).substr(title + 7, end - title - 7));
+    }
   }
-  std::string line = trim(body.substr(0, body.find('\n')));
-  if (line.size() > 200) line = line.substr(0, 200) + "...";
+  std::string line = detailText(std::string_view(body).substr(0, body.find('\n')));
   return line.empty() ? "(empty response)" : line;
 }
 

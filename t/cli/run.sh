@@ -748,10 +748,19 @@ http {
             return 403 '{\"error\":\"forbidden\",\"message\":\"Missing required permission: tasks:list\"}';
         }
         location = /broken/v1/tasks { return 500 \"upstream exploded\\n\"; }
+        location = /bigmsg/v1/tasks { error_page 401 /big-401.json; return 401; }
+        location = /bigtitle/v1/tasks { error_page 403 /big-403.html; return 403; }
+        location /big- { root $TMP/echo/www; }
         @READY@
     }
 }"
 
+# Error bodies of 300 kB: a JSON message, and an HTML title, each holding an escape sequence.
+mkdir -p "$TMP/echo/www"
+$PY -c 'import json,sys; print(json.dumps({"error":"unauthorized","message":"\x1b[31m"+"M"*300000}))' >"$TMP/echo/www/big-401.json"
+$PY -c 'print("<html><head><title>\x1b[31m"+"T"*300000+"</title></head></html>")' >"$TMP/echo/www/big-403.html"
+chmod o+x "$TMP" "$TMP/echo"  # nginx workers (nobody) serve the files
+chmod -R o+rX "$TMP/echo/www"
 if ! start_nginx "$TMP/echo" "$ECHO_CONF"; then
     check "start a throwaway nginx for task list" false
 else
@@ -988,6 +997,15 @@ EOF
     run "${CLEAN[@]}" TASKER_API_KEY=very-secret-key "$CLI" task list --url "$URL/forbidden"
     check "task list 403: exit 1, 'permission denied (403)' with the server's message" \
         all 'rc_is 1' 'err_has "permission denied (403): Missing required permission: tasks:list"' err_one_line '! grep -qF very-secret-key <<<"$ERR"'
+    # The server's text in a message is cut to 200 characters, control bytes shown as spaces.
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "$URL/bigmsg"
+    check "task list 401 with a 300 kB JSON message: one line with the message cut to 200 characters" \
+        all 'rc_is 1' err_one_line '[ "${#ERR}" -lt 400 ]' "err_has \"authentication failed (401):  [31m$(printf 'M%.0s' $(seq 195))...\"" \
+            '! grep -q "$(printf "\033")" "$TMP/.err"'
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "$URL/bigtitle"
+    check "task list 403 with a 300 kB HTML title: one line with the title cut to 200 characters" \
+        all 'rc_is 1' err_one_line '[ "${#ERR}" -lt 400 ]' "err_has \"permission denied (403):  [31m$(printf 'T%.0s' $(seq 195))...\"" \
+            '! grep -q "$(printf "\033")" "$TMP/.err"'
     run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "$URL/broken/"
     check "task list 500: exit 1, the body is still printed" all 'rc_is 1' 'err_has 500' 'out_has "upstream exploded"'
     run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url http://127.0.0.1:1
