@@ -341,6 +341,28 @@ void requireUtf8(const Args& args, const std::string& name, const std::string& v
   if (!j) args.fail(name + " is not valid UTF-8 (a JSON string must be)");
 }
 
+// Loads the private key of generate-token; on failure prints why and returns kExitFailure.
+int loadSigningKey(const std::string& key_path, std::unique_ptr<SigningKey>* key) {
+  std::string pem, error;
+  if (!readFile(key_path, kMaxKeyFileBytes, &pem, &error)) return failure(error);
+  Status s = SigningKey::fromPem(pem, key);
+  const size_t blocks = pemBlockCount(pem);
+  cleanse(&pem);
+  if (s == Status::Ok) return kExitOk;
+  std::string hint;
+  if (s == Status::KeyMultiplePemBlocks) {
+    hint = " (the file holds " + std::to_string(blocks) +
+           " PEM blocks; give a file with exactly one private key)";
+  } else if (s == Status::KeyTooSmall) {
+    hint = " (RSA keys under " + std::to_string(kMinRsaBits) + " bits are refused)";
+  } else if (s == Status::KeyUnsupported) {
+    hint = " (supported: RSA, EC P-256/P-384/P-521, Ed25519)";
+  } else {
+    hint = " (expected an unencrypted PKCS#8, PKCS#1 or SEC1 PEM private key)";
+  }
+  return failure("cannot load private key " + key_path + ": " + statusName(s) + hint);
+}
+
 int runGenerateToken(const Args& args) {
   const std::string key_path = args.require("--private-key");
   if (!args.has("--permissions")) {
@@ -365,26 +387,8 @@ int runGenerateToken(const Args& args) {
   for (const std::string& n : namespaces) requireUtf8(args, "--worker-namespaces", n);
   if (kid) requireUtf8(args, "--kid", *kid);
 
-  std::string pem, error;
-  if (!readFile(key_path, kMaxKeyFileBytes, &pem, &error)) return failure(error);
   std::unique_ptr<SigningKey> key;
-  Status s = SigningKey::fromPem(pem, &key);
-  const size_t blocks = pemBlockCount(pem);
-  cleanse(&pem);
-  if (s != Status::Ok) {
-    std::string hint;
-    if (s == Status::KeyMultiplePemBlocks) {
-      hint = " (the file holds " + std::to_string(blocks) +
-             " PEM blocks; give a file with exactly one private key)";
-    } else if (s == Status::KeyTooSmall) {
-      hint = " (RSA keys under " + std::to_string(kMinRsaBits) + " bits are refused)";
-    } else if (s == Status::KeyUnsupported) {
-      hint = " (supported: RSA, EC P-256/P-384/P-521, Ed25519)";
-    } else {
-      hint = " (expected an unencrypted PKCS#8, PKCS#1 or SEC1 PEM private key)";
-    }
-    return failure("cannot load private key " + key_path + ": " + statusName(s) + hint);
-  }
+  if (int rc = loadSigningKey(key_path, &key); rc != kExitOk) return rc;
 
   std::vector<std::string> unknown;
   for (const std::string& p : permissions) {
@@ -417,8 +421,14 @@ int runGenerateToken(const Args& args) {
   json_object_set_new(claims.get(), "worker_namespaces", stringArray(namespaces));
 
   std::string token;
-  s = signJwt(*key, alg, compactJson(header.get()), compactJson(claims.get()), &token);
+  Status s = signJwt(*key, alg, compactJson(header.get()), compactJson(claims.get()), &token);
   if (s != Status::Ok) return failure(std::string("signing failed: ") + statusName(s));
+  if (token.size() > kMaxTokenBytes) {
+    return failure("the token would be " + std::to_string(token.size()) +
+                   " bytes, over the module's limit of " + std::to_string(kMaxTokenBytes) +
+                   " bytes (it rejects longer tokens as token_too_large); shorten --subject, "
+                   "--permissions or the other claims");
+  }
 
   std::cout << token << "\n";
   // oneLine: a control character in a value (an escape sequence, a line break) is not sent to

@@ -351,6 +351,19 @@ done
 run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read --subject 'Zoë 名前'
 check "generate-token --subject with UTF-8 letters lands in sub" \
     all 'rc_is 0' "py_json \"\$(jwt_part \"\$OUT\" 1)\" \"j['sub'] == 'Zo\\u00eb \\u540d\\u524d'\""
+# The module rejects a token over 8192 bytes (token_too_large): generate-token never prints one.
+run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read \
+    --subject "$(printf 'S%.0s' $(seq 9000))"
+check "generate-token with a 9000-character --subject: exit 1, one line naming the size and the 8192-byte limit, no token" \
+    all 'rc_is 1' err_one_line '[ -z "$OUT" ]' 'grep -qE "the token would be [0-9]+ bytes, over the module.s limit of 8192 bytes" <<<"$ERR"'
+run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" \
+    --permissions "$($PY -c 'print(",".join(["tasks:read"] * 700))')"
+check "generate-token with 700 permissions: exit 1 naming the limit, no token" \
+    all 'rc_is 1' err_one_line '[ -z "$OUT" ]' 'err_has "limit of 8192 bytes"'
+run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read \
+    --subject "$(printf 'S%.0s' $(seq 5000))"
+check "generate-token with a 5000-character --subject: a token validate-token accepts" \
+    all 'rc_is 0' '"$CLI" auth validate-token --token "$OUT" --public-key "$K/rsa/jwt-public-key.pem" >/dev/null 2>&1'
 run "$CLI" auth generate-token --private-key "$K/does-not-exist.pem" --permissions tasks:read
 check "generate-token with a missing key file: exit 1, one line" all 'rc_is 1' err_one_line
 run "$CLI" auth generate-token --private-key "$K/rsa/jwt-public-key.pem" --permissions tasks:read
