@@ -263,10 +263,15 @@ int runGenerateKeys(const Args& args) {
 
   std::string error;
   if (!makeDirs(dir, &error)) return failure(error);
+  // Either half: a public key alone may be what verifiers use, its private key kept elsewhere.
   struct stat st;
   if (lstat(priv_path.c_str(), &st) == 0 && !args.flag("--force")) {
     return failure("refusing to overwrite the existing private key " + priv_path +
                    " (use --force to replace it; tokens signed with it will stop verifying)");
+  }
+  if (lstat(pub_path.c_str(), &st) == 0 && !args.flag("--force")) {
+    return failure("refusing to overwrite the existing public key " + pub_path +
+                   " (use --force to replace it; tokens it verifies will stop verifying)");
   }
 
   std::unique_ptr<SigningKey> key;
@@ -711,10 +716,10 @@ const char kGenerateKeysUsage[] =
     "  --output-dir DIR   where to write the keys (default ./keys; created with mode 0700)\n"
     "  --key-size BITS    RSA modulus size (default 2048; under 2048 is refused)\n"
     "  --algorithm ALG    rsa (RS256), ec-p256 (ES256) or ed25519 (EdDSA); default rsa\n"
-    "  --force            replace an existing jwt-private-key.pem\n"
+    "  --force            replace an existing jwt-private-key.pem or jwt-public-key.pem\n"
     "\n"
     "Writes DIR/jwt-private-key.pem (PKCS#8, mode 0600) and DIR/jwt-public-key.pem (SPKI).\n"
-    "An existing private key is never replaced without --force (exit 1).\n"
+    "An existing private or public key is never replaced without --force (exit 1).\n"
     "Short forms, as in tasker's own tasker-ctl: -o DIR, -k BITS.\n";
 
 const char kGenerateTokenUsage[] =

@@ -236,8 +236,8 @@ check "generate-keys --force: no leftover temporary files" \
 # place, and a failed rename of the private key puts the public key back.
 entries() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' '; }
 mkdir -p "$K/pubdir/jwt-public-key.pem"
-run "$CLI" auth generate-keys --output-dir "$K/pubdir"
-check "generate-keys, public key path is a directory: exit 1 naming it" \
+run "$CLI" auth generate-keys --output-dir "$K/pubdir" --force
+check "generate-keys --force, public key path is a directory: exit 1 naming it" \
     all 'rc_is 1' 'err_has "cannot write $K/pubdir/jwt-public-key.pem"' err_one_line
 check "generate-keys, public key not written: no private key, no temporary file" \
     [ "$(entries "$K/pubdir")" = "jwt-public-key.pem " ]
@@ -255,6 +255,18 @@ rm "$K/privdir/jwt-public-key.pem"
 run "$CLI" auth generate-keys --output-dir "$K/privdir" --force
 check "generate-keys --force, private key not written, no public key before: none after" \
     all 'rc_is 1' '[ "$(entries "$K/privdir")" = "jwt-private-key.pem " ]'
+
+# An existing public key alone (its private key kept elsewhere) is not replaced either.
+mkdir -p "$K/pubonly"
+echo OLD >"$K/pubonly/jwt-public-key.pem"
+run "$CLI" auth generate-keys --output-dir "$K/pubonly"
+check "generate-keys over an existing public key (no private key): exit 1 naming it, mentioning --force" \
+    all 'rc_is 1' err_one_line 'err_has "existing public key $K/pubonly/jwt-public-key.pem"' 'err_has --force' '[ -z "$OUT" ]'
+check "generate-keys without --force leaves the public key unchanged and writes no private key" \
+    all '[ "$(cat "$K/pubonly/jwt-public-key.pem")" = OLD ]' '[ "$(entries "$K/pubonly")" = "jwt-public-key.pem " ]'
+run "$CLI" auth generate-keys --output-dir "$K/pubonly" --force
+check "generate-keys --force over a public key alone: a new pair" \
+    all 'rc_is 0' 'cmp -s <(openssl pkey -in "$K/pubonly/jwt-private-key.pem" -pubout) "$K/pubonly/jwt-public-key.pem"'
 
 run "$CLI" auth generate-keys --output-dir "$K/small" --key-size 1024
 check "generate-keys --key-size 1024: usage error (exit 2, one line)" usage_error
