@@ -605,8 +605,9 @@ int runValidateToken(const Args& args) {
   }
 
   if (token == "-") {
-    if (!readStdin(kMaxTokenBytes * 4, &token)) {
-      return failure("cannot read the token from stdin (empty, unreadable or far too large)");
+    std::string error;
+    if (!readStdin(kMaxTokenBytes * 4, &token, &error)) {
+      return failure("cannot read the token from stdin: " + error);
     }
   }
   token = trim(token);
@@ -662,7 +663,11 @@ int runHashApiKey(const Args& args) {
   if (args.positional().empty()) args.fail("missing KEY (or - to read it from stdin)");
   std::string key = args.positional()[0];
   if (key == "-") {
-    if (!readStdin(kMaxStdinKeyBytes, &key)) args.fail("cannot read the key from stdin");
+    // An I/O failure, not a usage error (exit 1), as for validate-token --token -.
+    std::string error;
+    if (!readStdin(kMaxStdinKeyBytes, &key, &error)) {
+      return failure("cannot read the key from stdin: " + error);
+    }
     key = stripTrailingNewline(std::move(key));  // exactly one: what `echo` or `<<<` adds
   }
   if (key.empty()) args.fail("the API key is empty");

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <openssl/crypto.h>
+
 #include "printable.h"
 
 namespace tasker {
@@ -57,17 +59,26 @@ bool readFile(const std::string& path, size_t max_bytes, std::string* out, std::
   return true;
 }
 
-bool readStdin(size_t max_bytes, std::string* out) {
+bool readStdin(size_t max_bytes, std::string* out, std::string* error) {
   std::string data;
   char buf[8192];
   size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) {
+  errno = 0;
+  while (data.size() <= max_bytes && (n = std::fread(buf, 1, sizeof buf, stdin)) > 0) {
     data.append(buf, n);
-    if (data.size() > max_bytes) return false;
   }
-  if (std::ferror(stdin)) return false;
-  *out = std::move(data);
-  return true;
+  const int err = errno;
+  OPENSSL_cleanse(buf, sizeof buf);
+  if (data.size() > max_bytes) {
+    *error = "larger than " + std::to_string(max_bytes) + " bytes";
+  } else if (std::ferror(stdin)) {
+    *error = err != 0 ? std::strerror(err) : "read error";
+  } else {
+    *out = std::move(data);
+    return true;
+  }
+  if (!data.empty()) OPENSSL_cleanse(&data[0], data.size());
+  return false;
 }
 
 std::string stripTrailingNewline(std::string s) {

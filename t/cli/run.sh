@@ -66,6 +66,21 @@ run_in() {
     ERR=$(cat "$TMP/.err")
 }
 
+# run_stdin FROM CMD...: like run, with stdin from the path FROM, or closed when FROM is "-".
+run_stdin() {
+    local from=$1
+    shift
+    LAST_CMD="$* < $from"
+    if [ "$from" = - ]; then
+        "$@" >"$TMP/.out" 2>"$TMP/.err" <&-
+    else
+        "$@" >"$TMP/.out" 2>"$TMP/.err" <"$from"
+    fi
+    RC=$?
+    OUT=$(cat "$TMP/.out")
+    ERR=$(cat "$TMP/.err")
+}
+
 # check DESCRIPTION TEST...: one test case; TEST is a command that succeeds when the case passes.
 check() {
     local desc=$1
@@ -610,6 +625,22 @@ run_in "" "$CLI" auth hash-api-key -
 check "hash-api-key - with empty stdin: usage error" usage_error
 run "$CLI" auth hash-api-key a b
 check "hash-api-key with two keys: usage error" usage_error
+# stdin that cannot be read is an I/O failure (exit 1), not a usage error.
+run_stdin / "$CLI" auth hash-api-key -
+check "hash-api-key - with a directory on stdin: exit 1, one line saying why" \
+    all 'rc_is 1' err_one_line 'err_has "cannot read the key from stdin: Is a directory"' '[ -z "$OUT" ]'
+run_stdin - "$CLI" auth hash-api-key -
+check "hash-api-key - with stdin closed: exit 1, one line saying why" \
+    all 'rc_is 1' err_one_line 'err_has "cannot read the key from stdin: Bad file descriptor"' '[ -z "$OUT" ]'
+run_stdin /dev/zero "$CLI" auth hash-api-key -
+check "hash-api-key - with more than 64 KiB on stdin: exit 1, 'larger than 65536 bytes'" \
+    all 'rc_is 1' err_one_line 'err_has "cannot read the key from stdin: larger than 65536 bytes"' '[ -z "$OUT" ]'
+run_stdin /dev/zero "$CLI" auth validate-token --token - --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token --token - with endless stdin: exit 1, 'larger than 32768 bytes'" \
+    all 'rc_is 1' err_one_line 'err_has "cannot read the token from stdin: larger than 32768 bytes"'
+run_stdin / "$CLI" auth validate-token --token - --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token --token - with a directory on stdin: exit 1 saying why" \
+    all 'rc_is 1' err_one_line 'err_has "cannot read the token from stdin: Is a directory"'
 run_in "$KEY"$'\r\n' "$CLI" auth hash-api-key -
 check "hash-api-key - strips a trailing CRLF as one newline" all 'rc_is 0' 'out_is "$EXPECTED"'
 run_in "$KEY"$'\n\n' "$CLI" auth hash-api-key -
