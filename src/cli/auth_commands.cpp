@@ -79,7 +79,9 @@ json_t* stringArray(const std::vector<std::string>& items) {
 // calendar year gmtime renders, and well inside the range of int64_t.
 constexpr double kMaxRenderedSeconds = 1e15;
 
-std::string compactJson(const json_t* j, size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER) {
+// JSON_ENCODE_ANY: a scalar ("alg":1) is text too, not an empty string.
+std::string compactJson(const json_t* j,
+                        size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) {
   char* text = json_dumps(j, flags);
   if (!text) return std::string();
   std::string out(text);
@@ -504,7 +506,7 @@ std::string timeText(const json_t* v) {
   if (json_is_integer(v)) return rfc3339(json_integer_value(v));
   const double d = json_real_value(v);
   if (std::fabs(d) < kMaxRenderedSeconds) return rfc3339(static_cast<int64_t>(d));
-  return compactJson(v, JSON_COMPACT | JSON_ENCODE_ANY);
+  return compactJson(v);
 }
 
 std::string claimTime(const json_t* claims, const char* name) {

@@ -526,6 +526,14 @@ check "validate-token: an unknown permission is rejected (strict by default)" \
     all 'rc_is 1' 'err_has "invalid: token_unknown_permission"' 'err_has tasks:frobnicate'
 run "$CLI" auth validate-token --token "$UNKNOWN_PERM_TOKEN" --public-key "$K/rsa/jwt-public-key.pem" --no-strict
 check "validate-token --no-strict accepts the unknown permission" rc_is 0
+# A header alg that is not a string is shown as its JSON text.
+T=$($PY -c '
+import base64, json
+b = lambda o: base64.urlsafe_b64encode(json.dumps(o).encode()).rstrip(b"=").decode()
+print(b({"alg": 1, "typ": "JWT"}) + "." + b({"sub": "x"}) + ".AAAA")')
+run "$CLI" auth validate-token --token "$T" --public-key "$K/rsa/jwt-public-key.pem"
+check "validate-token: a numeric alg (\"alg\":1) is named in the message" \
+    all 'rc_is 1' err_one_line 'err_has "the token'"'"'s alg 1 is not in the allowed algorithms"'
 run "$CLI" auth validate-token --token not-a-token --public-key "$K/rsa/jwt-public-key.pem"
 check "validate-token: garbage gives token_malformed" all 'rc_is 1' 'err_has "invalid: token_malformed"'
 run_in "${TOKEN[rsa]}"$'\n' "$CLI" auth validate-token --token - --public-key "$K/rsa/jwt-public-key.pem"
