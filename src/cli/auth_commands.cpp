@@ -625,7 +625,8 @@ int runValidateToken(const Args& args) {
     if (!readFile(path, kMaxJwksBytes, &json, &error)) return failure(error);
     std::vector<std::string> skipped;
     Status s = KeySet::fromJwks(json, &keys, &skipped);
-    for (const std::string& why : skipped) warning("JWKS " + path + ": skipped " + why);
+    // Each reason names itself: "key #0 (kid \"r1\") skipped: ..." or "... keys ... ignored".
+    for (const std::string& why : skipped) warning("JWKS " + path + ": " + why);
     if (s != Status::Ok) return failure("cannot load JWKS " + path + ": " + statusName(s));
     opts.require_kid = true;  // JWKS mode: the kid selects the key, as in the module
   }

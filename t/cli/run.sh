@@ -612,6 +612,16 @@ check "jwks without --public-key: usage error" usage_error
 echo '{"keys":[]}' >"$K/empty.jwks.json"
 run "$CLI" auth validate-token --token "${TOKEN[rsa]}" --jwks "$K/empty.jwks.json"
 check "validate-token with an empty JWKS: exit 1 (jwks_no_usable_keys)" all 'rc_is 1' 'err_has jwks_no_usable_keys'
+$PY -c '
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc["keys"].insert(0, {"kty": "RSA", "kid": "r1", "n": "AQAB", "e": "AQAB"})
+json.dump(doc, open(sys.argv[2], "w"))' "$K/rsa.jwks.json" "$K/bad-first.jwks.json"
+run "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:list --kid "$(thumbprint "$K/rsa.jwks.json")"
+run "$CLI" auth validate-token --token "$OUT" --jwks "$K/bad-first.jwks.json"
+check "validate-token --jwks with an unusable key: valid, one warning naming the key once ('key #0 (kid \"r1\") skipped: ...')" \
+    all 'rc_is 0' 'err_has "tasker-ctl: warning: JWKS $K/bad-first.jwks.json: key #0 (kid \"r1\") skipped: "' \
+        '! err_has "skipped key"'
 
 # ---- hash-api-key -------------------------------------------------------------------------------
 
