@@ -551,9 +551,10 @@ int runTaskList(const Args& args) {
   long code = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 
-  std::fwrite(body.data(), 1, body.size(), stdout);
-  if (!body.empty() && body.back() != '\n') std::fputc('\n', stdout);
-  std::fflush(stdout);
+  // Through std::cout, as all output: main() checks that it was written.
+  std::cout.write(body.data(), static_cast<std::streamsize>(body.size()));
+  if (!body.empty() && body.back() != '\n') std::cout << '\n';
+  std::cout.flush();
 
   if (code >= 200 && code < 300) return kExitOk;
   const std::string via =

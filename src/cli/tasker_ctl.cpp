@@ -3,10 +3,16 @@
 //
 // Exit statuses: 0 success, 1 failure of the checked thing, 2 usage error. Every error is one
 // line on stderr ("tasker-ctl: ..."; oneLine() keeps it so whatever the message quotes), and so
-// is every warning ("tasker-ctl: warning: ..."). No exception leaves main().
+// is every warning ("tasker-ctl: warning: ..."). No exception leaves main(). A command's output
+// goes through std::cout only: main() checks that it reached stdout (exit 1 when not).
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstddef>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <iostream>
 #include <new>
@@ -140,6 +146,90 @@ int run(std::vector<std::string> argv) {
                    "': auth or task (see 'tasker-ctl --help')");
 }
 
+// std::cout's buffer, in front of the one it had (stdio's stdout), keeping the errno of the
+// first write that failed: stdio drops what it could not write, and by the time main() checks,
+// later calls may have changed errno. Once a write failed, or from the start when stdout was
+// closed (EBADF), every write fails.
+class CheckedStdout : public std::streambuf {
+ public:
+  CheckedStdout(std::streambuf* inner, bool closed) : inner_(inner), error_(closed ? EBADF : 0) {}
+  std::streambuf* inner() const noexcept { return inner_; }
+  int error() const noexcept { return error_; }
+  void fail(int err) noexcept {
+    if (error_ == 0) error_ = err != 0 ? err : EIO;
+  }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+    const char ch = traits_type::to_char_type(c);
+    return xsputn(&ch, 1) == 1 ? c : traits_type::eof();
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    if (error_ != 0) return 0;
+    errno = 0;
+    const std::streamsize written = inner_->sputn(s, n);
+    if (written < n) fail(errno);
+    return written;
+  }
+  int sync() override {
+    if (error_ != 0) return -1;
+    errno = 0;
+    if (inner_->pubsync() == 0) return 0;
+    fail(errno);
+    return -1;
+  }
+
+ private:
+  std::streambuf* inner_;
+  int error_;
+};
+
+// Keeps descriptors 1 and 2 taken: one that is closed gets /dev/null, so that no file or socket
+// this process opens (a key's temporary file, task list's connection) becomes stdout or stderr
+// and receives output meant for them. Returns whether stdout was closed.
+bool reserveStdoutAndStderr() {
+  bool stdout_closed = false;
+  for (int fd : {STDOUT_FILENO, STDERR_FILENO}) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    if (fd == STDOUT_FILENO) stdout_closed = true;
+    const int null_fd = open("/dev/null", O_WRONLY);
+    if (null_fd >= 0 && null_fd != fd) {
+      dup2(null_fd, fd);
+      close(null_fd);
+    }
+  }
+  return stdout_closed;
+}
+
+// The exit status once the output is flushed: a command that succeeded but whose output did not
+// reach stdout fails (one line saying why). A command that failed already said why.
+int checkedExit(int rc, CheckedStdout* out) {
+  std::cout.flush();
+  errno = 0;
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) out->fail(errno);
+  if (out->error() == 0 || rc != kExitOk) return rc;
+  std::cerr << "tasker-ctl: cannot write to standard output: " << std::strerror(out->error())
+            << "\n";
+  return kExitFailure;
+}
+
+int runCatching(int argc, char** argv) {
+  try {
+    return run(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const UsageError& e) {
+    std::cerr << "tasker-ctl: " << oneLine(e.what()) << "\n";
+    return kExitUsage;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "tasker-ctl: out of memory\n";
+  } catch (const std::exception& e) {
+    std::cerr << "tasker-ctl: unexpected error: " << oneLine(e.what()) << "\n";
+  } catch (...) {
+    std::cerr << "tasker-ctl: unexpected error\n";
+  }
+  return kExitFailure;
+}
+
 }  // namespace
 
 int failure(const std::string& message) {
@@ -156,17 +246,9 @@ void warning(const std::string& message) {
 
 int main(int argc, char** argv) {
   using namespace tasker::cli;
-  try {
-    return run(std::vector<std::string>(argv + 1, argv + argc));
-  } catch (const UsageError& e) {
-    std::cerr << "tasker-ctl: " << oneLine(e.what()) << "\n";
-    return kExitUsage;
-  } catch (const std::bad_alloc&) {
-    std::cerr << "tasker-ctl: out of memory\n";
-  } catch (const std::exception& e) {
-    std::cerr << "tasker-ctl: unexpected error: " << oneLine(e.what()) << "\n";
-  } catch (...) {
-    std::cerr << "tasker-ctl: unexpected error\n";
-  }
-  return kExitFailure;
+  CheckedStdout out(std::cout.rdbuf(), reserveStdoutAndStderr());
+  std::cout.rdbuf(&out);
+  const int rc = checkedExit(runCatching(argc, argv), &out);
+  std::cout.rdbuf(out.inner());  // `out` ends here; std::cout is flushed again at exit
+  return rc;
 }

@@ -81,6 +81,21 @@ run_stdin() {
     ERR=$(cat "$TMP/.err")
 }
 
+# run_out TO CMD...: like run, with stdout to the path TO, or closed when TO is "-"; OUT is empty.
+run_out() {
+    local to=$1
+    shift
+    LAST_CMD="$* > $to"
+    if [ "$to" = - ]; then
+        "$@" 2>"$TMP/.err" </dev/null >&-
+    else
+        "$@" 2>"$TMP/.err" </dev/null >"$to"
+    fi
+    RC=$?
+    OUT=''
+    ERR=$(cat "$TMP/.err")
+}
+
 # check DESCRIPTION TEST...: one test case; TEST is a command that succeeds when the case passes.
 check() {
     local desc=$1
@@ -769,6 +784,41 @@ check "an unknown auth command is quoted by 32 bytes at most (it may be a token)
 run "$CLI" auth generate-keys -f
 check "a short form of a flag does not exist: unknown option '-f'" all usage_error "err_has \"unknown option '-f'\""
 
+# ---- stdout that cannot be written ---------------------------------------------------------------
+# A result that did not reach stdout is a failure: exit 1 and one error line saying why (after
+# whatever the command itself put on stderr), never exit 0.
+
+# stdout_failed REASON: exit 1, and the last stderr line, the only error line, gives REASON.
+stdout_failed() {
+    rc_is 1 && [ "$(tail -n 1 <<<"$ERR")" = "tasker-ctl: cannot write to standard output: $1" ] &&
+        [ "$(grep -c '^tasker-ctl: ' <<<"$ERR")" -eq 1 ]
+}
+BIG_TOKEN=$("$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" --permissions tasks:read \
+    --subject "$(printf 'S%.0s' $(seq 5000))" 2>/dev/null)
+for to in /dev/full -; do
+    why=$([ "$to" = - ] && echo "Bad file descriptor" || echo "No space left on device")
+    where=$([ "$to" = - ] && echo "closed stdout" || echo "stdout on /dev/full")
+    run_out "$to" "$CLI" auth generate-token --private-key "$K/rsa/jwt-private-key.pem" -p tasks:read
+    check "generate-token, $where: exit 1, '$why'" stdout_failed "$why"
+    run_out "$to" "$CLI" auth hash-api-key "$KEY"
+    check "hash-api-key, $where: exit 1, '$why'" stdout_failed "$why"
+    run_out "$to" "$CLI" auth jwks --public-key "$K/rsa/jwt-public-key.pem"
+    check "jwks, $where: exit 1, '$why'" stdout_failed "$why"
+    run_out "$to" "$CLI" auth show-permissions
+    check "show-permissions, $where: exit 1, '$why'" stdout_failed "$why"
+    run_out "$to" "$CLI" auth validate-token --token "${TOKEN[rsa]}" --public-key "$K/rsa/jwt-public-key.pem"
+    check "validate-token, $where: exit 1, '$why'" stdout_failed "$why"
+    run_out "$to" "$CLI" auth validate-token --token "$BIG_TOKEN" --public-key "$K/rsa/jwt-public-key.pem"
+    check "validate-token with 5 kB of claims (failing mid-output), $where: exit 1, '$why'" stdout_failed "$why"
+    run_out "$to" "$CLI" auth generate-keys -o "$K/stdout-$why"
+    check "generate-keys, $where: exit 1, '$why'" stdout_failed "$why"
+    run_out "$to" "$CLI" --help
+    check "tasker-ctl --help, $where: exit 1, '$why'" stdout_failed "$why"
+    run_out "$to" "$CLI" auth validate-token --token not-a-token --public-key "$K/rsa/jwt-public-key.pem"
+    check "validate-token of a bad token, $where: exit 1 with its own error line only" \
+        all 'rc_is 1' err_one_line 'err_has "invalid: token_malformed"'
+done
+
 # ---- task list against a throwaway nginx ----------------------------------------------------------
 
 # start_nginx DIR CONF_BODY: writes DIR/nginx.conf from CONF_BODY (where @PORT@ is the port
@@ -825,6 +875,7 @@ http {
         location = /bigmsg/v1/tasks { error_page 401 /big-401.json; return 401; }
         location = /bigtitle/v1/tasks { error_page 403 /big-403.html; return 403; }
         location /big- { root $TMP/echo/www; }
+        location = /bigok/v1/tasks { alias $TMP/echo/www/big-200.txt; }
         @READY@
     }
 }"
@@ -833,6 +884,7 @@ http {
 mkdir -p "$TMP/echo/www"
 $PY -c 'import json,sys; print(json.dumps({"error":"unauthorized","message":"\x1b[31m"+"M"*300000}))' >"$TMP/echo/www/big-401.json"
 $PY -c 'print("<html><head><title>\x1b[31m"+"T"*300000+"</title></head></html>")' >"$TMP/echo/www/big-403.html"
+$PY -c 'print("B"*300000)' >"$TMP/echo/www/big-200.txt"
 chmod o+x "$TMP" "$TMP/echo"  # nginx workers (nobody) serve the files
 chmod -R o+rX "$TMP/echo/www"
 if ! start_nginx "$TMP/echo" "$ECHO_CONF"; then
@@ -1062,6 +1114,15 @@ EOF
 
     run "${CLEAN[@]}" "$CLI" task list --url "$URL"
     check "task list without any credential: warns and sends none" all 'rc_is 0' 'out_is "auth= key= custom="' 'err_has "no credentials"'
+    for to in /dev/full -; do
+        why=$([ "$to" = - ] && echo "Bad file descriptor" || echo "No space left on device")
+        run_out "$to" "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "$URL"
+        check "task list, stdout $to: exit 1, '$why'" stdout_failed "$why"
+        run_out "$to" "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "$URL/bigok"
+        check "task list of a 300 kB body, stdout $to: exit 1, '$why'" stdout_failed "$why"
+    done
+    run "${CLEAN[@]}" TASKER_AUTH_TOKEN=t "$CLI" task list --url "$URL/bigok"
+    check "task list of a 300 kB body: printed whole" all 'rc_is 0' '[ "${#OUT}" -eq 300000 ]'
 
     run "${CLEAN[@]}" TASKER_AUTH_TOKEN=very-secret-token "$CLI" task list --url "$URL/unauthorized"
     check "task list 401: exit 1, 'authentication failed (401)' with the server's message" \
