@@ -153,17 +153,31 @@ UrlParts parseUrl(const std::string& url) {
 // A URL that does not parse, for a message: whatever precedes the last '@' before a query or
 // fragment (userinfo, however malformed) becomes "...@", a query or fragment "?...". Errs on the
 // side of hiding: an '@' in a path hides the host too.
+// Where the text after "://" starts (0 without a scheme).
+size_t afterScheme(const std::string& url) {
+  const size_t start = url.find("://");
+  return start == std::string::npos ? 0 : start + 3;
+}
+
+// An '@' after the end of the authority as a parser sees it (the first '/', '?' or '#'): a
+// password holding one of those characters unescaped, which a parser takes for a path, query
+// or fragment ("http://user:12/ss@host" is host "user", port 12). Shown as text, hidden up to
+// that '@'; a path that really holds an '@' is hidden too, which costs nothing.
+bool strayAt(const std::string& url) {
+  const size_t end = url.find_first_of("/?#", afterScheme(url));
+  return end != std::string::npos && url.find('@', end) != std::string::npos;
+}
+
 std::string redactedText(const std::string& url) {
-  size_t start = url.find("://");
-  start = start == std::string::npos ? 0 : start + 3;
-  const size_t query = std::min(url.find_first_of("?#", start), url.size());
+  const size_t start = afterScheme(url);
   std::string s = url.substr(0, start);
-  const size_t at = url.rfind('@', query == 0 ? 0 : query - 1);
+  const size_t at = url.rfind('@');
   size_t rest = start;
-  if (at != std::string::npos && at >= start && at < query) {
+  if (at != std::string::npos && at >= start) {
     s += "...@";
     rest = at + 1;
   }
+  const size_t query = std::min(url.find_first_of("?#", rest), url.size());
   s.append(url, rest, query - rest);
   if (query < url.size()) s += "?...";
   return sanitize(s);
@@ -310,7 +324,7 @@ Status redactFetchUrl(const std::string& url, std::string* out) noexcept {
   if (!out) return Status::Internal;
   try {
     UrlParts p = parseUrl(url);
-    *out = p.ok ? redacted(p) : redactedText(url);
+    *out = p.ok && !strayAt(url) ? redacted(p) : redactedText(url);
     return Status::Ok;
   } catch (const std::bad_alloc&) {
     return Status::OutOfMemory;

@@ -153,3 +153,29 @@ GET /metrics
 qr{\A(?!.*(?:tenant|user|pw@))(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/k\.json\?\.\.\."\} 0$)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/k\.json\?\.\.\.#2"\} 0$)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/k\.json\?\.\.\.#3"\} 0$)}sm
 --- error_log eval
 qr{JWKS fetch failed url=http://127\.0\.0\.1:\d+/k\.json\?\.\.\.#3: }
+
+
+
+=== TEST 5: a password holding an unescaped "/" or "?" (read as the end of the host) never shows
+--- config
+    location = /a {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url "http://scott:12/tiger-secret@127.0.0.1:$TEST_NGINX_SERVER_PORT/a.json";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+    location = /b {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url "http://scott:1?tiger-secret@127.0.0.1:$TEST_NGINX_SERVER_PORT/b.json";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+    location = /metrics {
+        tasker_auth off;
+        tasker_auth_metrics;
+    }
+--- request
+GET /metrics
+--- error_code: 200
+--- response_body_like eval
+qr{\A(?!.*(?:secret|scott))(?=.*^tasker_auth_jwks_keys\{url="http://\.\.\.\@127\.0\.0\.1:\d+/a\.json"\} 0$)(?=.*^tasker_auth_jwks_keys\{url="http://\.\.\.\@127\.0\.0\.1:\d+/b\.json"\} 0$)}sm

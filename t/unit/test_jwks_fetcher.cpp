@@ -813,7 +813,14 @@ void test_jwks_fetcher_log_sink_redacts_url(void** state) {
       {"http://user:pa/ss@host/jwks", "http://...@host/jwks"},  // a '/' in the password
       {"user:pw@host", "...@host"},                                // no scheme
       {"http://h/a b?x=S3CRET#frag", "http://h/a b?..."},
-      {"http://h/p#S3CRET@x", "http://h/p"},  // valid: the fragment is dropped
+      {"http://h/p#S3CRET", "http://h/p"},       // valid: the fragment is dropped
+      // a '/', '?' or '#' in the password makes a URL a parser takes for another host and
+      // port ("user", 12): everything up to the last '@' stays hidden
+      {"http://user:12/S3CRET@idp/jwks", "http://...@idp/jwks"},
+      {"http://user:1?S3CRET@idp/jwks?x=1", "http://...@idp/jwks?..."},
+      {"http://user:1#S3CRET@idp/jwks", "http://...@idp/jwks"},
+      {"http://user:S3?CRET@idp/jwks", "http://...@idp/jwks"},
+      {"http://h/p#S3CRET@x", "http://...@x"},     // an '@' after the host: hidden up to it
       {"http://h\r\n/x", "http://h??/x"},
       {"", ""},
   };
