@@ -462,16 +462,11 @@ ngx_http_tasker_auth_merge_objects(ngx_conf_t *cf,
 
     } else if (!conf->api_keys.enabled) {
         /* each named as the operator wrote it: directive or file key */
-        ngx_str_t  keys = conf->api_keys.keys_from;
-        ngx_str_t  enabled = conf->api_keys.enabled_from;
-
-        if (keys.len == 0) {
-            ngx_str_set(&keys, "tasker_api_key");
-        }
-
-        if (enabled.len == 0) {
-            ngx_str_set(&enabled, "tasker_api_keys_enabled");
-        }
+        ngx_str_t  keys = ngx_http_tasker_auth_origin(conf->api_keys.keys_from,
+                                                      "tasker_api_key");
+        ngx_str_t  enabled = ngx_http_tasker_auth_origin(
+                                 conf->api_keys.enabled_from,
+                                 "tasker_api_keys_enabled");
 
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                            "tasker_auth: %V is configured but %V is off, "
@@ -565,10 +560,8 @@ ngx_http_tasker_auth_set_header(ngx_conf_t *cf,
         return NGX_CONF_OK;
     }
 
-    name = conf->api_keys.header_from;
-    if (name.len == 0) {
-        ngx_str_set(&name, "tasker_api_key_header");
-    }
+    name = ngx_http_tasker_auth_origin(conf->api_keys.header_from,
+                                       "tasker_api_key_header");
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "tasker_auth: %V \"%V\" holds \"%c\", and nginx drops "

@@ -144,6 +144,11 @@ std::vector<std::string> splitPermissionList(std::string_view csv) {
   return out;
 }
 
+bool looksLikeUnprefixedDigest(std::string_view key) {
+  Digest unused;
+  return parseHexDigest(key, &unused);
+}
+
 std::string hashApiKey(std::string_view key) {
   static const char kHex[] = "0123456789abcdef";
   Digest d;

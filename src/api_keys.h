@@ -32,6 +32,17 @@ std::vector<std::string> splitPermissionList(std::string_view csv);
 // "sha256:<64 lowercase hex>" of key.
 std::string hashApiKey(std::string_view key);
 
+// A plain key of exactly 64 hex digits: what sha256sum prints, pasted without "sha256:". It is
+// taken as written, so the digest in the configuration is itself a working key and the key it
+// was made from is refused; the callers warn with kUnprefixedDigestWarning after the entry's
+// name. (A key made with `openssl rand -hex 32` looks the same; its entry works, and writing it
+// as its digest, as the README advises, ends the warning.)
+bool looksLikeUnprefixedDigest(std::string_view key);
+inline constexpr const char kUnprefixedDigestWarning[] =
+    " is 64 hex digits, like a SHA-256 digest written without \"sha256:\": it is taken as the key "
+    "itself, so the digest works as a key and the key it was made from does not; if it is a "
+    "digest, write \"sha256:<hex>\"";
+
 class ApiKeyRegistry {
  public:
   // Adds one entry. key is the key itself or "sha256:<64 hex>" (either case).

@@ -150,9 +150,6 @@ UrlParts parseUrl(const std::string& url) {
   return p;
 }
 
-// A URL that does not parse, for a message: whatever precedes the last '@' before a query or
-// fragment (userinfo, however malformed) becomes "...@", a query or fragment "?...". Errs on the
-// side of hiding: an '@' in a path hides the host too.
 // Where the text after "://" starts (0 without a scheme).
 size_t afterScheme(const std::string& url) {
   const size_t start = url.find("://");
@@ -168,6 +165,9 @@ bool strayAt(const std::string& url) {
   return end != std::string::npos && url.find('@', end) != std::string::npos;
 }
 
+// A URL that does not parse, or holds a stray '@', for a message: whatever precedes its last
+// '@' (userinfo, however malformed) becomes "...@", a query or fragment after it "?...". Errs on
+// the side of hiding: an '@' in a path hides the host too.
 std::string redactedText(const std::string& url) {
   const size_t start = afterScheme(url);
   std::string s = url.substr(0, start);

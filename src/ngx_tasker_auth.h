@@ -253,6 +253,25 @@ ngx_http_tasker_auth_sv(const ngx_str_t *s)
 
 
 /*
+ * How a merge message names a setting: the tasker_auth_config key it came
+ * from ("tasker_auth_config auth.toml:4: api_keys_enabled"), recorded by
+ * the overlay in a *_from field, or else its directive.
+ */
+static inline ngx_str_t
+ngx_http_tasker_auth_origin(const ngx_str_t &from, const char *directive)
+{
+    ngx_str_t  name = from;
+
+    if (name.len == 0) {
+        name.data = (u_char *) directive;
+        name.len = ngx_strlen(directive);
+    }
+
+    return name;
+}
+
+
+/*
  * The functions below are shared by the adapter's files only: hidden, so that
  * calls between them are direct, not through the module's PLT (the request
  * path calls several). The module object above stays visible to nginx.

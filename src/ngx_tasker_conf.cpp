@@ -1446,7 +1446,6 @@ ngx_http_tasker_auth_register_jwks(ngx_conf_t *cf,
 }
 
 
-/* The JWT half of a policy: JWKS, or a static key that fits every alg. */
 /*
  * An allowed algorithm the public key cannot verify, named as the operator
  * wrote it (directive, file key) or as the default it is, with the
@@ -1458,7 +1457,7 @@ ngx_http_tasker_auth_log_alg_misfit(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *conf, tasker::Alg alg, tasker::KeyType kt)
 {
     int         a;
-    ngx_str_t   name = conf->jwt.algorithms_from;
+    ngx_str_t   name;
     const char *fits = "RS256";
 
     for (a = 0; a < tasker::kAlgCount; a++) {
@@ -1468,9 +1467,8 @@ ngx_http_tasker_auth_log_alg_misfit(ngx_conf_t *cf,
         }
     }
 
-    if (name.len == 0) {
-        ngx_str_set(&name, "tasker_jwt_allowed_algorithms");
-    }
+    name = ngx_http_tasker_auth_origin(conf->jwt.algorithms_from,
+                                       "tasker_jwt_allowed_algorithms");
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "tasker_auth: %V \"%s\"%s does not fit the %s public "
@@ -1482,6 +1480,7 @@ ngx_http_tasker_auth_log_alg_misfit(ngx_conf_t *cf,
 }
 
 
+/* The JWT half of a policy: JWKS, or a static key that fits every alg. */
 static char *
 ngx_http_tasker_auth_build_jwt(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *conf, tasker::PolicyConfig *pc)
@@ -1502,11 +1501,9 @@ ngx_http_tasker_auth_build_jwt(ngx_conf_t *cf,
             != tasker::Status::Ok)
         {
             /* the value may come from a tasker_auth_config file */
-            ngx_str_t  name = ngx_string("tasker_jwks_max_stale");
-
-            if (conf->jwks.max_stale_from.len) {
-                name = conf->jwks.max_stale_from;
-            }
+            ngx_str_t  name = ngx_http_tasker_auth_origin(
+                                  conf->jwks.max_stale_from,
+                                  "tasker_jwks_max_stale");
 
             return ngx_http_tasker_auth_refuse(cf, &name, e);
         }

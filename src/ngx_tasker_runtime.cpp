@@ -530,7 +530,10 @@ ngx_http_tasker_auth_jwks_sync(ngx_http_tasker_auth_main_conf_t *mcf,
         return;
     }
     version = slot->version;
-    if (version & tasker::kJwksWriting) {
+    if (tasker::jwksSlotRead(version, local.version)
+        != tasker::JwksSlotRead::Parse)
+    {
+        /* torn since the first look: the next tick logs it */
         ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
         return;
     }
@@ -593,6 +596,16 @@ ngx_http_tasker_auth_jwks_log_failure(ngx_log_t *log,
 }
 
 
+/* Whether the slot's body is these bytes; under the zone mutex. */
+static bool
+ngx_http_tasker_auth_jwks_holds(const ngx_http_tasker_auth_jwks_slot_t *slot,
+    const std::string &body)
+{
+    return slot->body_len == body.size()
+           && ngx_memcmp(slot->body, body.data(), body.size()) == 0;
+}
+
+
 /*
  * A finished fetch into its slot, under the zone mutex (plain C only): a
  * good document and its times, or a failure and its back-off. The same
@@ -608,8 +621,7 @@ ngx_http_tasker_auth_jwks_store(ngx_http_tasker_auth_jwks_slot_t *slot,
 
     if (ok) {
         if (slot->version == 0 || (slot->version & tasker::kJwksWriting)
-            || slot->body_len != body.size()
-            || ngx_memcmp(slot->body, body.data(), body.size()) != 0)
+            || !ngx_http_tasker_auth_jwks_holds(slot, body))
         {
             uint64_t  next = (slot->version & ~tasker::kJwksWriting) + 1;
 
@@ -669,8 +681,7 @@ ngx_http_tasker_auth_jwks_unchanged(ngx_http_tasker_auth_main_conf_t *mcf,
 
     slot = ngx_http_tasker_auth_own_slot(mcf, i);
     same = slot != NULL && slot->version == local.version
-           && slot->body_len == body.size()
-           && ngx_memcmp(slot->body, body.data(), body.size()) == 0;
+           && ngx_http_tasker_auth_jwks_holds(slot, body);
 
     ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
 

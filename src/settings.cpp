@@ -2,10 +2,10 @@
 
 #include <strings.h>
 
-#include <algorithm>
 #include <string>
 #include <utility>
 
+#include "api_keys.h"
 #include "jwks_fetcher.h"
 #include "metrics.h"
 #include "permissions.h"
@@ -342,12 +342,6 @@ Status parsePermissionRule(const std::vector<std::string_view>& args, RuleSet* r
       return refuse(bad, " is not a known permission (see tasker-ctl auth show-permissions)",
                     error);
   }
-}
-
-bool looksLikeUnprefixedDigest(std::string_view key) {
-  return key.size() == 64 && std::all_of(key.begin(), key.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-         });
 }
 
 Status parseApiKeyEntry(std::string_view key, std::vector<std::string> permissions,

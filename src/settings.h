@@ -115,17 +115,6 @@ struct ApiKeySpec {
   std::string source;                    // "file:line", for messages
 };
 
-// A plain key of exactly 64 hex digits: what sha256sum prints, pasted without "sha256:". It is
-// taken as written, so the digest in the configuration is itself a working key and the key it
-// was made from is refused; the callers warn with kUnprefixedDigestWarning after the entry's
-// name. (A key made with `openssl rand -hex 32` looks the same; its entry works, and writing it
-// as its digest, as the README advises, ends the warning.)
-bool looksLikeUnprefixedDigest(std::string_view key);
-inline constexpr const char kUnprefixedDigestWarning[] =
-    " is 64 hex digits, like a SHA-256 digest written without \"sha256:\": it is taken as the key "
-    "itself, so the digest works as a key and the key it was made from does not; if it is a "
-    "digest, write \"sha256:<hex>\"";
-
 // Builds an ApiKeySpec. A permission string containing a comma is refused: entries are also
 // written as comma lists (tasker_api_key), where it would silently become two grants.
 Status parseApiKeyEntry(std::string_view key, std::vector<std::string> permissions,

@@ -19,7 +19,6 @@
 #include <vector>
 
 #include <jansson.h>
-#include <openssl/crypto.h>
 
 #include "algorithms.h"
 #include "api_keys.h"
@@ -45,12 +44,6 @@ constexpr const char* kPrivateKeyFile = "jwt-private-key.pem";
 constexpr const char* kPublicKeyFile = "jwt-public-key.pem";
 
 // ---- small helpers --------------------------------------------------------------------------
-
-// Zeroes a string that held secret material (a private key PEM, an API key).
-void cleanse(std::string* s) {
-  if (!s->empty()) OPENSSL_cleanse(&(*s)[0], s->size());
-  s->clear();
-}
 
 std::string joined(const std::vector<std::string>& items, const char* sep) {
   std::string out;

@@ -59,6 +59,11 @@ bool readFile(const std::string& path, size_t max_bytes, std::string* out, std::
   return true;
 }
 
+void cleanse(std::string* s) {
+  if (!s->empty()) OPENSSL_cleanse(&(*s)[0], s->size());
+  s->clear();
+}
+
 bool readStdin(size_t max_bytes, std::string* out, std::string* error) {
   std::string data;
   char buf[8192];
@@ -77,7 +82,7 @@ bool readStdin(size_t max_bytes, std::string* out, std::string* error) {
     *out = std::move(data);
     return true;
   }
-  if (!data.empty()) OPENSSL_cleanse(&data[0], data.size());
+  cleanse(&data);
   return false;
 }
 

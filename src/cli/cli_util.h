@@ -22,6 +22,9 @@ using JsonPtr = std::unique_ptr<json_t, JsonDecref>;
 // naming the path (never the content).
 bool readFile(const std::string& path, size_t max_bytes, std::string* out, std::string* error);
 
+// Zeroes a string that held secret material (a private key PEM, an API key), and empties it.
+void cleanse(std::string* s);
+
 // Reads all of stdin, at most max_bytes. False when larger ("larger than N bytes" in *error)
 // or unreadable (strerror in *error); the bytes read are then zeroed, as they may be a secret.
 bool readStdin(size_t max_bytes, std::string* out, std::string* error);

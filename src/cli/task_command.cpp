@@ -482,8 +482,9 @@ bool chooseBaseUrl(const std::optional<std::string>& url_arg, bool worker,
 int runTaskList(const Args& args) {
   const bool worker = args.flag("--worker");
   const std::optional<std::string> url_arg = args.get("--url");
-  if (url_arg && !baseUrlProblem(*url_arg).empty()) {
-    args.fail("--url " + baseUrlProblem(*url_arg) + ", got '" + redactedUrl(*url_arg) + "'");
+  if (const std::string problem = url_arg ? baseUrlProblem(*url_arg) : std::string();
+      !problem.empty()) {
+    args.fail("--url " + problem + ", got '" + redactedUrl(*url_arg) + "'");
   }
 
   ClientConfig config;

@@ -444,6 +444,18 @@ void test_api_keys_many_keys(void** state) {
   assert_int_equal(reg.size(), n);
 }
 
+// A digest pasted without "sha256:": exactly 64 hex digits, either case (the callers warn).
+void test_api_keys_unprefixed_digest_is_recognised(void** state) {
+  const std::string hex = "47c82187340829b3531d7d5447c3646495aac8ce3a3303649cb92d0040b18bf8";
+  assert_true(looksLikeUnprefixedDigest(hex));
+  assert_true(looksLikeUnprefixedDigest(upper(hex)));
+  assert_false(looksLikeUnprefixedDigest(hex.substr(1)));
+  assert_false(looksLikeUnprefixedDigest(hex + "0"));
+  assert_false(looksLikeUnprefixedDigest("sha256:" + hex));
+  assert_false(looksLikeUnprefixedDigest(hex.substr(1) + "g"));
+  assert_false(looksLikeUnprefixedDigest(""));
+}
+
 }  // namespace
 }  // namespace tasker
 
@@ -476,6 +488,7 @@ int main(void) {
       cmocka_unit_test(test_api_keys_plain_and_hashed_together),
       cmocka_unit_test(test_api_keys_plain_key_is_not_retained),
       cmocka_unit_test(test_api_keys_many_keys),
+      cmocka_unit_test(test_api_keys_unprefixed_digest_is_recognised),
   };
   return cmocka_run_group_tests_name("api_keys", tests, nullptr, nullptr);
 }

@@ -2,7 +2,6 @@
 // TOML loader, and loadAuthSettings (the typed TOML path). Files go to a mkdtemp directory.
 #include "settings.h"
 
-#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -150,18 +149,6 @@ void test_settings_text_and_header_name(void** state) {
   for (char c : std::string_view("!#$%&'*+.^`|~")) {
     assert_int_equal(headerNameByteNginxDrops(std::string("X-") + c, true), c);
   }
-
-  // a digest pasted without "sha256:": exactly 64 hex digits, either case
-  const std::string hex = "47c82187340829b3531d7d5447c3646495aac8ce3a3303649cb92d0040b18bf8";
-  assert_true(looksLikeUnprefixedDigest(hex));
-  std::string upper = hex;
-  for (char& c : upper) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
-  assert_true(looksLikeUnprefixedDigest(upper));
-  assert_false(looksLikeUnprefixedDigest(hex.substr(1)));
-  assert_false(looksLikeUnprefixedDigest(hex + "0"));
-  assert_false(looksLikeUnprefixedDigest("sha256:" + hex));
-  assert_false(looksLikeUnprefixedDigest(hex.substr(1) + "g"));
-  assert_false(looksLikeUnprefixedDigest(""));
 }
 
 void test_settings_jwks_refresh_floor(void** state) {
