@@ -848,6 +848,32 @@ ngx_http_tasker_auth_find_header(ngx_http_request_t *r, const ngx_str_t *name,
 }
 
 
+/*
+ * A request body (Content-Length above 0, chunked, or an HTTP/2 stream still
+ * open for DATA, which nginx marks chunked from 1.21.2 on) or a Content-Type:
+ * a browser's CORS preflight has neither (Fetch), so an OPTIONS request that
+ * has one is not taken for a preflight.
+ */
+static bool
+ngx_http_tasker_auth_has_content(ngx_http_request_t *r)
+{
+    if (r->headers_in.content_type != NULL
+        || r->headers_in.content_length_n > 0
+        || r->headers_in.chunked)
+    {
+        return true;
+    }
+
+#if (NGX_HTTP_V2)
+    if (r->stream != NULL && !r->stream->in_closed) {
+        return true;
+    }
+#endif
+
+    return false;
+}
+
+
 /* The header bytes the core decides on (views into the request). */
 static TASKER_HOT void
 ngx_http_tasker_auth_request_view(ngx_http_request_t *r,
@@ -881,6 +907,7 @@ ngx_http_tasker_auth_request_view(ngx_http_request_t *r,
         ngx_str_set(&name, "Access-Control-Request-Method");
         view->has_acr_method =
             ngx_http_tasker_auth_find_header(r, &name, NULL, &count) != NULL;
+        view->has_content = ngx_http_tasker_auth_has_content(r);
     }
 }
 

@@ -88,8 +88,11 @@ void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_
   try {
     out->status = Status::Internal;
 
-    // SPEC 3 step 2: a CORS preflight carries no credentials by design.
-    if (req.method == "OPTIONS" && req.has_origin && req.has_acr_method) {
+    // SPEC 3 step 2: a CORS preflight carries no credentials by design. A browser's preflight
+    // never has a body or a Content-Type (Fetch), so an OPTIONS that has either is checked: a
+    // gRPC call sent as OPTIONS with the two headers would otherwise reach a server that routes
+    // by path alone (tonic does) without credentials.
+    if (req.method == "OPTIONS" && req.has_origin && req.has_acr_method && !req.has_content) {
       out->preflight = true;
       out->status = Status::Ok;
       return;

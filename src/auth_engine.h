@@ -46,6 +46,7 @@ struct RequestView {
   std::optional<std::string_view> api_key;       // configured API key header value, if present
   bool has_origin = false;                       // Origin present
   bool has_acr_method = false;                   // Access-Control-Request-Method present
+  bool has_content = false;  // a body or a Content-Type: never on a CORS preflight (Fetch)
 };
 
 enum class AuthMethod { None, Jwt, ApiKey };

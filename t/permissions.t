@@ -393,6 +393,46 @@ Origin: https://ui.example.com
 
 
 
+=== TEST 21b: an OPTIONS request with a body is not a preflight (a browser's never has one)
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_permission POST tasks:create;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+OPTIONS /t
+{"name":"x"}
+--- more_headers
+Origin: https://ui.example.com
+Access-Control-Request-Method: POST
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","message":"Missing authentication credentials"}
+
+
+
+=== TEST 21c: nor is one with a Content-Type (a gRPC call sent as OPTIONS would reach tonic)
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_permission POST tasks:create;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+OPTIONS /t
+--- more_headers
+Origin: https://ui.example.com
+Access-Control-Request-Method: POST
+Content-Type: application/grpc
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","message":"Missing authentication credentials"}
+
+
+
 === TEST 22: a WebDAV method rule: PROPFIND needs its own permission
 --- config
     location = /v1/tasks {

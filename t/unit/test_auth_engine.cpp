@@ -79,6 +79,11 @@ void test_auth_engine_preflight_passes(void** state) {
   Decision d = run(*policy(true, false, "tasks:create"), v);
   assert_int_equal(d.status, Status::Ok);
   assert_true(d.preflight);
+  v.has_content = true;  // a body or a Content-Type: not a browser's preflight
+  d = run(*policy(true, false, "tasks:create"), v);
+  assert_int_equal(d.status, Status::CredentialsMissing);
+  assert_false(d.preflight);
+  v.has_content = false;
   v.has_acr_method = false;
   assert_int_equal(run(*policy(true, false), v).status, Status::CredentialsMissing);
 }
