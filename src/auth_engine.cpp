@@ -114,7 +114,10 @@ void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_
         return;
       }
       if (keys == nullptr) {
-        out->status = Status::KeysUnavailable;
+        // No key set yet (JWKS): 503 only for a token a key could verify (SPEC 8: an empty or
+        // malformed token is 401 whatever the keys).
+        Status shape = token.empty() ? Status::TokenMalformed : checkTokenShape(token, cfg_.verify);
+        out->status = shape == Status::Ok ? Status::KeysUnavailable : shape;
         return;
       }
       Status s;

@@ -401,6 +401,24 @@ Status verifyClaimsText(ClaimsReader reader, std::string claims_json, const Veri
 
 namespace {
 
+// The header checks that need no key: alg, crit, and in JWKS mode a kid.
+Status checkHeader(const JwtHeader& header, const VerifyOptions& opts, Alg* alg) noexcept {
+  // The allowlist is the defence against alg confusion: the token names its algorithm, but only
+  // the ten asymmetric ones we implement, and only those configured, are ever considered.
+  if (!header.has_alg) return Status::TokenAlgNotAllowed;
+  if (parseAlg(header.alg, alg) != Status::Ok) return Status::TokenAlgNotAllowed;
+  if ((opts.algorithms & algBit(*alg)) == 0) return Status::TokenAlgNotAllowed;
+
+  // RFC 7515 4.1.11: a recipient must reject a token whose crit names an extension it does not
+  // understand; we understand none.
+  if (header.has_crit) return Status::TokenCritUnsupported;
+
+  if (opts.require_kid && (!header.has_kid || header.kid.empty())) {
+    return Status::TokenKidMissing;
+  }
+  return Status::Ok;
+}
+
 Status verifyImpl(std::string_view token, const KeySet& keys, const VerifyOptions& opts,
                   int64_t now, VerifiedToken* out) {
   Jwt jwt;
@@ -408,25 +426,15 @@ Status verifyImpl(std::string_view token, const KeySet& keys, const VerifyOption
   if (s != Status::Ok) return s;
   const JwtHeader& header = jwt.hdr;
 
-  // The allowlist is the defence against alg confusion: the token names its algorithm, but only
-  // the ten asymmetric ones we implement, and only those configured, are ever considered.
-  if (!header.has_alg) return Status::TokenAlgNotAllowed;
+  if (header.has_kid) out->kid.assign(header.kid);
   Alg alg;
-  if (parseAlg(header.alg, &alg) != Status::Ok) return Status::TokenAlgNotAllowed;
-  if ((opts.algorithms & algBit(alg)) == 0) return Status::TokenAlgNotAllowed;
-
-  // RFC 7515 4.1.11: a recipient must reject a token whose crit names an extension it does not
-  // understand; we understand none.
-  if (header.has_crit) return Status::TokenCritUnsupported;
-
+  s = checkHeader(header, opts, &alg);
+  if (s != Status::Ok) return s;
   std::string_view kid = header.kid;
-  bool has_kid = header.has_kid;
-  if (has_kid) out->kid.assign(kid);
 
   // jku, x5u, jwk and x5c are never read: keys only ever come from the configuration.
   const VerifyKey* key = nullptr;
   if (opts.require_kid) {
-    if (!has_kid || kid.empty()) return Status::TokenKidMissing;
     key = keys.find(kid);
     if (key == nullptr) return Status::TokenUnknownKid;
   } else {
@@ -444,6 +452,20 @@ Status verifyImpl(std::string_view token, const KeySet& keys, const VerifyOption
 }
 
 }  // namespace
+
+Status checkTokenShape(std::string_view token, const VerifyOptions& opts) noexcept {
+  try {
+    Jwt jwt;
+    Status s = decodeJwt(token, &jwt);
+    if (s != Status::Ok) return s;
+    Alg alg;
+    return checkHeader(jwt.hdr, opts, &alg);
+  } catch (const std::bad_alloc&) {
+    return Status::OutOfMemory;
+  } catch (...) {
+    return Status::Internal;
+  }
+}
 
 Status verifyToken(std::string_view token, const KeySet& keys, const VerifyOptions& opts,
                    int64_t now, VerifiedToken* out) noexcept {

@@ -92,4 +92,10 @@ using VerifiedTokenRef = LocalRef<const VerifiedToken>;
 Status verifyToken(std::string_view token, const KeySet& keys, const VerifyOptions& opts,
                    int64_t now, VerifiedToken* out) noexcept;
 
+// The checks verifyToken makes before it needs a key, with the same statuses: size, three
+// strict base64url segments, header JSON, alg in the allowlist, no crit, and a kid when
+// require_kid. Ok: the token is well formed and a key is all it lacks. For a JWKS location that
+// has no key set yet, so that a malformed token is still 401, not 503. Never throws.
+Status checkTokenShape(std::string_view token, const VerifyOptions& opts) noexcept;
+
 }  // namespace tasker

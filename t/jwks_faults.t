@@ -10,7 +10,7 @@ use Test::Nginx::Socket 'no_plan';
 use TaskerTest;
 use JwksServer;
 
-our %tok = tasker_tokens(rsa => { header => { kid => 'kid-rsa' } });
+our %tok = tasker_tokens(rsa => { header => { kid => 'kid-rsa' } }, nokid => {});
 jwks_server_start();
 our $max_stale = 5;
 
@@ -94,6 +94,34 @@ Retry-After: 5
 --- error_log eval
 qr{\[error\] .*tasker_auth: JWKS fetch failed url=http://127\.0\.0\.1:\d+/jwks\.json: Failed to connect to 127\.0\.0\.1 port \d+ after \d+ ms: (Connection refused|Couldn't connect to server); no key set loaded yet, JWT requests get 503 \(failure \d+\)}
 
+
+
+
+=== TEST 1b: before any key set, a malformed token is still 401 (only a token a key could verify gets 503)
+--- config eval
+::jwks_config('/jwks.json', 'TEST_NGINX_JWKS_REFUSE_PORT')
+--- request
+GET /t
+--- more_headers
+Authorization: Bearer not-a-jwt
+--- error_code: 401
+--- response_headers
+WWW-Authenticate: Bearer realm="tasker", error="invalid_token"
+--- response_body
+{"error":"unauthorized","message":"Invalid or expired token"}
+
+
+
+=== TEST 1c: ... and so is a token without the kid JWKS mode needs
+--- config eval
+::jwks_config('/jwks.json', 'TEST_NGINX_JWKS_REFUSE_PORT')
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{nokid}"
+--- error_code: 401
+--- response_body
+{"error":"unauthorized","message":"Invalid or expired token"}
 
 
 

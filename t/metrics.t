@@ -13,6 +13,7 @@ our %tok = tasker_tokens(
     bad_iss  => { claims => { iss => 'elsewhere' } },
     nbf      => { claims => { nbf => $now + 900 } },
     analyst  => { claims => { permissions => ['system:analytics_read'] } },
+    with_kid => { header => { kid => 'kid-1' } },
 );
 $tok{garbage} = 'abc';
 
@@ -141,7 +142,7 @@ $::as . '
     }
     location = /as/nokeys {
         tasker_auth off;
-        proxy_set_header Authorization "Bearer not.a.token";
+        proxy_set_header Authorization "Bearer ' . $::tok{with_kid} . '";
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/nokeys;
     }
     location = /metrics {

@@ -1,5 +1,6 @@
 // Unit tests for src/auth_engine.cpp: the request flow of SPEC 3 and its precedence rules.
 #include "auth_engine.h"
+#include "tasker_limits.h"
 
 #include "test_helpers.h"
 
@@ -158,6 +159,46 @@ void test_auth_engine_jwks_without_keys_is_unavailable(void** state) {
   assert_int_equal(d.verify_ns, 0);
 }
 
+// SPEC 8: an empty or malformed token is 401 whatever the keys; 503 only for one a key could
+// verify. Checked before anything needs a key: structure, alg, crit, kid.
+void test_auth_engine_jwks_without_keys_malformed_is_invalid(void** state) {
+  PolicyConfig pc;
+  pc.jwt = true;
+  pc.jwks = true;
+  pc.verify.require_kid = true;  // as JWKS mode sets it
+  AuthPolicy p(std::move(pc));
+  const std::string good = makeToken(Alg::RS256, defaultClaims(), "kid-1");
+  const std::string hs = signRaw(keyFor(Alg::RS256), Alg::RS256,
+                                 R"({"alg":"HS256","kid":"kid-1"})", defaultClaims().json());
+  const std::string crit = signRaw(keyFor(Alg::RS256), Alg::RS256,
+                                   R"({"alg":"RS256","kid":"kid-1","crit":["x"]})",
+                                   defaultClaims().json());
+  const struct {
+    std::string token;
+    Status want;
+  } cases[] = {
+      {"", Status::TokenMalformed},
+      {"not-a-jwt", Status::TokenMalformed},
+      {"a.b", Status::TokenMalformed},
+      {std::string(kMaxTokenBytes + 1, 'a'), Status::TokenTooLarge},
+      {makeToken(Alg::RS256), Status::TokenKidMissing},
+      {hs, Status::TokenAlgNotAllowed},
+      {crit, Status::TokenCritUnsupported},
+      {good, Status::KeysUnavailable},
+  };
+  for (const auto& c : cases) {
+    std::string h = "Bearer " + c.token;
+    RequestView v;
+    v.authorization = h;
+    v.method = "GET";
+    Decision d;
+    p.decide(v, kNow, nullptr, &d);
+    assert_int_equal(d.status, c.want);
+    assert_true(d.presented);
+    assert_true(d.jwt_attempted);
+  }
+}
+
 void test_auth_engine_denial_names_permission(void** state) {
   RequestView v;
   std::string h = "Bearer " + makeToken(Alg::RS256);  // tasks:read, tasks:list
@@ -255,6 +296,7 @@ int main(void) {
       cmocka_unit_test(test_auth_engine_parse_bearer),
       cmocka_unit_test(test_auth_engine_missing_credentials),
       cmocka_unit_test(test_auth_engine_preflight_passes),
+      cmocka_unit_test(test_auth_engine_jwks_without_keys_malformed_is_invalid),
       cmocka_unit_test(test_auth_engine_bearer_wins_over_key),
       cmocka_unit_test(test_auth_engine_other_scheme_falls_back_to_key),
       cmocka_unit_test(test_auth_engine_empty_key_is_invalid),
