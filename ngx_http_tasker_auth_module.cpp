@@ -1004,11 +1004,12 @@ ngx_http_tasker_auth_join(ngx_pool_t *pool,
 
     out->data = p;
 
-    for (const std::string &s : items) {
-        if (p != out->data) {
+    /* by position, so empty strings (strict validation off) keep theirs */
+    for (i = 0; i < items.size(); i++) {
+        if (i != 0) {
             *p++ = ',';
         }
-        p = ngx_cpymem(p, s.data(), s.size());
+        p = ngx_cpymem(p, items[i].data(), items[i].size());
     }
 
     out->len = p - out->data;

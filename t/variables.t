@@ -7,6 +7,7 @@ our %tok = tasker_tokens(
                           tenant => 'acme', level => 3, admin => JSON::PP::true, ratio => 0.5,
                           groups => ['a', 'b'], mixed => ['a', 1], obj => { k => 'v' } } },
     crlf => { claims => { sub => "eve\r\nX-Evil: 1", note => "a\r\nX-Evil: 2" } },
+    empties => { claims => { sub => 'svc-reporting', permissions => ['', '', 'tasks:read', ''] } },
 );
 
 add_block_preprocessor(\&tasker_defaults);
@@ -96,3 +97,22 @@ GET /t
 --- error_code: 200
 --- response_body
 eve??X-Evil: 1|a??X-Evil: 2|
+
+
+
+=== TEST 5: with strict validation off, empty permission strings keep their place in $tasker_auth_permissions
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_strict_validation off;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_set_header X-Permissions $tasker_auth_permissions;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request
+GET /t
+--- more_headers eval
+"Authorization: Bearer $::tok{empties}"
+--- error_code: 200
+--- response_body
+backend GET subject= method= permissions=,,tasks:read,
