@@ -912,30 +912,45 @@ ngx_http_tasker_auth_request_view(ngx_http_request_t *r,
 }
 
 
+/*
+ * One client request counts at most once in each family, however many
+ * checks its internal redirects run (rewrite ... last, index, try_files,
+ * error_page into another protected location): the request and its
+ * verification, a failure, a denial. A later check adds only what the
+ * request has not counted yet, such as the denial of a location it was
+ * rewritten into after a first one let it through.
+ */
 static TASKER_HOT void
-ngx_http_tasker_auth_count(tasker::MetricsWriter m, const tasker::Decision &d)
+ngx_http_tasker_auth_count(tasker::MetricsWriter m, const tasker::Decision &d,
+    ngx_http_tasker_auth_ctx_t *ctx)
 {
-    if (d.jwt_attempted) {
-        tasker::metricsObserveVerification(m, d.authenticated, d.verify_ns);
+    if (!ctx->counted_request && d.method != tasker::AuthMethod::None) {
+        ctx->counted_request = 1;
+
+        if (d.jwt_attempted) {
+            tasker::metricsObserveVerification(m, d.authenticated,
+                                               d.verify_ns);
+        }
+
+        tasker::metricsCountRequest(m, d.method == tasker::AuthMethod::Jwt
+                                           ? tasker::kMetricsMethodJwt
+                                           : tasker::kMetricsMethodApiKey,
+                                    d.authenticated);
     }
 
-    if (d.method == tasker::AuthMethod::Jwt) {
-        tasker::metricsCountRequest(m, tasker::kMetricsMethodJwt,
-                                    d.authenticated);
+    if (d.status == tasker::Status::PermDenied
+        || d.status == tasker::Status::PermMethodNotCovered)
+    {
+        if (!ctx->counted_denial) {
+            ctx->counted_denial = 1;
+            tasker::metricsCountDenial(m,
+                d.status == tasker::Status::PermDenied
+                    ? tasker::permissionIndex(d.missing_permission)
+                    : tasker::kMetricsDenialMethodNotCovered);
+        }
 
-    } else if (d.method == tasker::AuthMethod::ApiKey) {
-        tasker::metricsCountRequest(m, tasker::kMetricsMethodApiKey,
-                                    d.authenticated);
-    }
-
-    if (d.status == tasker::Status::PermDenied) {
-        tasker::metricsCountDenial(
-            m, tasker::permissionIndex(d.missing_permission));
-
-    } else if (d.status == tasker::Status::PermMethodNotCovered) {
-        tasker::metricsCountDenial(m, tasker::kMetricsDenialMethodNotCovered);
-
-    } else if (!d.authenticated) {
+    } else if (!d.authenticated && !ctx->counted_failure) {
+        ctx->counted_failure = 1;
         tasker::metricsCountFailureStatus(m, d.status);
     }
 }
@@ -1035,28 +1050,74 @@ ngx_http_tasker_auth_token_cleanup(void *data)
 }
 
 
+static void
+ngx_http_tasker_auth_ctx_cleanup(void *data)
+{
+    /* nothing to free: the handler's address is how a later check finds it */
+}
+
+
+/*
+ * The request's context: this location's, or after an internal redirect
+ * (which wipes module contexts) the one an earlier check left in a pool
+ * cleanup, or a new one. Its identity is reset; what the request has
+ * counted is kept.
+ */
+static TASKER_HOT ngx_http_tasker_auth_ctx_t *
+ngx_http_tasker_auth_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_tasker_auth_ctx_t  *ctx, kept;
+
+    ctx = (ngx_http_tasker_auth_ctx_t *)
+              ngx_http_get_module_ctx(r, ngx_http_tasker_auth_module);
+
+    if (ctx == NULL && r->internal) {
+        for (cln = r->pool->cleanup; cln; cln = cln->next) {
+            if (cln->handler == ngx_http_tasker_auth_ctx_cleanup) {
+                ctx = (ngx_http_tasker_auth_ctx_t *) cln->data;
+                break;
+            }
+        }
+    }
+
+    if (ctx == NULL) {
+        cln = ngx_pool_cleanup_add(r->pool,
+                                   sizeof(ngx_http_tasker_auth_ctx_t));
+        if (cln == NULL) {
+            return NULL;
+        }
+
+        cln->handler = ngx_http_tasker_auth_ctx_cleanup;
+        ctx = (ngx_http_tasker_auth_ctx_t *) cln->data;
+        *ctx = ngx_http_tasker_auth_ctx_t();
+
+    } else {
+        kept = ngx_http_tasker_auth_ctx_t();
+        kept.counted_request = ctx->counted_request;
+        kept.counted_failure = ctx->counted_failure;
+        kept.counted_denial = ctx->counted_denial;
+        *ctx = kept;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_tasker_auth_module);
+
+    return ctx;
+}
+
+
 /*
  * Keeps the identity for the variables, as long as r->pool: a JWT's verified
  * result (moved out of the decision, so its cache entry may be evicted
  * meanwhile) or an API key's entry (the configuration's). Nothing is copied.
  */
 static TASKER_HOT ngx_int_t
-ngx_http_tasker_auth_set_ctx(ngx_http_request_t *r, tasker::Decision *d)
+ngx_http_tasker_auth_set_identity(ngx_http_request_t *r,
+    ngx_http_tasker_auth_ctx_t *ctx, tasker::Decision *d)
 {
     using token_ptr = tasker::VerifiedTokenRef;
 
-    ngx_pool_cleanup_t          *cln;
-    ngx_http_tasker_auth_ctx_t  *ctx;
-
-    ctx = (ngx_http_tasker_auth_ctx_t *)
-              ngx_palloc(r->pool, sizeof(ngx_http_tasker_auth_ctx_t));
-    if (ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    *ctx = ngx_http_tasker_auth_ctx_t();
-
-    ngx_http_set_ctx(r, ctx, ngx_http_tasker_auth_module);
+    ngx_pool_cleanup_t  *cln;
 
     if (!d->authenticated) {
         return NGX_OK;
@@ -1210,6 +1271,7 @@ ngx_http_tasker_auth_handler(ngx_http_request_t *r)
     tasker::TokenCache                *cache;
     tasker::RequestView                view;
     const tasker::KeySet              *keys;
+    ngx_http_tasker_auth_ctx_t        *ctx;
     ngx_http_tasker_auth_loc_conf_t   *lcf;
     ngx_http_tasker_auth_main_conf_t  *mcf;
 
@@ -1263,10 +1325,15 @@ ngx_http_tasker_auth_handler(ngx_http_request_t *r)
             ngx_http_tasker_auth_jwks_unknown_kid(mcf, lcf->jwks.index, now);
         }
 
-        ngx_http_tasker_auth_count(ngx_http_tasker_auth_worker_metrics(mcf),
-                                   d);
+        ctx = ngx_http_tasker_auth_get_ctx(r);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
-        if (ngx_http_tasker_auth_set_ctx(r, &d) != NGX_OK) {
+        ngx_http_tasker_auth_count(ngx_http_tasker_auth_worker_metrics(mcf),
+                                   d, ctx);
+
+        if (ngx_http_tasker_auth_set_identity(r, ctx, &d) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 

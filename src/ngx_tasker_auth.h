@@ -237,6 +237,14 @@ typedef struct {
     struct ngx_http_tasker_auth_pending_s  *pending;
     unsigned                          subject_built:1;
     unsigned                          permissions_built:1;
+    /*
+     * What this request has counted, kept across internal redirects (the
+     * context lives in a pool cleanup, found again as realip finds its own):
+     * each check counts only what the request has not counted yet.
+     */
+    unsigned                          counted_request:1;
+    unsigned                          counted_failure:1;
+    unsigned                          counted_denial:1;
 } ngx_http_tasker_auth_ctx_t;
 
 

@@ -85,6 +85,49 @@ ngx_http_tasker_auth_add_header(ngx_http_request_t *r, const char *name,
 }
 
 
+/*
+ * Sets a response header: replaces the value of one already there, else adds
+ * it. An error_page that leads into another protected location keeps the
+ * first rejection's headers (nginx keeps them for error pages), and that
+ * location's check rejects again: one challenge, not two.
+ */
+static ngx_table_elt_t *
+ngx_http_tasker_auth_set_header_out(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    len = ngx_strlen(name);
+    part = &r->headers_out.headers.part;
+    h = (ngx_table_elt_t *) part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = (ngx_table_elt_t *) part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0 && h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            h[i].value = *value;
+            return &h[i];
+        }
+    }
+
+    return ngx_http_tasker_auth_add_header(r, name, value);
+}
+
+
 /* RFC 6750: error="invalid_token" only when a credential was presented */
 static ngx_int_t
 ngx_http_tasker_auth_challenge(ngx_http_request_t *r, ngx_uint_t status,
@@ -101,7 +144,7 @@ ngx_http_tasker_auth_challenge(ngx_http_request_t *r, ngx_uint_t status,
         }
 
         r->headers_out.www_authenticate =
-            ngx_http_tasker_auth_add_header(r, "WWW-Authenticate", &value);
+            ngx_http_tasker_auth_set_header_out(r, "WWW-Authenticate", &value);
         if (r->headers_out.www_authenticate == NULL) {
             return NGX_ERROR;
         }
@@ -109,7 +152,9 @@ ngx_http_tasker_auth_challenge(ngx_http_request_t *r, ngx_uint_t status,
 
     if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
         ngx_str_set(&value, "5");
-        if (ngx_http_tasker_auth_add_header(r, "Retry-After", &value) == NULL) {
+        if (ngx_http_tasker_auth_set_header_out(r, "Retry-After", &value)
+            == NULL)
+        {
             return NGX_ERROR;
         }
     }

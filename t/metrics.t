@@ -165,3 +165,76 @@ $::as . '
     'tasker_auth_jwt_verification_duration_milliseconds_count{result="failure"} 1',
     'tasker_auth_jwt_verification_duration_milliseconds_bucket{result="failure",le="0.005"} 1',
  ) }/]
+
+
+
+=== TEST 5: a request counts once in each series however many checks its internal redirects run; a denial after a redirect still counts
+--- config eval
+'
+    location = /idx {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_permission tasks:read;
+        try_files /no-such-file @idx;
+    }
+    location @idx {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_permission tasks:read;
+        rewrite ^ /_backend break;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+    location = /a {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        try_files /no-such-file @create;
+    }
+    location @create {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        tasker_permission tasks:create;
+        rewrite ^ /_backend break;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+    location = /e {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        error_page 401 /err401;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+    location = /err401 {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+    location = /as-idx {
+        tasker_auth off;
+        proxy_set_header Authorization "Bearer ' . $::tok{reader} . '";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/idx;
+    }
+    location = /as-a {
+        tasker_auth off;
+        proxy_set_header Authorization "Bearer ' . $::tok{reader} . '";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/a;
+    }
+    location = /metrics {
+        tasker_auth off;
+        tasker_auth_metrics;
+    }
+'
+--- request eval
+["GET /as-idx", "GET /as-a", "GET /e", "GET /metrics"]
+--- error_code eval
+[200, 403, 401, 200]
+--- raw_response_headers_unlike eval
+[(qr/WWW-Authenticate.*WWW-Authenticate/is) x 4]
+--- response_body_like eval
+[qr/backend/, qr/Missing required permission: tasks:create/, qr/Missing authentication credentials/,
+ qr/(?sm)^${\ join '', map { ::series($_) } (
+    'tasker_auth_requests_total{method="jwt",result="success"} 2',
+    'tasker_auth_requests_total{method="jwt",result="failure"} 0',
+    'tasker_auth_failures_total{reason="missing"} 1',
+    'tasker_permission_denials_total{permission="tasks:create"} 1',
+    'tasker_auth_jwt_verification_duration_milliseconds_count{result="success"} 2',
+    'tasker_auth_jwt_verification_duration_milliseconds_count{result="failure"} 0',
+ ) }/]
