@@ -62,7 +62,7 @@ using CurlUrlPtr = std::unique_ptr<CURLU, CurlUrlDeleter>;
 using CurlStrPtr = std::unique_ptr<char, CurlFreeDeleter>;
 
 constexpr const char* kUserAgent = "ngx_http_tasker_auth_module";
-constexpr size_t kMaxErrorChars = 256;  // cap on error() text, bytes
+constexpr size_t kMaxErrorChars = kMaxShownUrlBytes;  // cap on error() text and shown URLs, bytes
 
 bool is2xx(long code) noexcept { return code >= 200 && code <= 299; }
 

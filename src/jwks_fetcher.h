@@ -125,9 +125,13 @@ const char* fetcherCurlVersion() noexcept;
 // For nginx -t. *error may be nullptr. Does not resolve the host or check reachability.
 Status validateFetchUrl(const std::string& url, std::string* error) noexcept;
 
+// Longest redactFetchUrl result, in bytes (longer ones are cut).
+constexpr size_t kMaxShownUrlBytes = 256;
+
 // The URL as safe to log: scheme://host[:port]/path, with userinfo dropped and a query replaced
 // by "?...". A URL that validateFetchUrl rejects is shown as written, but with anything before
 // the last '@' of its authority replaced by "...@" and its query by "?..." (nginx -t messages).
+// At most kMaxShownUrlBytes bytes, printable ASCII.
 Status redactFetchUrl(const std::string& url, std::string* out) noexcept;
 
 // *shown (a redactFetchUrl result), made distinct from the shown forms other URLs of the same

@@ -223,7 +223,7 @@ void writeJwks(const MetricsBlock& block, PageWriter& w) {
   uint64_t lens[kMaxJwksUrls];
   for (int i = 0; i < kMaxJwksUrls; ++i) {
     lens[i] = block.jwks[i].url_len.load(std::memory_order_acquire);
-    if (lens[i] >= kMetricsUrlBytes) lens[i] = 0;  // never written so; treat as unregistered
+    if (lens[i] >= kMetricsLabelBytes) lens[i] = 0;  // never written so; treat as unregistered
   }
   w.family(kRefreshName, "counter", "JWKS refresh attempts by URL and result.");
   for (int i = 0; i < kMaxJwksUrls; ++i) {
@@ -311,28 +311,62 @@ int metricsMethodIndex(std::string_view method) noexcept {
   return -1;
 }
 
-int metricsRegisterUrl(MetricsBlock* block, std::string_view url) noexcept {
-  if (block == nullptr || url.empty() || url.size() >= kMetricsUrlBytes ||
+uint64_t metricsUrlSource(std::string_view raw_url) noexcept {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a 64 offset basis
+  for (const char c : raw_url) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;  // FNV-1a 64 prime
+  }
+  return h != 0 ? h : 1;  // 0 means "not known"
+}
+
+int metricsRegisterUrl(MetricsBlock* block, std::string_view url, uint64_t source) noexcept {
+  if (block == nullptr || url.empty() || url.size() >= kMetricsLabelBytes ||
       url.find('\0') != std::string_view::npos || !isValidUtf8(url)) {
     return -1;
   }
+  int found = -1;
   int free_slot = -1;
-  for (int i = 0; i < kMaxJwksUrls; ++i) {
+  for (int i = 0; i < kMaxJwksUrls && found < 0; ++i) {
     const MetricsJwksSlot& s = block->jwks[i];
     const uint64_t len = s.url_len.load(std::memory_order_acquire);
     if (len == 0) {
       if (free_slot < 0) free_slot = i;
     } else if (len == url.size() && std::memcmp(s.url, url.data(), url.size()) == 0) {
-      return i;
+      found = i;
     }
+  }
+  if (found >= 0) {
+    MetricsJwksSlot& s = block->jwks[found];
+    const uint64_t was = s.source.load(kRelaxed);
+    if (source == 0 || was == source) return found;
+    // The label names another URL now (a reload reordered URLs that show the same way): its
+    // series start again, as a new URL's would, and a process of the older configuration stops
+    // counting here (metricsSlotIs).
+    s.source.store(source, kRelaxed);
+    if (was != 0) {
+      for (auto& r : s.refresh) r.store(0, kRelaxed);
+      s.keys.store(0, kRelaxed);
+    }
+    return found;
   }
   if (free_slot < 0) return -1;
   MetricsJwksSlot& s = block->jwks[free_slot];
   std::memcpy(s.url, url.data(), url.size());
   s.url[url.size()] = '\0';
-  // Publish: readers that see the length also see the bytes.
+  s.source.store(source, kRelaxed);
+  // Publish: readers that see the length also see the bytes (and the source).
   s.url_len.store(url.size(), std::memory_order_release);
   return free_slot;
+}
+
+bool metricsSlotIs(const MetricsBlock* block, int slot, std::string_view url,
+                   uint64_t source) noexcept {
+  if (block == nullptr || slot < 0 || slot >= kMaxJwksUrls) return false;
+  const MetricsJwksSlot& s = block->jwks[slot];
+  const uint64_t len = s.url_len.load(std::memory_order_acquire);
+  return len != 0 && len == url.size() && std::memcmp(s.url, url.data(), len) == 0 &&
+         s.source.load(kRelaxed) == source;
 }
 
 void metricsUnregisterUrl(MetricsBlock* block, int slot) noexcept {
@@ -341,6 +375,7 @@ void metricsUnregisterUrl(MetricsBlock* block, int slot) noexcept {
   s.url_len.store(0, std::memory_order_release);
   for (auto& r : s.refresh) r.store(0, kRelaxed);
   s.keys.store(0, kRelaxed);
+  s.source.store(0, kRelaxed);
 }
 
 MetricsWriter metricsSharedWriter(MetricsBlock* block) noexcept {

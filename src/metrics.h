@@ -16,7 +16,8 @@
 // Usage (adapter, master process, once nginx committed the cycle: init_module, not init_zone,
 // which runs before nginx may still reject the new configuration and keep the running one):
 //   metricsUnregisterUrl(block, slot);                    // each slot no configured URL names
-//   int slot = metricsRegisterUrl(block, jwks_url);       // once per configured JWKS URL
+//   int slot = metricsRegisterUrl(block, label,           // once per configured JWKS URL
+//                                 metricsUrlSource(raw_url));
 // Usage (a worker process: claim a lane once, count into it on the request path, lock-free):
 //   MetricsWriter w = metricsClaimLane(block, getpid(), processAlive);
 //   metricsCountRequest(w, kMetricsMethodJwt, true);
@@ -73,19 +74,34 @@ inline constexpr uint64_t kVerifyBucketBoundsNs[kVerifyBucketCount] = {
 
 // JWKS URL slots: at most this many distinct URLs get tasker_auth_jwks_* series.
 constexpr int kMaxJwksUrls = 16;
-// Storage for one URL including a terminating NUL: URLs of kMetricsUrlBytes bytes or more are
-// not registered.
+// A JWKS URL including a terminating NUL: the configuration refuses longer ones (SPEC 8), and the
+// JWKS zone stores them in this many bytes.
 constexpr size_t kMetricsUrlBytes = 512;
+// Storage for one `url` label including its NUL: labels of kMetricsLabelBytes bytes or more are
+// not registered. The label field was kMetricsUrlBytes long; its last 8 bytes now hold the slot's
+// `source`, in the same layout version. No label ever reached them (redactFetchUrl shows at most
+// 256 bytes, distinctShownUrl adds at most "#17"), so they read 0 in a block an earlier build
+// wrote, and a module upgrade by reload may keep that block.
+constexpr size_t kMetricsLabelBytes = kMetricsUrlBytes - sizeof(uint64_t);
 
 // One JWKS URL's series. `url_len` is the publication flag: 0 means the slot is free; it is stored
 // (release) only after `url` is completely written and never changes afterwards, so a reader that
 // loads a non-zero url_len (acquire) may read url[0, url_len) without further synchronisation.
+// `url` is the label (the redacted URL, made distinct by "#2"...); `source` says which configured
+// URL the series counts for, since two URLs can swap labels at a reload (see metricsRegisterUrl).
 struct MetricsJwksSlot {
   std::atomic<uint64_t> url_len{0};                      // bytes of url; 0 = unregistered
   std::atomic<uint64_t> refresh[kMetricsResultCount]{};  // refresh attempts by result
-  std::atomic<uint64_t> keys{0};  // usable keys in the last loaded set (gauge)
-  char url[kMetricsUrlBytes]{};   // NUL-terminated, raw (unescaped) bytes
+  std::atomic<uint64_t> keys{0};   // usable keys in the last loaded set (gauge)
+  char url[kMetricsLabelBytes]{};  // NUL-terminated, raw (unescaped) bytes
+  // metricsUrlSource() of the raw URL the series counts for; 0 = not known (a block of a build
+  // before this field, or a registration that gave none).
+  std::atomic<uint64_t> source{0};
 };
+
+static_assert(sizeof(MetricsJwksSlot) == 4 * sizeof(uint64_t) + kMetricsUrlBytes &&
+                  offsetof(MetricsJwksSlot, source) == 4 * sizeof(uint64_t) + kMetricsLabelBytes,
+              "MetricsJwksSlot keeps the size and offsets of layout 3 (metricsCompatible)");
 
 // Lanes: the request-path counters of one writer. Every request used to do one or two locked
 // read-modify-writes on lines all workers share; now each worker process claims a lane of its
@@ -178,14 +194,32 @@ const char* failureReasonName(int index) noexcept;
 // anything else (including "") -> -1. Accepts authMethodName() output.
 int metricsMethodIndex(std::string_view method) noexcept;
 
-// Registers a JWKS URL and returns its slot 0..kMaxJwksUrls-1. Idempotent: a URL already
-// registered (byte-exact compare) returns its existing slot, which is how counts survive a reload.
+// The identity of a raw JWKS URL (as configured, userinfo and query included) for
+// metricsRegisterUrl: a 64-bit FNV-1a hash, unseeded, so the same in every process and build;
+// never 0. Not a secret and not collision-proof against a chosen URL: the URLs come from the
+// operator's configuration.
+uint64_t metricsUrlSource(std::string_view raw_url) noexcept;
+
+// Registers a JWKS URL's label `url` for the raw URL whose metricsUrlSource() is `source`, and
+// returns its slot 0..kMaxJwksUrls-1. A label already registered (byte-exact compare) returns its
+// existing slot, which is how counts survive a reload. Labels are assigned in configuration order
+// ("#2" for the second URL that shows the same way), so a reload can give a label to another URL:
+// when the slot's recorded source is another non-zero one, its refresh counters and keys gauge
+// restart at 0 and it records `source`. A slot without a source (0: written by an earlier build)
+// takes `source` and keeps its counts; `source` 0 matches any slot and changes nothing.
 // Returns -1 when block is nullptr, url is empty, contains a NUL byte, is not valid UTF-8
-// (Prometheus label values must be UTF-8), is kMetricsUrlBytes bytes or longer, or every slot is
-// taken. Only metricsUnregisterUrl frees a slot. NOT thread-safe against other registrations:
+// (Prometheus label values must be UTF-8), is kMetricsLabelBytes bytes or longer, or every slot
+// is taken. Only metricsUnregisterUrl frees a slot. NOT thread-safe against other registrations:
 // call it from one process at a time (the master, in init_module). Concurrent readers and
-// counters in other processes are safe (see MetricsJwksSlot::url_len).
-int metricsRegisterUrl(MetricsBlock* block, std::string_view url) noexcept;
+// counters in other processes are safe (see MetricsJwksSlot::url_len), though a refresh counted
+// at the instant of a reset may land on either side of it.
+int metricsRegisterUrl(MetricsBlock* block, std::string_view url, uint64_t source = 0) noexcept;
+
+// Whether `slot` is registered with the label `url` for `source` (both as metricsRegisterUrl was
+// given them): a process of an older configuration checks it before counting, since a reload may
+// have given the slot, or its label, to another URL. False for nullptr or a slot out of range.
+bool metricsSlotIs(const MetricsBlock* block, int slot, std::string_view url,
+                   uint64_t source) noexcept;
 
 // Unregisters a slot whose URL the configuration no longer names (a reload removed it): its
 // series leave the page, and its counters restart at zero if the slot is registered again.

@@ -85,6 +85,8 @@ typedef struct {
     time_t                            refresh_interval;
     time_t                            max_stale;     /* longest; 0: none */
     ngx_int_t                         metrics_slot;
+    uint64_t                          metrics_source; /* metricsUrlSource
+                                                         of url */
     /* its slot in the JWKS zone and that slot's epoch, set as the zone is
      * initialised (so inherited by the cycle's workers) */
     ngx_uint_t                        slot;

@@ -1417,7 +1417,14 @@ ngx_http_tasker_auth_register_jwks(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    /* two URLs that show the same way (userinfo, query) get two names */
+    /*
+     * two URLs that show the same way (userinfo, query) get two names;
+     * every name fits a metrics label
+     */
+    static_assert(tasker::kMaxShownUrlBytes + sizeof("#99")
+                  <= tasker::kMetricsLabelBytes && tasker::kMaxJwksUrls < 98,
+                  "a shown JWKS URL with its #n fits a metrics label");
+
     std::vector<std::string_view>  taken;
 
     for (i = 0; i < mcf->jwks.nelts; i++) {
@@ -1440,6 +1447,8 @@ ngx_http_tasker_auth_register_jwks(ngx_conf_t *cf,
     j->refresh_interval = conf->jwks.refresh_interval;
     j->max_stale = conf->jwks.max_stale;
     j->metrics_slot = -1;
+    j->metrics_source = tasker::metricsUrlSource(
+                            ngx_http_tasker_auth_sv(&conf->jwks.url));
 
     conf->jwks.index = mcf->jwks.nelts - 1;
     return NGX_OK;

@@ -156,9 +156,13 @@ ngx_http_tasker_auth_register_urls(ngx_cycle_t *cycle)
 
     j = static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts);
     for (i = 0; i < mcf->jwks.nelts; i++) {
-        /* the label is the redacted URL: no userinfo, no query secrets */
+        /*
+         * the label is the redacted URL: no userinfo, no query secrets; the
+         * source says which URL it counts for when a reload moves labels
+         */
         j[i].metrics_slot = tasker::metricsRegisterUrl(mcf->metrics,
-                                                       *j[i].shown);
+                                                       *j[i].shown,
+                                                       j[i].metrics_source);
     }
 }
 
@@ -412,18 +416,17 @@ ngx_http_tasker_auth_own_slot(ngx_http_tasker_auth_main_conf_t *mcf,
 
 
 /*
- * Whether URL j's metrics slot still names it: a reload that drops the URL
- * may give the slot to another one while a worker of the older cycle still
- * finishes a fetch.
+ * Whether URL j's metrics slot still counts for it: a reload that drops the
+ * URL may give the slot to another one, and one that reorders URLs showing
+ * the same way may give its label to another URL, while a worker of the
+ * older cycle still finishes a fetch.
  */
 static bool
 ngx_http_tasker_auth_metrics_slot_is(ngx_http_tasker_auth_main_conf_t *mcf,
     const ngx_http_tasker_auth_jwks_conf_t *j)
 {
-    return mcf->metrics != NULL && j->metrics_slot >= 0
-           && j->metrics_slot < tasker::kMaxJwksUrls
-           && ngx_http_tasker_auth_metrics_url_is(
-                  mcf->metrics->jwks[j->metrics_slot], *j->shown);
+    return tasker::metricsSlotIs(mcf->metrics, (int) j->metrics_slot,
+                                 *j->shown, j->metrics_source);
 }
 
 
@@ -474,6 +477,37 @@ ngx_http_tasker_auth_jwks_log_torn(ngx_http_tasker_auth_main_conf_t *mcf,
                   "fetched again", j->shown->c_str(),
                   local.keys ? "keeping this worker's key set"
                              : "no key set here, JWT requests get 503");
+}
+
+
+/*
+ * The keys gauge of URL i from a set this worker parsed from the zone: a
+ * reload keeps a URL's document without fetching it, and its gauge may have
+ * restarted at 0 (its label named another URL before). Only while the slot
+ * still holds that version: a refresh that published a newer one since sets
+ * the gauge itself, after its own store under the same mutex.
+ */
+static void
+ngx_http_tasker_auth_jwks_seed_keys(ngx_http_tasker_auth_main_conf_t *mcf,
+    ngx_uint_t i, uint64_t version, size_t nkeys)
+{
+    ngx_http_tasker_auth_jwks_conf_t   *j;
+    ngx_http_tasker_auth_jwks_slot_t   *slot;
+
+    j = &static_cast<ngx_http_tasker_auth_jwks_conf_t *>(mcf->jwks.elts)[i];
+
+    if (!ngx_http_tasker_auth_metrics_slot_is(mcf, j)) {
+        return;
+    }
+
+    ngx_shmtx_lock(&mcf->jwks_pool->mutex);
+
+    slot = ngx_http_tasker_auth_own_slot(mcf, i);
+    if (slot != NULL && slot->version == version) {
+        tasker::metricsSetJwksKeys(mcf->metrics, (int) j->metrics_slot, nkeys);
+    }
+
+    ngx_shmtx_unlock(&mcf->jwks_pool->mutex);
 }
 
 
@@ -560,6 +594,8 @@ ngx_http_tasker_auth_jwks_sync(ngx_http_tasker_auth_main_conf_t *mcf,
         }
         return;
     }
+
+    ngx_http_tasker_auth_jwks_seed_keys(mcf, i, version, ks->size());
 
     local.keys = std::move(ks);
     local.version = version;

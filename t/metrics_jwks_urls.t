@@ -2,6 +2,8 @@
 # string) as in the logs, and a URL that a reload removed is no longer exported. The reload is a
 # HUP sent by --- init of the second block after it rewrote nginx.conf. A reload that nginx
 # rejects after the shared zones were set up (a listen port in use) changes nothing on the page.
+# URLs that show the same way keep their own series when a reload reorders them (TEST 6-8): the
+# test nginx serves a 3-key set for ?tenant=B and a 1-key set for ?tenant=A.
 use Test::Nginx::Socket 'no_plan';
 use TaskerTest;
 use PromCheck;
@@ -9,6 +11,7 @@ use IO::Socket::INET;
 
 master_on();
 workers(1);
+tasker_keys();  # TEST 6-8 serve its jwks.json (3 keys) and jwks-rsa2.json (1 key)
 
 # Replaces $from by $to in nginx.conf (and applies $edit to the text, when given), sends the
 # master HUP and returns the text as it was.
@@ -19,7 +22,9 @@ sub rewrite_and_hup {
     my $text = do { local $/; <$in> };
     close $in;
     my $orig = $text;
-    $text =~ s/\Q$from\E/$to/g or die "rewrite_and_hup: $from not in $conf\n";
+    if (defined $from) {
+        $text =~ s/\Q$from\E/$to/g or die "rewrite_and_hup: $from not in $conf\n";
+    }
     $text = $edit->($text) if $edit;
     open my $out, '>', $conf or die "$conf: $!\n";
     print $out $text;
@@ -59,6 +64,38 @@ sub failed_reload_with {
     print $out $orig;
     close $out;
 }
+
+# A location block of nginx.conf, from "location = /NAME {" to its closing brace.
+sub location_re { my $name = shift; qr{\n[ \t]*location = /\Q$name\E \{.*?\n[ \t]*\}}s }
+
+# Reloads with a copy of location /b, named /a and asking for tenant A, put before /b: A's URL
+# then shows as B's did, and takes its label; B's becomes "#2".
+sub reload_adding_a_before_b {
+    my $re = location_re('b');
+    rewrite_and_hup(undef, undef, sub {
+        my $text = shift;
+        $text =~ m/($re)/ or die "no location \/b\n";
+        my $b = $1;
+        (my $a = $b) =~ s!location = /b !location = /a ! or die "no /b\n";
+        $a =~ s!tenant=B!tenant=A! or die "no tenant=B\n";
+        $text =~ s/\Q$b\E/$a$b/;
+        return $text;
+    });
+    select(undef, undef, undef, 1.5);
+}
+
+# Reloads without location /a: B's URL takes the bare label back.
+sub reload_removing_a {
+    my $re = location_re('a');
+    rewrite_and_hup(undef, undef, sub {
+        my $text = shift;
+        $text =~ s{$re}{} or die "no location /a\n";
+        return $text;
+    });
+    select(undef, undef, undef, 1.5);
+}
+
+sub pause { select(undef, undef, undef, $_[0]) }
 
 add_block_preprocessor(\&tasker_defaults);
 add_response_body_check(\&prom_check);
@@ -179,3 +216,55 @@ GET /metrics
 --- error_code: 200
 --- response_body_like eval
 qr{\A(?!.*(?:secret|scott))(?=.*^tasker_auth_jwks_keys\{url="http://\.\.\.\@127\.0\.0\.1:\d+/a\.json"\} 0$)(?=.*^tasker_auth_jwks_keys\{url="http://\.\.\.\@127\.0\.0\.1:\d+/b\.json"\} 0$)}sm
+
+
+
+=== TEST 6: one URL with a query: its label, its keys and its first refresh
+--- http_config
+    map $arg_tenant $tenant_doc {
+        A        /jwks-rsa2.json;
+        default  /jwks.json;
+    }
+--- config
+    location = /k.json { tasker_auth off; rewrite ^ $tenant_doc last; }
+    location = /jwks.json { tasker_auth off; alias $TEST_NGINX_KEYS/jwks.json; }
+    location = /jwks-rsa2.json { tasker_auth off; alias $TEST_NGINX_KEYS/jwks-rsa2.json; }
+    location = /b {
+        tasker_auth on;
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/k.json?tenant=B;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+    location = /metrics {
+        tasker_auth off;
+        tasker_auth_metrics;
+    }
+--- init
+::pause(1);
+--- request
+GET /metrics
+--- error_code: 200
+--- response_body_like eval
+qr{\A(?!.*#2)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/k\.json\?\.\.\."\} 3$)(?=.*^tasker_auth_jwks_refresh_total\{url="http://127\.0\.0\.1:\d+/k\.json\?\.\.\.",result="success"\} 1$)}sm
+
+
+
+=== TEST 7: a reload puts tenant A (1 key) before B: the bare label counts for A from 0, and B's "#2" shows B's 3 kept keys at once
+--- init
+::reload_adding_a_before_b();
+--- request
+GET /metrics
+--- error_code: 200
+--- response_body_like eval
+qr{\A(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/k\.json\?\.\.\."\} 1$)(?=.*^tasker_auth_jwks_refresh_total\{url="http://127\.0\.0\.1:\d+/k\.json\?\.\.\.",result="success"\} 1$)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/k\.json\?\.\.\.#2"\} 3$)(?=.*^tasker_auth_jwks_refresh_total\{url="http://127\.0\.0\.1:\d+/k\.json\?\.\.\.#2",result="success"\} 0$)}sm
+
+
+
+=== TEST 8: a reload removes A: the bare label is B's again, with B's keys and none of A's counts
+--- init
+::reload_removing_a();
+--- request
+GET /metrics
+--- error_code: 200
+--- response_body_like eval
+qr{\A(?!.*#2)(?=.*^tasker_auth_jwks_keys\{url="http://127\.0\.0\.1:\d+/k\.json\?\.\.\."\} 3$)(?=.*^tasker_auth_jwks_refresh_total\{url="http://127\.0\.0\.1:\d+/k\.json\?\.\.\.",result="success"\} 0$)}sm

@@ -291,6 +291,7 @@ static void test_metrics_init_zeroes_garbage_and_sets_magic(void** state) {
     assert_int_equal(s.url_len.load(), 0);
     assert_int_equal(s.refresh[0].load() + s.refresh[1].load() + s.keys.load(), 0);
     for (char c : s.url) assert_int_equal(c, 0);
+    assert_int_equal(s.source.load(), 0);
   }
   ::operator delete(raw);
 }
@@ -635,12 +636,15 @@ static void test_metrics_register_url_rejects_unstorable(void** state) {
   assert_int_equal(metricsRegisterUrl(b.get(), "https://a/\xc0\xaf"), -1);      // overlong
   assert_int_equal(metricsRegisterUrl(b.get(), "https://a/\xed\xa0\x80"), -1);  // surrogate
   assert_int_equal(metricsRegisterUrl(b.get(), "https://a/\xe2\x82"), -1);      // truncated
-  std::string longest = "https://idp.example/" + std::string(kMetricsUrlBytes, 'x');
-  longest.resize(kMetricsUrlBytes - 1);
+  std::string longest = "https://idp.example/" + std::string(kMetricsLabelBytes, 'x');
+  longest.resize(kMetricsLabelBytes - 1);
   std::string too_long = longest + "x";
   assert_int_equal(metricsRegisterUrl(b.get(), too_long), -1);
   for (const auto& s : b->jwks) assert_int_equal(s.url_len.load(), 0);
-  assert_int_equal(metricsRegisterUrl(b.get(), longest), 0);
+  assert_int_equal(metricsRegisterUrl(b.get(), longest, 7), 0);
+  // The longest label and its NUL stop short of the source beside them.
+  assert_int_equal(b->jwks[0].source.load(), 7);
+  assert_int_equal(b->jwks[0].url[kMetricsLabelBytes - 1], '\0');
   assert_int_equal(metricsRegisterUrl(b.get(), "https://a/caf\xc3\xa9/\xf0\x9f\x94\x91"), 1);
   const std::string page = render(*b);
   assert_string_equal(valueOf(page, "tasker_auth_jwks_keys{url=\"" + longest + "\"}").c_str(), "0");
@@ -696,6 +700,129 @@ static void test_metrics_unregister_url(void** state) {
   assert_int_equal(b->jwks[a].refresh[kMetricsResultSuccess].load(), 0);
   assert_int_equal(b->jwks[a].keys.load(), 0);
   assert_int_equal(metricsRegisterUrl(b.get(), "https://c.example/jwks"), c);
+}
+
+// The identity of a raw URL: FNV-1a 64, the same in every process, never the "unknown" 0.
+static void test_metrics_url_source(void** state) {
+  assert_true(metricsUrlSource("") == 0xcbf29ce484222325ULL);
+  assert_true(metricsUrlSource("a") == 0xaf63dc4c8601ec8cULL);
+  assert_true(metricsUrlSource("foobar") == 0x85944171f73967e8ULL);
+  const uint64_t a = metricsUrlSource("http://idp/jwks.json?tenant=A");
+  const uint64_t b = metricsUrlSource("http://idp/jwks.json?tenant=B");
+  const uint64_t u = metricsUrlSource("http://user:pw@idp/jwks.json?tenant=A");
+  assert_true(a != 0 && b != 0 && u != 0);
+  assert_true(a != b && a != u && b != u);
+  assert_true(metricsUrlSource(std::string("http://idp/jwks.json?tenant=A")) == a);
+}
+
+// A label registered again for the URL it counts for keeps its series; for another URL (a reload
+// moved the label) they restart, and only the new URL's processes count there.
+static void test_metrics_register_url_source_follows_url(void** state) {
+  auto b = newBlock();
+  const std::string label = "http://idp/jwks.json?...";
+  const uint64_t src_a = metricsUrlSource("http://idp/jwks.json?tenant=A");
+  const uint64_t src_b = metricsUrlSource("http://idp/jwks.json?tenant=B");
+  const int slot = metricsRegisterUrl(b.get(), label, src_b);
+  assert_int_equal(slot, 0);
+  assert_true(b->jwks[slot].source.load() == src_b);
+  metricsCountJwksRefresh(b.get(), slot, true);
+  metricsCountJwksRefresh(b.get(), slot, false);
+  metricsSetJwksKeys(b.get(), slot, 3);
+  assert_true(metricsSlotIs(b.get(), slot, label, src_b));
+  assert_false(metricsSlotIs(b.get(), slot, label, src_a));
+  assert_false(metricsSlotIs(b.get(), slot, label + "#2", src_b));
+  // Same label, same URL: a reload keeps the counts.
+  assert_int_equal(metricsRegisterUrl(b.get(), label, src_b), slot);
+  assert_int_equal(b->jwks[slot].refresh[kMetricsResultSuccess].load(), 1);
+  assert_int_equal(b->jwks[slot].keys.load(), 3);
+  // No source given: matched by label, nothing changes.
+  assert_int_equal(metricsRegisterUrl(b.get(), label), slot);
+  assert_true(b->jwks[slot].source.load() == src_b);
+  assert_int_equal(b->jwks[slot].keys.load(), 3);
+  // Same label, another URL: the series restart and name that URL, in the same slot.
+  assert_int_equal(metricsRegisterUrl(b.get(), label, src_a), slot);
+  assert_int_equal(b->jwks[slot].refresh[kMetricsResultSuccess].load(), 0);
+  assert_int_equal(b->jwks[slot].refresh[kMetricsResultFailure].load(), 0);
+  assert_int_equal(b->jwks[slot].keys.load(), 0);
+  assert_true(b->jwks[slot].source.load() == src_a);
+  assert_true(metricsSlotIs(b.get(), slot, label, src_a));
+  assert_false(metricsSlotIs(b.get(), slot, label, src_b));
+  // The older configuration's processes check before counting, so B's refresh stays out.
+  if (metricsSlotIs(b.get(), slot, label, src_b)) metricsCountJwksRefresh(b.get(), slot, true);
+  assert_int_equal(b->jwks[slot].refresh[kMetricsResultSuccess].load(), 0);
+  const std::string page = render(*b);
+  assert_string_equal(valueOf(page, "tasker_auth_jwks_keys{url=\"" + label + "\"}").c_str(), "0");
+  assertWellFormed(page);
+  // Out of range, unregistered or no block: never "mine".
+  assert_false(metricsSlotIs(b.get(), -1, label, src_a));
+  assert_false(metricsSlotIs(b.get(), kMaxJwksUrls, label, src_a));
+  assert_false(metricsSlotIs(b.get(), 1, "", 0));
+  assert_false(metricsSlotIs(nullptr, slot, label, src_a));
+}
+
+// A slot a build before `source` wrote (source 0) is adopted by the first registration with a
+// source, counts kept: that build matched by label, as the URL itself was then.
+static void test_metrics_register_url_adopts_unknown_source(void** state) {
+  auto b = newBlock();
+  const std::string label = "http://idp/jwks.json?...";
+  const uint64_t src_b = metricsUrlSource("http://idp/jwks.json?tenant=B");
+  const int slot = metricsRegisterUrl(b.get(), label);  // as the earlier build wrote it
+  assert_int_equal(b->jwks[slot].source.load(), 0);
+  metricsCountJwksRefresh(b.get(), slot, true);
+  metricsSetJwksKeys(b.get(), slot, 3);
+  assert_int_equal(metricsRegisterUrl(b.get(), label, src_b), slot);
+  assert_true(b->jwks[slot].source.load() == src_b);
+  assert_int_equal(b->jwks[slot].refresh[kMetricsResultSuccess].load(), 1);
+  assert_int_equal(b->jwks[slot].keys.load(), 3);
+  // Unregistering forgets the source with the label.
+  metricsUnregisterUrl(b.get(), slot);
+  assert_int_equal(b->jwks[slot].source.load(), 0);
+  assert_false(metricsSlotIs(b.get(), slot, label, src_b));
+}
+
+// The audit's reload: B alone has the bare label; A, added before B, takes it and B becomes
+// "#2". Each series then counts for its own URL: A's from 0, B's from 0 until its gauge is set
+// (the adapter seeds it from the key set it keeps). Removing A again gives the label back to B.
+static void test_metrics_reload_reordering_shared_labels(void** state) {
+  auto b = newBlock();
+  const std::string bare = "http://idp/jwks.json?...";
+  const std::string second = bare + "#2";
+  const uint64_t src_a = metricsUrlSource("http://idp/jwks.json?tenant=A");
+  const uint64_t src_b = metricsUrlSource("http://idp/jwks.json?tenant=B");
+  int slot_b = metricsRegisterUrl(b.get(), bare, src_b);
+  metricsCountJwksRefresh(b.get(), slot_b, true);
+  metricsCountJwksRefresh(b.get(), slot_b, true);
+  metricsSetJwksKeys(b.get(), slot_b, 3);
+
+  // Reload 1: A first (bare), B second (#2).
+  const int slot_a = metricsRegisterUrl(b.get(), bare, src_a);
+  slot_b = metricsRegisterUrl(b.get(), second, src_b);
+  assert_int_equal(slot_a, 0);
+  assert_int_equal(slot_b, 1);
+  metricsCountJwksRefresh(b.get(), slot_a, true);  // A is new: fetched at once
+  metricsSetJwksKeys(b.get(), slot_a, 1);
+  metricsSetJwksKeys(b.get(), slot_b, 3);  // B's kept set, seeded by the adapter
+  std::string page = render(*b);
+  assert_string_equal(valueOf(page, "tasker_auth_jwks_keys{url=\"" + bare + "\"}").c_str(), "1");
+  assert_string_equal(
+      valueOf(page, "tasker_auth_jwks_refresh_total{url=\"" + bare + "\",result=\"success\"}")
+          .c_str(),
+      "1");
+  assert_string_equal(valueOf(page, "tasker_auth_jwks_keys{url=\"" + second + "\"}").c_str(), "3");
+  assert_string_equal(
+      valueOf(page, "tasker_auth_jwks_refresh_total{url=\"" + second + "\",result=\"success\"}")
+          .c_str(),
+      "0");
+
+  // Reload 2: A removed; B takes the bare label back. What A counted there is gone.
+  metricsUnregisterUrl(b.get(), slot_b);  // "#2" is no longer configured
+  assert_int_equal(metricsRegisterUrl(b.get(), bare, src_b), slot_a);
+  assert_int_equal(b->jwks[slot_a].refresh[kMetricsResultSuccess].load(), 0);
+  assert_int_equal(b->jwks[slot_a].keys.load(), 0);
+  assert_true(metricsSlotIs(b.get(), slot_a, bare, src_b));
+  page = render(*b);
+  assert_int_equal(countOf(page, "#2"), 0);
+  assertWellFormed(page);
 }
 
 static void test_metrics_escapes_label_values(void** state) {
@@ -1175,6 +1302,10 @@ int main(void) {
       cmocka_unit_test(test_metrics_register_url_rejects_unstorable),
       cmocka_unit_test(test_metrics_jwks_refresh_and_keys),
       cmocka_unit_test(test_metrics_unregister_url),
+      cmocka_unit_test(test_metrics_url_source),
+      cmocka_unit_test(test_metrics_register_url_source_follows_url),
+      cmocka_unit_test(test_metrics_register_url_adopts_unknown_source),
+      cmocka_unit_test(test_metrics_reload_reordering_shared_labels),
       cmocka_unit_test(test_metrics_escapes_label_values),
       cmocka_unit_test(test_metrics_exposition_snapshot),
       cmocka_unit_test(test_metrics_help_and_type_once_per_family),
