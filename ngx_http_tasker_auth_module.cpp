@@ -913,29 +913,44 @@ ngx_http_tasker_auth_request_view(ngx_http_request_t *r,
 
 
 /*
- * One client request counts at most once in each family, however many
- * checks its internal redirects run (rewrite ... last, index, try_files,
- * error_page into another protected location): the request and its
- * verification, a failure, a denial. A later check adds only what the
- * request has not counted yet, such as the denial of a location it was
- * rewritten into after a first one let it through.
+ * One client request counts at most once in each series, however many
+ * checks its internal redirects run (index, try_files, named locations,
+ * error_page into another protected location): its first accepted and its
+ * first rejected credential (tasker_auth_requests_total and the histogram),
+ * its first failure reason, its first denial. A later check adds only what
+ * the request has not counted yet, such as the denial, or the strict
+ * validation failure, of a location a try_files fallback led it to after a
+ * first location let it through.
  */
 static TASKER_HOT void
 ngx_http_tasker_auth_count(tasker::MetricsWriter m, const tasker::Decision &d,
     ngx_http_tasker_auth_ctx_t *ctx)
 {
-    if (!ctx->counted_request && d.method != tasker::AuthMethod::None) {
-        ctx->counted_request = 1;
+    bool  counted;
 
-        if (d.jwt_attempted) {
-            tasker::metricsObserveVerification(m, d.authenticated,
-                                               d.verify_ns);
+    if (d.method != tasker::AuthMethod::None) {
+        counted = d.authenticated ? ctx->counted_success
+                                  : ctx->counted_rejection;
+
+        if (!counted) {
+            if (d.authenticated) {
+                ctx->counted_success = 1;
+
+            } else {
+                ctx->counted_rejection = 1;
+            }
+
+            if (d.jwt_attempted) {
+                tasker::metricsObserveVerification(m, d.authenticated,
+                                                   d.verify_ns);
+            }
+
+            tasker::metricsCountRequest(m,
+                d.method == tasker::AuthMethod::Jwt
+                    ? tasker::kMetricsMethodJwt
+                    : tasker::kMetricsMethodApiKey,
+                d.authenticated);
         }
-
-        tasker::metricsCountRequest(m, d.method == tasker::AuthMethod::Jwt
-                                           ? tasker::kMetricsMethodJwt
-                                           : tasker::kMetricsMethodApiKey,
-                                    d.authenticated);
     }
 
     if (d.status == tasker::Status::PermDenied
@@ -1094,7 +1109,8 @@ ngx_http_tasker_auth_get_ctx(ngx_http_request_t *r)
 
     } else {
         kept = ngx_http_tasker_auth_ctx_t();
-        kept.counted_request = ctx->counted_request;
+        kept.counted_success = ctx->counted_success;
+        kept.counted_rejection = ctx->counted_rejection;
         kept.counted_failure = ctx->counted_failure;
         kept.counted_denial = ctx->counted_denial;
         *ctx = kept;

@@ -244,7 +244,8 @@ typedef struct {
      * context lives in a pool cleanup, found again as realip finds its own):
      * each check counts only what the request has not counted yet.
      */
-    unsigned                          counted_request:1;
+    unsigned                          counted_success:1;
+    unsigned                          counted_rejection:1;
     unsigned                          counted_failure:1;
     unsigned                          counted_denial:1;
 } ngx_http_tasker_auth_ctx_t;

@@ -85,18 +85,30 @@ ngx_http_tasker_auth_add_header(ngx_http_request_t *r, const char *name,
 }
 
 
+/* What this module answers with: a header holding one of these is its own */
+static ngx_str_t  ngx_http_tasker_auth_challenges[] = {
+    ngx_string("Bearer realm=\"tasker\""),
+    ngx_string("Bearer realm=\"tasker\", error=\"invalid_token\"")
+};
+
+static ngx_str_t  ngx_http_tasker_auth_retry_after = ngx_string("5");
+
+
 /*
- * Sets a response header: replaces the value of one already there, else adds
- * it. An error_page that leads into another protected location keeps the
- * first rejection's headers (nginx keeps them for error pages), and that
- * location's check rejects again: one challenge, not two.
+ * Sets a response header this module answers with: replaces one of its own
+ * already there (a value from ours), else adds one. An error_page that leads
+ * into another protected location keeps the first rejection's headers (nginx
+ * keeps them for error pages), and that location's check rejects again: one
+ * challenge, not two. Another module's header of the same name (auth_basic's
+ * Basic challenge under satisfy any, an authorizer's Negotiate, an upstream's
+ * Retry-After) is left as it is.
  */
 static ngx_table_elt_t *
 ngx_http_tasker_auth_set_header_out(ngx_http_request_t *r, const char *name,
-    ngx_str_t *value)
+    ngx_str_t *value, const ngx_str_t *ours, ngx_uint_t n)
 {
     size_t            len;
-    ngx_uint_t        i;
+    ngx_uint_t        i, k;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
@@ -116,11 +128,20 @@ ngx_http_tasker_auth_set_header_out(ngx_http_request_t *r, const char *name,
             i = 0;
         }
 
-        if (h[i].hash != 0 && h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        if (h[i].hash == 0 || h[i].key.len != len
+            || ngx_strncasecmp(h[i].key.data, (u_char *) name, len) != 0)
         {
-            h[i].value = *value;
-            return &h[i];
+            continue;
+        }
+
+        for (k = 0; k < n; k++) {
+            if (h[i].value.len == ours[k].len
+                && ngx_strncmp(h[i].value.data, ours[k].data, ours[k].len)
+                   == 0)
+            {
+                h[i].value = *value;
+                return &h[i];
+            }
         }
     }
 
@@ -133,26 +154,20 @@ static ngx_int_t
 ngx_http_tasker_auth_challenge(ngx_http_request_t *r, ngx_uint_t status,
     bool presented)
 {
-    ngx_str_t  value;
-
     if (status == NGX_HTTP_UNAUTHORIZED) {
-        if (presented) {
-            ngx_str_set(&value,
-                        "Bearer realm=\"tasker\", error=\"invalid_token\"");
-        } else {
-            ngx_str_set(&value, "Bearer realm=\"tasker\"");
-        }
-
         r->headers_out.www_authenticate =
-            ngx_http_tasker_auth_set_header_out(r, "WWW-Authenticate", &value);
+            ngx_http_tasker_auth_set_header_out(r, "WWW-Authenticate",
+                &ngx_http_tasker_auth_challenges[presented ? 1 : 0],
+                ngx_http_tasker_auth_challenges, 2);
         if (r->headers_out.www_authenticate == NULL) {
             return NGX_ERROR;
         }
     }
 
     if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
-        ngx_str_set(&value, "5");
-        if (ngx_http_tasker_auth_set_header_out(r, "Retry-After", &value)
+        if (ngx_http_tasker_auth_set_header_out(r, "Retry-After",
+                &ngx_http_tasker_auth_retry_after,
+                &ngx_http_tasker_auth_retry_after, 1)
             == NULL)
         {
             return NGX_ERROR;

@@ -14,6 +14,7 @@ our %tok = tasker_tokens(
     nbf      => { claims => { nbf => $now + 900 } },
     analyst  => { claims => { permissions => ['system:analytics_read'] } },
     with_kid => { header => { kid => 'kid-1' } },
+    strict   => { claims => { permissions => ['tasks:read', 'tasks:bogus'] } },
 );
 $tok{garbage} = 'abc';
 
@@ -237,4 +238,45 @@ $::as . '
     'tasker_permission_denials_total{permission="tasks:create"} 1',
     'tasker_auth_jwt_verification_duration_milliseconds_count{result="success"} 2',
     'tasker_auth_jwt_verification_duration_milliseconds_count{result="failure"} 0',
+ ) }/]
+
+
+
+=== TEST 6: a request that one location accepts and a later one rejects counts once as each
+--- config eval
+'
+    location = /lax {
+        tasker_auth on;
+        tasker_strict_validation off;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        try_files /no-such-file @strict;
+    }
+    location @strict {
+        tasker_auth on;
+        tasker_jwt_public_key_path $TEST_NGINX_KEYS/rsa-public.pem;
+        rewrite ^ /_backend break;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+    location = /as-lax {
+        tasker_auth off;
+        proxy_set_header Authorization "Bearer ' . $::tok{strict} . '";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/lax;
+    }
+    location = /metrics {
+        tasker_auth off;
+        tasker_auth_metrics;
+    }
+'
+--- request eval
+["GET /as-lax", "GET /metrics"]
+--- error_code eval
+[401, 200]
+--- response_body_like eval
+[qr/Invalid or expired token/,
+ qr/(?sm)^${\ join '', map { ::series($_) } (
+    'tasker_auth_requests_total{method="jwt",result="success"} 1',
+    'tasker_auth_requests_total{method="jwt",result="failure"} 1',
+    'tasker_auth_failures_total{reason="unknown_permissions"} 1',
+    'tasker_auth_jwt_verification_duration_milliseconds_count{result="success"} 1',
+    'tasker_auth_jwt_verification_duration_milliseconds_count{result="failure"} 1',
  ) }/]

@@ -425,7 +425,7 @@ backend GET subject= method= permissions=
 
 
 
-=== TEST 19: satisfy any: a valid auth_basic user passes without a bearer token, and without one it gets the module's 401
+=== TEST 19: satisfy any: a valid auth_basic user passes without a bearer token, and without one it gets the module's 401, with both challenges
 --- config
     location = /t {
         satisfy any;
@@ -445,6 +445,8 @@ ops:{PLAIN}s3cret
 ["Authorization: Basic b3BzOnMzY3JldA==", "Authorization: Basic b3BzOndyb25n"]
 --- error_code eval
 [200, 401]
+--- raw_response_headers_like eval
+[qr/^/, qr/WWW-Authenticate: Basic realm="tasker"\r\n.*WWW-Authenticate: Bearer realm="tasker"\r\n/s]
 --- response_body eval
 ["backend GET subject= method= permissions=\n",
  qq({"error":"unauthorized","message":"Missing authentication credentials"}\n)]
