@@ -124,6 +124,30 @@ std::string_view meantKey(std::string_view name) {
   return best;
 }
 
+// A key the loader reads into AuthSettings (not an ignored or unknown one).
+bool isKnownKey(std::string_view name) {
+  for (const BoolKey& k : kBoolKeys) {
+    if (name == k.name) return true;
+  }
+  for (const StringKey& k : kStringKeys) {
+    if (name == k.name) return true;
+  }
+  for (const SecondsKey& k : kSecondsKeys) {
+    if (name == k.name) return true;
+  }
+  return name == "jwt_allowed_algorithms" || name == "api_keys";
+}
+
+// Whether the table sets anything the module reads. One that holds only unknown keys, tasker's
+// issuing-side keys or sub-tables (`[auth._docs.x]` alone makes an [auth]) is not the table of
+// auth settings the operator meant.
+bool holdsKnownKey(const toml::table& t) {
+  for (auto&& [k, v] : t) {
+    if (isKnownKey(k.str())) return true;
+  }
+  return false;
+}
+
 // Keys of tasker's own auth table that concern tasker and not a gateway: the issuing side (its
 // private key, the lifetime of the tokens it signs) and the `_docs` tables of its generated
 // files. Skipped without a warning, and never read: a private key's text goes nowhere.
@@ -273,13 +297,26 @@ class Loader {
     return fail(lineOf(n), key, "must be " + std::string(type) + ", not " + describe(n, secret));
   }
   void warnLegacyApiKey(const toml::key& k, const toml::node& v);
-  // hint: suggest the known key a directive-like name means (the [auth] table only)
-  void warnUnknown(const toml::key& k, std::string_view where, bool hint = false) {
-    std::string text = at(lineOf(k)) + "unknown key \"" + printable(k.str()) + "\" in " +
-                       std::string(where);
-    const std::string_view meant = hint ? meantKey(k.str()) : std::string_view();
-    if (!meant.empty()) text += " (did you mean \"" + std::string(meant) + "\"?)";
-    warnings_.emplace_back(lineOf(k), std::move(text));
+  std::string unknownText(const toml::key& k, std::string_view where) const {
+    return at(lineOf(k)) + "unknown key \"" + printable(k.str()) + "\" in " + std::string(where);
+  }
+  void warnUnknown(const toml::key& k, std::string_view where) {
+    warnings_.emplace_back(lineOf(k), unknownText(k, where));
+  }
+  // An unknown key of the auth table: a misspelling of a known key (a directive's name, a
+  // duration without _seconds, a typo) is an error, since the setting it meant would silently
+  // keep its default (`enable = true` left tasker_auth off); any other name warns (it may be a
+  // key of a newer tasker, which ignores unknown keys too). A sub-table is no misspelled
+  // setting (`[orchestration.web.auth]` is not "enabled" in [orchestration.web]).
+  Status unknownAuthKey(const toml::key& k, const toml::node& v) {
+    const std::string_view meant = v.is_table() ? std::string_view() : meantKey(k.str());
+    if (meant.empty()) {
+      warnUnknown(k, "[" + table_ + "]");
+      return Status::Ok;
+    }
+    *error_ =
+        unknownText(k, "[" + table_ + "]") + " (did you mean \"" + std::string(meant) + "\"?)";
+    return Status::ConfigInvalid;
   }
 
   Status getString(const toml::node& n, std::string_view key, std::string* out,
@@ -431,9 +468,10 @@ Status Loader::load(const toml::table& auth, AuthSettings* out) {
     }
     if (known) {
       out->lines[std::string(name)] = lineOf(v);
-    } else {
-      warnUnknown(k, "[" + table_ + "]", true);
+      continue;
     }
+    st = unknownAuthKey(k, v);
+    if (st != Status::Ok) return st;
   }
   return Status::Ok;
 }
@@ -503,6 +541,12 @@ Status loadAuthTomlImpl(const std::string& path, std::string_view table, AuthSet
   Loader loader(path, name, error);
   st = loader.load(*auth, &settings);
   if (st != Status::Ok) return st;
+  if (!table.empty() && !holdsKnownKey(*auth)) {
+    // a wrong TABLE argument ([orchestration.web], a misspelled path's sibling): nothing read
+    *error = path + ": [" + printable(name) + "] holds no auth setting the module reads " +
+             "(only unknown keys, keys it ignores, or sub-tables): name the table that holds them";
+    return Status::ConfigTableMissing;
+  }
 
   std::vector<std::string> found = loader.takeWarnings();
   if (warnings) warnings->insert(warnings->end(), found.begin(), found.end());

@@ -39,8 +39,12 @@ struct AuthSettings {
 // orchestration.web.auth, worker.web.auth that exists) from the file at path.
 // ${VAR} and ${VAR:-default} in string values are expanded from the environment.
 // Errors (*error names the file, the line and the key):
-//   ConfigFileUnreadable, ConfigFileSyntax, ConfigTableMissing, ConfigInvalid (wrong type).
-// Unknown keys are not errors: each adds a line to *warnings ("file:line: unknown key \"x\"").
+//   ConfigFileUnreadable, ConfigFileSyntax, ConfigInvalid (wrong type; an unknown key of the
+//   table that misspells a known one: "file:line: unknown key \"enable\" in [auth] (did you
+//   mean \"enabled\"?)"), ConfigTableMissing (no such table; a named table that holds no key
+//   read here, only unknown or ignored keys and sub-tables).
+// Other unknown keys are not errors: each adds a line to *warnings ("file:line: unknown key
+// \"x\""); tasker's issuing-side keys and _docs tables say nothing.
 Status loadAuthToml(const std::string& path, std::string_view table, AuthSettings* out,
                     std::vector<std::string>* warnings, std::string* error);
 

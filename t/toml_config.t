@@ -616,27 +616,102 @@ tasker_jwks_max_stale "2s" must exceed the refresh interval (3600s), or be 0
 
 
 
-=== TEST 27: a directive's name or a duration without _seconds warns with the key it means
+=== TEST 27: a directive's name or a duration without _seconds fails naming the key it means
+# it warned, and the setting it meant kept its default (here a 60 s leeway instead of 30 s)
 --- user_files
 >>> auth.toml
 [auth]
 enabled = true
 jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
 jwt_leeway = 30
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*tasker_auth_config "\.\.\/html\/auth\.toml": \S*auth\.toml:4: unknown key "jwt_leeway" in \[auth\] \(did you mean "jwt_leeway_seconds"\?\)/
+
+
+
+=== TEST 27b: a misspelled "enabled" fails nginx -t: it warned, tasker_auth stayed off and the location was public
+--- user_files
+>>> auth.toml
+[auth]
+enable = true
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        tasker_permission tasks:read;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*auth\.toml:2: unknown key "enable" in \[auth\] \(did you mean "enabled"\?\)/
+
+
+
+=== TEST 27c: ... and so does a directive's name (tasker_jwt_issuer)
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
 tasker_jwt_issuer = "custom-issuer"
 --- config
     location = /t {
         tasker_auth_config ../html/auth.toml;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
     }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*auth\.toml:4: unknown key "tasker_jwt_issuer" in \[auth\] \(did you mean "jwt_issuer"\?\)/
+
+
+
+=== TEST 27d: an unknown key that resembles no known key only warns (a newer tasker's key), and the file applies
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
+session_cookie_name = "tasker"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        tasker_permission tasks:read;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
 --- request
 GET /t
---- more_headers eval
-"Authorization: Bearer $::tok{reader}"
---- error_code: 200
+--- error_code: 401
 --- error_log eval
-[qr/auth\.toml:4: unknown key "jwt_leeway" in \[auth\] \(did you mean "jwt_leeway_seconds"\?\)/,
- qr/auth\.toml:5: unknown key "tasker_jwt_issuer" in \[auth\] \(did you mean "jwt_issuer"\?\)/]
+qr/\[warn\].*auth\.toml:4: unknown key "session_cookie_name" in \[auth\]/
+--- no_error_log
+did you mean
+
+
+
+=== TEST 27e: a TABLE argument naming a table without any auth setting fails nginx -t (it loaded nothing, and the location was public)
+--- user_files
+>>> orchestration.toml
+[orchestration.web]
+bind = "0.0.0.0:8080"
+
+[orchestration.web.auth]
+enabled = true
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
+--- config
+    location = /t {
+        tasker_auth_config ../html/orchestration.toml orchestration.web;
+        tasker_permission tasks:read;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*orchestration\.toml: \[orchestration\.web\] holds no auth setting the module reads \(only unknown keys, keys it ignores, or sub-tables\): name the table that holds them/
 
 
 

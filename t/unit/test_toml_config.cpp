@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -196,6 +197,39 @@ key = "k"
   assert_int_equal((*w.settings.api_keys)[0].line, 26);
 }
 
+// A TABLE argument naming a table that sets nothing the module reads (only unknown keys,
+// tasker's issuing-side keys, sub-tables) fails: it is not where the auth settings are.
+void test_toml_config_explicit_table_without_known_key(void** state) {
+  const char text[] = R"([orchestration.web]
+bind = "0.0.0.0:8080"
+request_timeout_ms = 30000
+
+[orchestration.web.auth]
+enabled = true
+
+[only.docs._docs.enabled]
+description = "x"
+
+[only.ignored]
+jwt_private_key = "-----BEGIN PRIVATE KEY-----do-not-print-me"
+jwt_token_expiry_hours = 24
+api_key = ""
+)";
+  for (const char* table : {"orchestration.web", "only.docs", "only.ignored", "only"}) {
+    Loaded r = load("noknown.toml", text, table);
+    const std::string want =
+        r.path + ": [" + table +
+        "] holds no auth setting the module reads (only unknown keys, keys it ignores, or "
+        "sub-tables): name the table that holds them";
+    if (r.status != Status::ConfigTableMissing || r.error != want) {
+      fail_msg("table %s: got %s \"%s\"", table, statusName(r.status), r.error.c_str());
+    }
+  }
+  Loaded ok = load("noknown.toml", text, "orchestration.web.auth");
+  assert_int_equal(ok.status, Status::Ok);
+  assert_true(*ok.settings.enabled);
+}
+
 void test_toml_config_missing_table(void** state) {
   Loaded r = load("none.toml", "[web.auth]\nenabled = true\n");
   assert_int_equal(r.status, Status::ConfigTableMissing);
@@ -366,7 +400,7 @@ void test_toml_config_unknown_key_is_printable(void** state) {
 void test_toml_config_unknown_key_warning(void** state) {
   Loaded r = load("unknown.toml", R"([orchestration.web.auth]
 enabled = true
-jwt_leeway = 60
+jwt_leeway_secs = 60
 cache = "on"
 
 [[orchestration.web.auth.api_keys]]
@@ -376,8 +410,7 @@ name = "svc"
   assert_int_equal(r.status, Status::Ok);
   assert_true(*r.settings.enabled);
   assertStrings(r.warnings,
-                {r.path + ":3: unknown key \"jwt_leeway\" in [orchestration.web.auth] (did you "
-                           "mean \"jwt_leeway_seconds\"?)",
+                {r.path + ":3: unknown key \"jwt_leeway_secs\" in [orchestration.web.auth]",
                  r.path + ":4: unknown key \"cache\" in [orchestration.web.auth]",
                  r.path + ":8: unknown key \"name\" in [[orchestration.web.auth.api_keys]]"});
   // Warnings are appended, not replaced.
@@ -388,67 +421,80 @@ name = "svc"
   assert_string_equal(warnings[0].c_str(), "earlier");
 }
 
-// A directive's name, or a duration without "_seconds", is named with the key it means; other
-// unknown keys, and unknown keys of an API key entry, get no suggestion.
-void test_toml_config_unknown_key_suggests_the_known_key(void** state) {
-  Loaded r = load("meant.toml", R"([auth]
-tasker_jwt_issuer = "x"
-jwks_refresh_interval = 60
-tasker_jwks_max_stale = 0
-tasker_api_keys_enabled = true
-tasker_jwt_allowed_algorithms = "RS256"
-tasker_api_key = "k"
-jwt_leeway_secs = 1
-tasker_auth = true
+// Each body goes after "[auth]\nenabled = true\n" (so its first line is line 3) and names a key
+// the loader does not read: the key it probably means, or none.
+struct Meant {
+  const char* body;
+  const char* meant;  // nullptr: no suggestion, a warning
+};
 
-[[auth.api_keys]]
-key = "k"
-jwt_issuer = "x"
-)");
+// An unknown [auth] key that misspells a known one fails: the setting it meant would silently
+// keep its default (`enable = true` left tasker_auth off and every route public). The message
+// names the file, the line, the key and the key it means. Other unknown keys only warn.
+void checkMeant(const char* file, const Meant* cases, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const Meant& c = cases[i];
+    Loaded r =
+        load(file + std::to_string(i) + ".toml", std::string("[auth]\nenabled = true\n") + c.body);
+    const std::string name = std::string(c.body).substr(0, std::string(c.body).find(' '));
+    const std::string unknown = r.path + ":3: unknown key \"" + name + "\" in [auth]";
+    if (c.meant) {
+      const std::string want = unknown + " (did you mean \"" + c.meant + "\"?)";
+      if (r.status != Status::ConfigInvalid || r.error != want) {
+        fail_msg("case %s: got %s \"%s\", want \"%s\"", c.body, statusName(r.status),
+                 r.error.c_str(), want.c_str());
+      }
+    } else if (r.status != Status::Ok || r.warnings.size() != 1 || r.warnings[0] != unknown) {
+      fail_msg("case %s: got %s \"%s\" and %zu warnings, want a warning", c.body,
+               statusName(r.status), r.error.c_str(), r.warnings.size());
+    }
+  }
+}
+
+// A directive's name, or a duration without "_seconds", is named with the key it means.
+void test_toml_config_unknown_key_suggests_the_known_key(void** state) {
+  const Meant cases[] = {
+      {"tasker_jwt_issuer = \"x\"\n", "jwt_issuer"},
+      {"jwks_refresh_interval = 60\n", "jwks_refresh_interval_seconds"},
+      {"jwt_leeway = 60\n", "jwt_leeway_seconds"},
+      {"tasker_jwks_max_stale = 0\n", "jwks_max_stale_seconds"},
+      {"tasker_api_keys_enabled = true\n", "api_keys_enabled"},
+      {"tasker_jwt_allowed_algorithms = \"RS256\"\n", "jwt_allowed_algorithms"},
+      {"tasker_auth = true\n", "enabled"},
+      {"tasker_api_key = \"k\"\n", nullptr},
+      {"jwt_leeway_secs = 1\n", nullptr},
+  };
+  checkMeant("meant", cases, std::size(cases));
+
+  // an API key entry's unknown keys get no suggestion and only warn
+  Loaded r =
+      load("meant-entry.toml", "[auth]\n[[auth.api_keys]]\nkey = \"k\"\njwt_issuer = \"x\"\n");
   assert_int_equal(r.status, Status::Ok);
-  const std::string in = " in [auth] (did you mean \"";
-  assertStrings(r.warnings,
-                {r.path + ":2: unknown key \"tasker_jwt_issuer\"" + in + "jwt_issuer\"?)",
-                 r.path + ":3: unknown key \"jwks_refresh_interval\"" + in +
-                     "jwks_refresh_interval_seconds\"?)",
-                 r.path + ":4: unknown key \"tasker_jwks_max_stale\"" + in +
-                     "jwks_max_stale_seconds\"?)",
-                 r.path + ":5: unknown key \"tasker_api_keys_enabled\"" + in +
-                     "api_keys_enabled\"?)",
-                 r.path + ":6: unknown key \"tasker_jwt_allowed_algorithms\"" + in +
-                     "jwt_allowed_algorithms\"?)",
-                 r.path + ":7: unknown key \"tasker_api_key\" in [auth]",
-                 r.path + ":8: unknown key \"jwt_leeway_secs\" in [auth]",
-                 r.path + ":9: unknown key \"tasker_auth\"" + in + "enabled\"?)",
-                 r.path + ":13: unknown key \"jwt_issuer\" in [[auth.api_keys]]"});
+  assertStrings(r.warnings, {r.path + ":4: unknown key \"jwt_issuer\" in [[auth.api_keys]]"});
   assert_false(r.settings.jwt_issuer.has_value());
 }
 
 // A known key at most two edits away (a letter missing, extra, wrong, or two swapped) is named
 // too; a short name, or one further away, gets none.
 void test_toml_config_unknown_key_suggests_a_near_miss(void** state) {
-  Loaded r = load("near.toml", R"([auth]
-enable = true
-jwt_audiance = "x"
-jwks_ulr = "http://idp/jwks"
-strict_validaton = true
-api_key_enabled = true
-tasker_jwt_isuer = "x"
-jwks = "x"
-issuer_name = "x"
-)");
-  assert_int_equal(r.status, Status::Ok);
-  const std::string in = " in [auth] (did you mean \"";
-  assertStrings(r.warnings,
-                {r.path + ":2: unknown key \"enable\"" + in + "enabled\"?)",
-                 r.path + ":3: unknown key \"jwt_audiance\"" + in + "jwt_audience\"?)",
-                 r.path + ":4: unknown key \"jwks_ulr\"" + in + "jwks_url\"?)",
-                 r.path + ":5: unknown key \"strict_validaton\"" + in + "strict_validation\"?)",
-                 r.path + ":6: unknown key \"api_key_enabled\"" + in + "api_keys_enabled\"?)",
-                 r.path + ":7: unknown key \"tasker_jwt_isuer\"" + in + "jwt_issuer\"?)",
-                 r.path + ":8: unknown key \"jwks\" in [auth]",
-                 r.path + ":9: unknown key \"issuer_name\" in [auth]"});
-  assert_false(r.settings.enabled.has_value());
+  const Meant cases[] = {
+      {"enable = true\n", "enabled"},
+      {"jwt_audiance = \"x\"\n", "jwt_audience"},
+      {"jwks_ulr = \"http://idp/jwks\"\n", "jwks_url"},
+      {"strict_validaton = true\n", "strict_validation"},
+      {"api_key_enabled = true\n", "api_keys_enabled"},
+      {"tasker_jwt_isuer = \"x\"\n", "jwt_issuer"},
+      {"jwt_public_key_pth = \"/k.pem\"\n", "jwt_public_key_path"},
+      {"jwks = \"x\"\n", nullptr},
+      {"issuer_name = \"x\"\n", nullptr},
+  };
+  checkMeant("near", cases, std::size(cases));
+
+  // the error stops the load: nothing of the file is used
+  Loaded r = load("near-stop.toml", "[auth]\nenable = true\njwt_public_key_path = \"/k.pem\"\n");
+  assert_int_equal(r.status, Status::ConfigInvalid);
+  assert_false(r.settings.jwt_public_key_path.has_value());
+  assert_true(r.warnings.empty());
 }
 
 // tasker's own auth table carries keys for tasker's issuing side and, in its generated files,
@@ -500,9 +546,12 @@ void test_toml_config_legacy_api_key(void** state) {
 }
 
 void test_toml_config_subtable_is_unknown_key(void** state) {
-  Loaded r = load("subtable.toml", "[auth]\nenabled = true\n[auth.extra]\nx = 1\n");
+  // a sub-table is not a misspelled setting: no suggestion, a warning
+  Loaded r = load("subtable.toml",
+                  "[auth]\nenabled = true\n[auth.extra]\nx = 1\n[auth.enable]\ny = 1\n");
   assert_int_equal(r.status, Status::Ok);
-  assertStrings(r.warnings, {r.path + ":3: unknown key \"extra\" in [auth]"});
+  assertStrings(r.warnings, {r.path + ":3: unknown key \"extra\" in [auth]",
+                             r.path + ":5: unknown key \"enable\" in [auth]"});
 }
 
 // ---- api_keys --------------------------------------------------------------------------------
@@ -698,6 +747,7 @@ int main(void) {
       cmocka_unit_test(test_toml_config_worker_table),
       cmocka_unit_test(test_toml_config_default_table_order),
       cmocka_unit_test(test_toml_config_explicit_table),
+      cmocka_unit_test(test_toml_config_explicit_table_without_known_key),
       cmocka_unit_test(test_toml_config_missing_table),
       cmocka_unit_test(test_toml_config_table_must_be_a_table),
       cmocka_unit_test(test_toml_config_empty_table),
