@@ -497,6 +497,38 @@ Status parseTomlText(const std::string& text, const std::string& path, toml::tab
   return Status::Ok;
 }
 
+const char kDefaultTableNames[] = "[auth], [orchestration.web.auth], [worker.web.auth]";
+
+// The auth table: `table` when the caller names one. Otherwise the first of kDefaultTables that
+// holds a key the module reads: one that exists only through its sub-tables (`[auth._docs.x]`
+// alone makes an [auth]) or holds only unknown or ignored keys is passed over, or it would hide
+// the real settings of a later one. When none holds one, the first that exists (the caller
+// names its misspelled keys, then refuses it); none at all is ConfigTableMissing.
+Status findAuthTable(const toml::table& root, const std::string& path, std::string_view table,
+                     std::string* name, const toml::node** node, std::string* error) {
+  if (!table.empty()) {
+    *name = std::string(table);
+    *node = findPath(root, table);
+    if (!*node) *error = path + ": no table [" + *name + "]";
+    return *node ? Status::Ok : Status::ConfigTableMissing;
+  }
+  *node = nullptr;
+  for (const char* candidate : kDefaultTables) {
+    const toml::node* n = findPath(root, candidate);
+    if (n && n->is_table() && holdsKnownKey(*n->as_table())) {
+      *name = candidate;
+      *node = n;
+      return Status::Ok;
+    }
+    if (n && !*node) {
+      *name = candidate;
+      *node = n;
+    }
+  }
+  if (!*node) *error = path + ": none of the tables " + kDefaultTableNames + " exists";
+  return *node ? Status::Ok : Status::ConfigTableMissing;
+}
+
 Status loadAuthTomlImpl(const std::string& path, std::string_view table, AuthSettings* out,
                         std::vector<std::string>* warnings, std::string* error) {
   std::string text;
@@ -509,27 +541,8 @@ Status loadAuthTomlImpl(const std::string& path, std::string_view table, AuthSet
 
   std::string name;
   const toml::node* node = nullptr;
-  if (table.empty()) {
-    for (const char* candidate : kDefaultTables) {
-      node = findPath(root, candidate);
-      if (node) {
-        name = candidate;
-        break;
-      }
-    }
-    if (!node) {
-      *error = path + ": none of the tables [auth], [orchestration.web.auth], " +
-               "[worker.web.auth] exists";
-      return Status::ConfigTableMissing;
-    }
-  } else {
-    name = std::string(table);
-    node = findPath(root, table);
-    if (!node) {
-      *error = path + ": no table [" + name + "]";
-      return Status::ConfigTableMissing;
-    }
-  }
+  st = findAuthTable(root, path, table, &name, &node, error);
+  if (st != Status::Ok) return st;
   const toml::table* auth = node->as_table();
   if (!auth) {
     *error = path + ":" + std::to_string(node->source().begin.line) + ": \"" + name +
@@ -541,10 +554,16 @@ Status loadAuthTomlImpl(const std::string& path, std::string_view table, AuthSet
   Loader loader(path, name, error);
   st = loader.load(*auth, &settings);
   if (st != Status::Ok) return st;
-  if (!table.empty() && !holdsKnownKey(*auth)) {
-    // a wrong TABLE argument ([orchestration.web], a misspelled path's sibling): nothing read
-    *error = path + ": [" + printable(name) + "] holds no auth setting the module reads " +
-             "(only unknown keys, keys it ignores, or sub-tables): name the table that holds them";
+  if (!holdsKnownKey(*auth)) {
+    // a wrong TABLE argument ([orchestration.web]), or default tables that set nothing
+    const std::string only = "only unknown keys, keys it ignores, or sub-tables";
+    if (table.empty()) {
+      *error = path + ": none of the tables " + kDefaultTableNames +
+               " holds an auth setting the module reads ([" + name + "] holds " + only + ")";
+    } else {
+      *error = path + ": [" + printable(name) + "] holds no auth setting the module reads (" +
+               only + "): name the table that holds them";
+    }
     return Status::ConfigTableMissing;
   }
 

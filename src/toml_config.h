@@ -36,7 +36,8 @@ struct AuthSettings {
 };
 
 // Loads `table` (dotted, e.g. "orchestration.web.auth"; empty = the first of auth,
-// orchestration.web.auth, worker.web.auth that exists) from the file at path.
+// orchestration.web.auth, worker.web.auth that holds a key read here, so that an [auth] made only
+// by its sub-tables does not hide the next one) from the file at path.
 // ${VAR} and ${VAR:-default} in string values are expanded from the environment.
 // Errors (*error names the file, the line and the key):
 //   ConfigFileUnreadable, ConfigFileSyntax, ConfigInvalid (wrong type; an unknown key of the

@@ -62,6 +62,48 @@ jwt_issuer = "custom-issuer"
 
 
 
+=== TEST 2b: an [auth] that exists only through a sub-table does not hide [orchestration.web.auth]
+# [auth._docs.enabled] alone makes an [auth]: it was taken as the default table, nothing was read,
+# and the location was public without a word
+--- user_files
+>>> orchestration.toml
+[auth._docs.enabled]
+description = "Enable authentication"
+
+[orchestration.web.auth]
+enabled = true
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
+--- config
+    location = /t {
+        tasker_auth_config ../html/orchestration.toml;
+        tasker_permission tasks:read;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["", "Authorization: Bearer $::tok{reader}"]
+--- error_code eval
+[401, 200]
+
+
+
+=== TEST 2c: ... and when no default table holds a setting, nginx -t fails
+--- user_files
+>>> orchestration.toml
+[auth._docs.enabled]
+description = "Enable authentication"
+--- config
+    location = /t {
+        tasker_auth_config ../html/orchestration.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*orchestration\.toml: none of the tables \[auth\], \[orchestration\.web\.auth\], \[worker\.web\.auth\] holds an auth setting the module reads \(\[auth\] holds only unknown keys, keys it ignores, or sub-tables\)/
+
+
+
 === TEST 3: a directive in the same block overrides the file
 --- user_files
 >>> orchestration.toml

@@ -257,16 +257,66 @@ void test_toml_config_table_must_be_a_table(void** state) {
   assert_string_equal(r.error.c_str(), (r.path + ":2: \"auth\" must be a table").c_str());
 }
 
+// A default table that sets nothing the module reads (empty, only unknown or ignored keys, or
+// only sub-tables) is passed over for the next one; when no candidate sets anything, the file is
+// refused (it was read as empty, and the location silently kept its inherited settings).
 void test_toml_config_empty_table(void** state) {
-  Loaded r = load("empty.toml", "[auth]\n");
+  const std::string none = "none of the tables [auth], [orchestration.web.auth], "
+                           "[worker.web.auth] holds an auth setting the module reads ([";
+  const std::string only = "] holds only unknown keys, keys it ignores, or sub-tables)";
+  const std::pair<const char*, const char*> refused[] = {
+      {"[auth]\n", "auth"},
+      {"[auth]\njwt_private_key = \"x\"\napi_key = \"\"\n", "auth"},
+      {"[auth._docs.enabled]\ndescription = \"x\"\n", "auth"},
+      {"[worker.web.auth]\nsession = 1\n[orchestration.web.auth._docs.x]\ny = 1\n",
+       "orchestration.web.auth"},
+  };
+  int n = 0;
+  for (const auto& [text, table] : refused) {
+    Loaded r = load("empty" + std::to_string(n++) + ".toml", text);
+    const std::string want = r.path + ": " + none + table + only;
+    if (r.status != Status::ConfigTableMissing || r.error != want) {
+      fail_msg("case %s: got %s \"%s\"", text, statusName(r.status), r.error.c_str());
+    }
+  }
+  // the first candidate that exists is still read for its misspellings
+  Loaded typo = load("empty-typo.toml", "[auth]\nenable = true\n");
+  assert_int_equal(typo.status, Status::ConfigInvalid);
+  assert_string_equal(typo.error.c_str(), (typo.path + ":2: unknown key \"enable\" in [auth] "
+                                                       "(did you mean \"enabled\"?)")
+                                              .c_str());
+}
+
+// An [auth] made only by tasker's _docs sub-tables, or holding only ignored keys, does not hide
+// the settings of [orchestration.web.auth] or [worker.web.auth].
+void test_toml_config_default_table_skips_one_without_settings(void** state) {
+  Loaded r = load("skip1.toml", R"([auth._docs.enabled]
+description = "x"
+
+[orchestration.web.auth]
+enabled = true
+jwt_issuer = "orchestration"
+)");
   assert_int_equal(r.status, Status::Ok);
-  const AuthSettings& s = r.settings;
-  assert_false(s.enabled || s.jwt_issuer || s.jwt_audience || s.jwt_public_key_path ||
-               s.jwt_public_key || s.jwt_verification_method || s.jwks_url || s.permissions_claim ||
-               s.api_key_header || s.jwks_refresh_interval_seconds || s.jwks_max_stale_seconds ||
-               s.jwt_leeway_seconds || s.jwt_allowed_algorithms || s.strict_validation ||
-               s.log_unknown_permissions || s.api_keys_enabled || s.api_keys);
+  assert_true(*r.settings.enabled);
+  assert_string_equal(r.settings.jwt_issuer->c_str(), "orchestration");
   assert_true(r.warnings.empty());
+
+  Loaded w = load("skip2.toml", R"([auth]
+jwt_private_key = "-----BEGIN PRIVATE KEY-----do-not-print-me"
+[orchestration.web.auth]
+[orchestration.web.auth._docs.enabled]
+description = "x"
+[worker.web.auth]
+jwt_issuer = "worker"
+)");
+  assert_int_equal(w.status, Status::Ok);
+  assert_string_equal(w.settings.jwt_issuer->c_str(), "worker");
+
+  // a non-table candidate is passed over the same way
+  Loaded t = load("skip3.toml", "auth = \"on\"\n[worker.web.auth]\nenabled = false\n");
+  assert_int_equal(t.status, Status::Ok);
+  assert_false(*t.settings.enabled);
 }
 
 // ---- file errors -----------------------------------------------------------------------------
@@ -387,11 +437,11 @@ jwt_leeway_seconds = 0x10
 // An unknown key is named with its control bytes as '?' and cut at 64 bytes: a quoted key can
 // hold "\n" or an escape sequence, which must not reach the log.
 void test_toml_config_unknown_key_is_printable(void** state) {
-  Loaded r = load("ctlkey.toml", "[auth]\n\"a\\nb\\u001b[31m\" = 1\n" + std::string(100, 'k') +
-                                     " = 2\n");
+  Loaded r = load("ctlkey.toml", "[auth]\nenabled = true\n\"a\\nb\\u001b[31m\" = 1\n" +
+                                     std::string(100, 'k') + " = 2\n");
   assert_int_equal(r.status, Status::Ok);
-  assertStrings(r.warnings, {r.path + ":2: unknown key \"a?b?[31m\" in [auth]",
-                             r.path + ":3: unknown key \"" + std::string(64, 'k') +
+  assertStrings(r.warnings, {r.path + ":3: unknown key \"a?b?[31m\" in [auth]",
+                             r.path + ":4: unknown key \"" + std::string(64, 'k') +
                                  "...\" in [auth]"});
 }
 
@@ -516,8 +566,8 @@ type = "String"
   assert_int_equal(r.warnings.size(), 0);
   assert_true(r.settings.lines.count("jwt_private_key") == 0);
 
-  r = load("tasker-types.toml", "[auth]\njwt_private_key = 3\njwt_token_expiry_hours = \"x\"\n"
-                                "_docs = []\n");
+  r = load("tasker-types.toml", "[auth]\nenabled = true\njwt_private_key = 3\n"
+                                "jwt_token_expiry_hours = \"x\"\n_docs = []\n");
   assert_int_equal(r.status, Status::Ok);
   assert_int_equal(r.warnings.size(), 0);
 }
@@ -526,7 +576,8 @@ type = "String"
 // Empty (also through "${VAR:-}") it says nothing; set, it warns, never with its value.
 void test_toml_config_legacy_api_key(void** state) {
   unsetenv("TASKER_UT_LEGACY_UNSET");
-  Loaded r = load("legacy-empty.toml", "[auth]\napi_key = \"${TASKER_UT_LEGACY_UNSET:-}\"\n");
+  Loaded r = load("legacy-empty.toml",
+                  "[auth]\nenabled = true\napi_key = \"${TASKER_UT_LEGACY_UNSET:-}\"\n");
   assert_int_equal(r.status, Status::Ok);
   assert_int_equal(r.warnings.size(), 0);
 
@@ -535,8 +586,8 @@ void test_toml_config_legacy_api_key(void** state) {
                            "[[worker.web.auth.api_keys]] with the permissions it needs";
   // set, a malformed reference, another type: the same warning, and no key
   const char* const bodies[] = {"[worker.web.auth]\nenabled = true\napi_key = \"legacy-secret\"\n",
-                                "[worker.web.auth]\n\napi_key = \"${legacy-secret\"\n",
-                                "[worker.web.auth]\n\napi_key = 12345\n"};
+                                "[worker.web.auth]\nenabled = true\napi_key = \"${legacy-secret\"\n",
+                                "[worker.web.auth]\nenabled = true\napi_key = 12345\n"};
   for (const char* body : bodies) {
     r = load("legacy.toml", body);
     assert_int_equal(r.status, Status::Ok);
@@ -746,6 +797,7 @@ int main(void) {
       cmocka_unit_test(test_toml_config_orchestration_table),
       cmocka_unit_test(test_toml_config_worker_table),
       cmocka_unit_test(test_toml_config_default_table_order),
+      cmocka_unit_test(test_toml_config_default_table_skips_one_without_settings),
       cmocka_unit_test(test_toml_config_explicit_table),
       cmocka_unit_test(test_toml_config_explicit_table_without_known_key),
       cmocka_unit_test(test_toml_config_missing_table),
