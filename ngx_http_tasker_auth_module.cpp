@@ -365,7 +365,10 @@ ngx_http_tasker_auth_create_loc_conf(ngx_conf_t *cf)
      *     conf->jwt.key_name = { 0, NULL };
      *     conf->jwt.algorithms_from = { 0, NULL };
      *     conf->jwt.algorithms_default = 0;
+     *     conf->jwt.key_from = { 0, NULL };
+     *     conf->jwks.method_from = { 0, NULL };
      *     conf->jwks.url = { 0, NULL };
+     *     conf->jwks.url_from = { 0, NULL };
      *     conf->jwks.index = 0;
      *     conf->jwks.max_stale_from = { 0, NULL };
      *     conf->api_keys.header = { 0, NULL };
@@ -449,6 +452,7 @@ ngx_http_tasker_auth_merge_objects(ngx_conf_t *cf,
 {
     if (conf->jwks.url.data == NULL) {
         conf->jwks.url = prev->jwks.url;
+        conf->jwks.url_from = prev->jwks.url_from;
     }
 
     /* array directives replace, never extend, what they inherit */
@@ -479,35 +483,50 @@ ngx_http_tasker_auth_merge_objects(ngx_conf_t *cf,
 
 /*
  * A key source the block names itself that its verification method would
- * ignore: a conflict (SPEC 2). Inherited values are not: an inner block may
- * switch the method, leaving the outer URL or key unused.
+ * ignore: a conflict (SPEC 2). The block's own values are its directives and
+ * its tasker_auth_config file's; each is named as the operator wrote it.
+ * Inherited values are not: an inner block may switch the method, leaving the
+ * outer URL or key unused.
  */
 static char *
 ngx_http_tasker_auth_check_key_source(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *conf, bool own_url, bool own_key)
 {
-    bool  jwks = conf->jwks.method
-                 == (ngx_uint_t) tasker::VerificationMethod::Jwks;
+    bool        jwks, file;
+    ngx_str_t   method, source;
+
+    jwks = conf->jwks.method == (ngx_uint_t) tasker::VerificationMethod::Jwks;
+    file = conf->jwks.method_from.len != 0;
+    method = ngx_http_tasker_auth_origin(conf->jwks.method_from,
+                                         "tasker_jwt_verification_method");
 
     if (!jwks && own_url && conf->jwt.key != NULL) {
+        source = ngx_http_tasker_auth_origin(conf->jwks.url_from,
+                                             "tasker_jwks_url");
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "tasker_auth: tasker_jwks_url is set in this "
-                           "block, but tasker_jwt_verification_method is "
+                           "tasker_auth: %V is set in this block, but %V is "
                            "public_key, so the URL would be ignored: remove "
-                           "it, or set \"tasker_jwt_verification_method "
-                           "jwks;\" and remove the public key");
+                           "it, or set %s and remove the public key",
+                           &source, &method,
+                           file ? "jwt_verification_method = \"jwks\""
+                                : "\"tasker_jwt_verification_method jwks;\"");
         return NGX_HTTP_TASKER_CONF_ERROR;
     }
 
     if (jwks && own_key) {
+        source = ngx_http_tasker_auth_origin(conf->jwt.key_from,
+                                             conf->jwt.key_path != NULL
+                                             ? "tasker_jwt_public_key_path"
+                                             : "tasker_jwt_public_key");
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "tasker_auth: %s is set in this block, but "
-                           "tasker_jwt_verification_method is jwks, so the "
-                           "key would be ignored: remove it, or use "
-                           "\"tasker_jwt_verification_method public_key;\"",
-                           conf->jwt.key_path != NULL
-                               ? "tasker_jwt_public_key_path"
-                               : "tasker_jwt_public_key");
+                           "tasker_auth: %V is set in this block, but %V is "
+                           "jwks, so the key would be ignored: remove it, or "
+                           "use %s", &source, &method,
+                           file ? "jwt_verification_method = \"public_key\""
+                                : "\"tasker_jwt_verification_method "
+                                  "public_key;\"");
         return NGX_HTTP_TASKER_CONF_ERROR;
     }
 
@@ -619,10 +638,7 @@ ngx_http_tasker_auth_merge_block(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *prev,
     ngx_http_tasker_auth_loc_conf_t *conf)
 {
-    /* set by this block's own directives (not inherited, not from a file) */
-    bool  own_rules = conf->rules != NULL;
-    bool  own_url = conf->jwks.url.data != NULL;
-    bool  own_key = conf->jwt.key_path != NULL || conf->jwt.key_inline != NULL;
+    bool  own_rules, own_url, own_key;
 
     /*
      * tasker_auth_config counts as set in its own block. The http block's
@@ -636,6 +652,11 @@ ngx_http_tasker_auth_merge_block(ngx_conf_t *cf,
     {
         return NGX_HTTP_TASKER_CONF_ERROR;
     }
+
+    /* set by this block's directives or its file (not inherited) */
+    own_rules = conf->rules != NULL;
+    own_url = conf->jwks.url.data != NULL;
+    own_key = conf->jwt.key_path != NULL || conf->jwt.key_inline != NULL;
 
     if (conf->enable == NGX_CONF_UNSET) {
         conf->enable_from = prev->enable_from;
@@ -657,6 +678,9 @@ ngx_http_tasker_auth_merge_block(ngx_conf_t *cf,
                               tasker::kDefaultAlgs);
     ngx_conf_merge_sec_value(conf->jwt.leeway, prev->jwt.leeway, 60);
     ngx_conf_merge_value(conf->jwt.strict, prev->jwt.strict, 1);
+    if (conf->jwks.method == NGX_CONF_UNSET_UINT) {
+        conf->jwks.method_from = prev->jwks.method_from;
+    }
     ngx_conf_merge_uint_value(conf->jwks.method, prev->jwks.method,
                               (ngx_uint_t)
                               tasker::VerificationMethod::PublicKey);

@@ -158,12 +158,20 @@ typedef struct {
     ngx_str_t                         algorithms_from;    /* the TOML key,
                                                              or empty */
     ngx_flag_t                        algorithms_default; /* left unset */
+    ngx_str_t                         key_from;      /* the TOML key of
+                                                        key_path (else of
+                                                        key_inline) when the
+                                                        block's file set
+                                                        them, or empty */
 } ngx_http_tasker_auth_jwt_conf_t;
 
 
 typedef struct {
     ngx_uint_t                        method;        /* VerificationMethod */
+    ngx_str_t                         method_from;   /* for messages: the */
     ngx_str_t                         url;
+    ngx_str_t                         url_from;      /* TOML key each came
+                                                        from, or empty */
     ngx_uint_t                        index;         /* into mcf->jwks */
     time_t                            refresh_interval;
     time_t                            max_stale;

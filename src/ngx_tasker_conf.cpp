@@ -1140,6 +1140,16 @@ ngx_http_tasker_auth_overlay_key(ngx_conf_t *cf,
         }
     }
 
+    /* the one a message names: the path wins, as at merge */
+    if (f.jwt_public_key_path || f.jwt_public_key) {
+        return ngx_http_tasker_auth_copy(cf->pool,
+                                         f.from(f.jwt_public_key_path
+                                                ? "jwt_public_key_path"
+                                                : "jwt_public_key"),
+                                         &conf->jwt.key_from)
+               == NGX_OK ? NGX_CONF_OK : NGX_HTTP_TASKER_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -1156,9 +1166,6 @@ ngx_http_tasker_auth_overlay_settings(ngx_conf_t *cf,
 {
     const tasker::Settings  &f = *conf->toml;
 
-    ngx_http_tasker_auth_overlay<ngx_uint_t>(&conf->jwks.method,
-                                             NGX_CONF_UNSET_UINT,
-                                             f.jwt_verification_method);
     ngx_http_tasker_auth_overlay<time_t>(&conf->jwks.refresh_interval,
                                          NGX_CONF_UNSET,
                                          f.jwks_refresh_interval);
@@ -1173,6 +1180,13 @@ ngx_http_tasker_auth_overlay_settings(ngx_conf_t *cf,
     if (ngx_http_tasker_auth_overlay_from<ngx_flag_t>(cf->pool, &conf->enable,
                                                   NGX_CONF_UNSET, f.enabled, f,
                                                   "enabled", &conf->enable_from)
+        != NGX_OK
+        || ngx_http_tasker_auth_overlay_from<ngx_uint_t>(cf->pool,
+                                                  &conf->jwks.method,
+                                                  NGX_CONF_UNSET_UINT,
+                                                  f.jwt_verification_method, f,
+                                                  "jwt_verification_method",
+                                                  &conf->jwks.method_from)
         != NGX_OK
         || ngx_http_tasker_auth_overlay_from<ngx_uint_t>(cf->pool,
                                                   &conf->jwt.algorithms,
@@ -1208,8 +1222,10 @@ ngx_http_tasker_auth_overlay_settings(ngx_conf_t *cf,
                                                  "api_key_header",
                                                  &conf->api_keys.header_from)
            != NGX_OK
-        || ngx_http_tasker_auth_overlay_str(cf->pool, &conf->jwks.url,
-                                            f.jwks_url) != NGX_OK)
+        || ngx_http_tasker_auth_overlay_str_from(cf->pool, &conf->jwks.url,
+                                                 f.jwks_url, f, "jwks_url",
+                                                 &conf->jwks.url_from)
+           != NGX_OK)
     {
         return NGX_HTTP_TASKER_CONF_ERROR;
     }

@@ -893,3 +893,66 @@ X-API-Key: monitoring-key-0123456789
 --- error_code: 401
 --- error_log eval
 qr/tasker_auth_config: \S*auth\.toml:5: api_keys entry "monitoring" is 64 hex digits, like a SHA-256 digest written without "sha256:"/
+
+
+
+=== TEST 34: a file's public key under the file's jwks method fails, each named by its file key
+# the conflict check saw directives only: the key was loaded and silently ignored
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_verification_method = "jwks"
+jwks_url = "http://127.0.0.1:1/jwks"
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*tasker_auth: tasker_auth_config \S*auth\.toml:5: jwt_public_key_path is set in this block, but tasker_auth_config \S*auth\.toml:3: jwt_verification_method is jwks, so the key would be ignored: remove it, or use jwt_verification_method = "public_key"/
+
+
+
+=== TEST 35: ... and a file's jwks_url beside a public key under public_key (the default) fails too
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwks_url = "http://127.0.0.1:1/jwks"
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*tasker_auth: tasker_auth_config \S*auth\.toml:3: jwks_url is set in this block, but tasker_jwt_verification_method is public_key, so the URL would be ignored/
+
+
+
+=== TEST 36: ... while a location that switches the method leaves the server's file key unused, as with directives
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
+--- config
+    tasker_auth_config ../html/auth.toml;
+    location = /t {
+        tasker_jwt_verification_method jwks;
+        tasker_jwks_url http://127.0.0.1:1/jwks;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+    location = /k {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- request eval
+["GET /t", "GET /k"]
+--- more_headers eval
+["", "Authorization: Bearer $::tok{reader}"]
+--- error_code eval
+[401, 200]
