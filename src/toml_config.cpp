@@ -488,9 +488,10 @@ Status parseTomlText(const std::string& text, const std::string& path, toml::tab
   toml::parse_result parsed = toml::parse(std::string_view(text), std::string_view(path));
   if (!parsed) {
     const toml::parse_error& e = parsed.error();
-    // toml++ quotes pieces of the file in its descriptions: no control byte reaches the log
+    // toml++ quotes pieces of the file in its descriptions: no control byte, and no value (an
+    // API key written as a bare number), reaches the log
     *error = path + ":" + std::to_string(e.source().begin.line) + ": " +
-             withoutControlBytes(e.description());
+             tomlErrorText(e.description());
     return Status::ConfigFileSyntax;
   }
   *root = std::move(parsed.table());

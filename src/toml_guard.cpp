@@ -20,6 +20,7 @@
 #define TOML_EXCEPTIONS 0
 #include <toml++/toml.h>
 
+#include "printable.h"
 #include "regular_file.h"
 
 namespace tasker {
@@ -477,10 +478,43 @@ int reap(pid_t pid, int64_t deadline_ms, bool* killed) noexcept {
 }
 
 std::string describeParseError(const std::string& path, const toml::parse_error& e) {
-  return path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description());
+  return path + ":" + std::to_string(e.source().begin.line) + ": " + tomlErrorText(e.description());
+}
+
+// Where the fragment opened by the quote at `open` ends: its closing quote, the first one that
+// ends the text or comes before a space or punctuation (toml++ writes "'x' is ...", "'x', saw",
+// "'x'"); npos when it runs to the end (cut by toml++'s 512-byte message buffer).
+size_t fragmentEnd(std::string_view s, size_t open) {
+  for (size_t j = open + 1; j < s.size(); ++j) {
+    if (s[j] != '\'') continue;
+    if (j + 1 == s.size() || std::strchr(" ,.;:)", s[j + 1]) != nullptr) return j;
+  }
+  return std::string_view::npos;
 }
 
 }  // namespace
+
+std::string tomlErrorText(std::string_view description) {
+  constexpr size_t kShownBytes = 2;
+  std::string out;
+  size_t i = 0;
+  while (i < description.size()) {
+    if (description[i] != '\'') {
+      out.push_back(description[i++]);
+      continue;
+    }
+    // one character, a quote included ("saw '''"), or else up to the closing quote
+    const bool one = i + 2 < description.size() && description[i + 2] == '\'';
+    const size_t close = one ? i + 2 : fragmentEnd(description, i);
+    if (close != std::string_view::npos && close - i - 1 <= kShownBytes) {
+      out.append(description.substr(i, close - i + 1));
+    } else {
+      out.append("'...'");
+    }
+    i = close == std::string_view::npos ? description.size() : close + 1;
+  }
+  return withoutControlBytes(out);
+}
 
 Status prevalidateToml(std::string_view text, int* line, std::string* what) {
   Scanner scanner(text);

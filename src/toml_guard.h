@@ -55,6 +55,14 @@ Status prevalidateToml(std::string_view text, int* line, std::string* what);
 Status parseTomlInChild(const std::string& path, std::string_view text, int timeout_ms,
                         std::string* error);
 
+// A toml++ parse error's description as a message may show it. toml++ quotes the text it stopped
+// at ("Error while parsing decimal integer: '<digits>' is not representable in 64 bits"), and that
+// text can be a secret written without quotes: an API key of digits, hex or a float. Each quoted
+// fragment longer than two bytes becomes '...'; shorter ones (a character, an escape such as
+// '\q', an expected '0x') stay, and so does the rest, the kind of error. Control bytes become
+// '?'. Every caller that shows a toml++ description uses this.
+std::string tomlErrorText(std::string_view description);
+
 // The fork-and-wait machinery, exposed for tests: runs child() in a forked child and waits up to
 // timeout_ms for it. child() returns the message to send back (at most 1 KiB of it is kept).
 // Ok with *message set when the child delivered a result; ConfigFileSyntax with *message

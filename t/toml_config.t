@@ -956,3 +956,47 @@ jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem"
 ["", "Authorization: Bearer $::tok{reader}"]
 --- error_code eval
 [401, 200]
+
+
+
+=== TEST 37: an API key written as a bare number fails nginx -t without the number (toml++ quoted it in its message)
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+api_keys_enabled = true
+
+[[auth.api_keys]]
+key = 123456789012345678901234567890
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*auth\.toml:6: Error while parsing decimal integer: '\.\.\.' is not representable in 64 bits/
+--- no_error_log
+1234567890
+
+
+
+=== TEST 38: ... nor as a hexadecimal integer
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+api_keys_enabled = true
+
+[[auth.api_keys]]
+key = 0xC0FFEE0123456789ABCDEF
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*auth\.toml:6: Error while parsing hexadecimal integer: '\.\.\.' is not representable in 64 bits/
+--- no_error_log
+C0FFEE0123

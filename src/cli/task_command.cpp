@@ -199,7 +199,7 @@ bool parseClientFile(const std::string& path, toml::table* root, std::string* er
   if (!parsed) {
     const toml::source_position pos = parsed.error().source().begin;
     *error = "cannot parse " + path + ":" + std::to_string(pos.line) + ":" +
-             std::to_string(pos.column) + ": " + std::string(parsed.error().description());
+             std::to_string(pos.column) + ": " + tomlErrorText(parsed.error().description());
     return false;
   }
   *root = std::move(parsed.table());

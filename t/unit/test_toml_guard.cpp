@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 extern "C" {
@@ -219,6 +220,54 @@ void test_toml_guard_child_reports_syntax_error(void** state) {
                    static_cast<int>(Status::Ok));
 }
 
+// toml++ quotes the text it stopped at; an API key written as a bare number is that text. A
+// fragment longer than two bytes is hidden, a character or an escape stays, and so does the
+// kind of error.
+void test_toml_guard_error_text_hides_quoted_values(void** state) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"Error while parsing decimal integer: '123456789012345678901234567890' is not "
+       "representable in 64 bits",
+       "Error while parsing decimal integer: '...' is not representable in 64 bits"},
+      {"Error while parsing floating-point: '1e99999' could not be interpreted as a value",
+       "Error while parsing floating-point: '...' could not be interpreted as a value"},
+      {"an unspecified error occurred while trying to interpret '0xFFFF' as a value",
+       "an unspecified error occurred while trying to interpret '...' as a value"},
+      {"Error while parsing key-value pair: cannot redefine existing string '\"sk-x\" '",
+       "Error while parsing key-value pair: cannot redefine existing string '...'"},
+      {"Error while parsing decimal integer: expected digit, saw 'x'",
+       "Error while parsing decimal integer: expected digit, saw 'x'"},
+      {"expected '0x', saw '''", "expected '0x', saw '''"},
+      {"Error while parsing string: unknown escape sequence '\\q'",
+       "Error while parsing string: unknown escape sequence '\\q'"},
+      {"expected comma or closing ']', saw '\\u00E9'", "expected comma or closing ']', saw '...'"},
+      {"Error while parsing octal integer: '0o12345670", "Error while parsing octal integer: '...'"},
+      {"a\nb\x1b[31m", "a?b?[31m"},
+  };
+  for (const auto& [in, want] : cases) {
+    const std::string got = tomlErrorText(in);
+    if (got != want) fail_msg("\"%s\": got \"%s\", want \"%s\"", in, got.c_str(), want);
+  }
+
+  // both parses, the child's and (child parse off) loadAuthToml's own
+  const char text[] = "[[auth.api_keys]]\nkey = 123456789012345678901234567890\n";
+  std::string error;
+  assert_int_equal(static_cast<int>(parseTomlInChild("f.toml", text, 5000, &error)),
+                   static_cast<int>(Status::ConfigFileSyntax));
+  assert_string_equal(error.c_str(), "f.toml:2: Error while parsing decimal integer: '...' is not "
+                                     "representable in 64 bits");
+  const std::string path = writeFile("numeric-key.toml", text);
+  AuthSettings s;
+  for (bool child : {true, false}) {
+    setTomlChildParseForTesting(child);
+    assert_int_equal(static_cast<int>(loadAuthToml(path, "", &s, nullptr, &error)),
+                     static_cast<int>(Status::ConfigFileSyntax));
+    assert_string_equal(error.c_str(), (path + ":2: Error while parsing decimal integer: '...' is "
+                                               "not representable in 64 bits")
+                                           .c_str());
+  }
+  setTomlChildParseForTesting(true);
+}
+
 // ---- readTomlFile, checkTomlText, loadAuthToml ----------------------------------------------
 
 void test_toml_guard_file_checks(void** state) {
@@ -317,6 +366,7 @@ int main(void) {
       cmocka_unit_test(test_toml_guard_child_leaves_sigchld_mask),
       cmocka_unit_test(test_toml_guard_child_catches_real_toml_crash),
       cmocka_unit_test(test_toml_guard_child_reports_syntax_error),
+      cmocka_unit_test(test_toml_guard_error_text_hides_quoted_values),
       cmocka_unit_test(test_toml_guard_file_checks),
       cmocka_unit_test(test_toml_guard_check_text_names_file_and_line),
       cmocka_unit_test(test_toml_guard_load_auth_toml_survives_triggers),
