@@ -144,6 +144,14 @@ std::vector<std::string> splitPermissionList(std::string_view csv) {
   return out;
 }
 
+bool looksLikePermissionList(std::string_view key) {
+  const std::vector<std::string> items = splitPermissionList(key);
+  for (const std::string& p : items) {
+    if (!isKnownPermissionString(p)) return false;
+  }
+  return !items.empty();
+}
+
 bool looksLikeUnprefixedDigest(std::string_view key) {
   Digest unused;
   return parseHexDigest(key, &unused);

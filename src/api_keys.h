@@ -43,6 +43,12 @@ inline constexpr const char kUnprefixedDigestWarning[] =
     "itself, so the digest works as a key and the key it was made from does not; if it is a "
     "digest, write \"sha256:<hex>\"";
 
+// A key that is itself a permission list: known names or wildcards, comma-separated
+// ("tasks:read", "tasks:*,dlq:read", "*"). No request would present such a key; it is what
+// tasker_api_key KEY PERMS reads when its arguments are written the other way round, and then the
+// real key sits where the permissions go, where messages show unknown permissions.
+bool looksLikePermissionList(std::string_view key);
+
 class ApiKeyRegistry {
  public:
   // Adds one entry. key is the key itself or "sha256:<64 hex>" (either case).

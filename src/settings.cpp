@@ -106,7 +106,7 @@ Status Converter::apiKeys(const std::vector<TomlApiKey>& in, std::vector<ApiKeyS
     SettingError e;
     if (parseApiKeyEntry(k.key, k.permissions, k.description,
                          path_ + ":" + std::to_string(k.line), &spec, &e) != Status::Ok) {
-      return fail("api key permission", e, k.line);
+      return fail(looksLikePermissionList(k.key) ? "key" : "api key permission", e, k.line);
     }
     out->push_back(std::move(spec));
   }
@@ -347,6 +347,13 @@ Status parsePermissionRule(const std::vector<std::string_view>& args, RuleSet* r
 Status parseApiKeyEntry(std::string_view key, std::vector<std::string> permissions,
                         std::string_view description, std::string source, ApiKeySpec* out,
                         SettingError* error) {
+  // before any permission is looked at: swapped, they hold the key, which no message may show
+  if (looksLikePermissionList(key)) {
+    return refuse(key,
+                  " is a permission list, not a key: the key and its permissions look swapped "
+                  "(tasker_api_key KEY PERMS [DESCRIPTION])",
+                  error);
+  }
   for (const std::string& p : permissions) {
     if (p.find(',') != std::string::npos) return refuse(p, " contains a comma", error);
   }

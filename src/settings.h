@@ -116,7 +116,9 @@ struct ApiKeySpec {
 };
 
 // Builds an ApiKeySpec. A permission string containing a comma is refused: entries are also
-// written as comma lists (tasker_api_key), where it would silently become two grants.
+// written as comma lists (tasker_api_key), where it would silently become two grants. So is a
+// key that is itself a permission list (looksLikePermissionList): KEY and PERMS swapped, the
+// real key in the permissions; the message shows the key argument only.
 Status parseApiKeyEntry(std::string_view key, std::vector<std::string> permissions,
                         std::string_view description, std::string source, ApiKeySpec* out,
                         SettingError* error);

@@ -655,3 +655,37 @@ X-API-Key: monitoring-key-0123456789
 --- error_code: 200
 --- no_error_log
 64 hex digits
+
+
+
+=== TEST 35: swapped arguments (PERMS first) fail nginx -t without showing the key, also with strict validation off
+# it warned 'holds unknown permission "<the key>"' and the header value "tasks:read" authenticated
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_strict_validation off;
+        tasker_api_key "tasks:read" "Zk3vQp9sLx2TqW8e" "monitoring";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*tasker_auth: tasker_api_key "tasks:read" is a permission list, not a key: the key and its permissions look swapped \(tasker_api_key KEY PERMS \[DESCRIPTION\]\)/
+--- no_error_log
+Zk3vQp9sLx2TqW8e
+
+
+
+=== TEST 35b: ... and with strict validation on, where the key was shown as an unknown permission
+--- config
+    location = /t {
+        tasker_auth on;
+        tasker_api_keys_enabled on;
+        tasker_api_key "tasks:*,dlq:read" "Zk3vQp9sLx2TqW8e";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*tasker_api_key "tasks:\*,dlq:read" is a permission list, not a key/
+--- no_error_log
+Zk3vQp9sLx2TqW8e

@@ -1000,3 +1000,28 @@ key = 0xC0FFEE0123456789ABCDEF
 qr/\[emerg\].*auth\.toml:6: Error while parsing hexadecimal integer: '\.\.\.' is not representable in 64 bits/
 --- no_error_log
 C0FFEE0123
+
+
+
+=== TEST 39: a file's API key that is a permission list (key and permissions swapped) fails without showing the permissions
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+api_keys_enabled = true
+strict_validation = false
+
+[[auth.api_keys]]
+key = "tasks:read"
+permissions = ["Zk3vQp9sLx2TqW8e"]
+description = "monitoring"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*auth\.toml:6: key "tasks:read" is a permission list, not a key: the key and its permissions look swapped/
+--- no_error_log
+Zk3vQp9sLx2TqW8e

@@ -456,6 +456,19 @@ void test_api_keys_unprefixed_digest_is_recognised(void** state) {
   assert_false(looksLikeUnprefixedDigest(""));
 }
 
+// A key that is itself a permission list (KEY and PERMS swapped): known names and wildcards,
+// comma-separated, spaces around them allowed as in PERMS.
+void test_api_keys_permission_list_is_recognised(void** state) {
+  for (const char* s : {"tasks:read", "*", "dlq:*", " tasks:read , worker:templates_read ",
+                        "tasks:read,,steps:resolve,"}) {
+    if (!looksLikePermissionList(s)) fail_msg("\"%s\" not recognised", s);
+  }
+  for (const char* s : {"", ",", " , ", "tasks:reed", "Tasks:read", "tasks:read,sk-1", "tasks:c*",
+                        "*:read", "tasks:read dlq:read", "sk-live-1234"}) {
+    if (looksLikePermissionList(s)) fail_msg("\"%s\" taken for a permission list", s);
+  }
+}
+
 }  // namespace
 }  // namespace tasker
 
@@ -489,6 +502,7 @@ int main(void) {
       cmocka_unit_test(test_api_keys_plain_key_is_not_retained),
       cmocka_unit_test(test_api_keys_many_keys),
       cmocka_unit_test(test_api_keys_unprefixed_digest_is_recognised),
+      cmocka_unit_test(test_api_keys_permission_list_is_recognised),
   };
   return cmocka_run_group_tests_name("api_keys", tests, nullptr, nullptr);
 }

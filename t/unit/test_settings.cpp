@@ -194,6 +194,21 @@ void test_settings_api_key_entry(void** state) {
                    Status::ConfigInvalid);
   assertMessage(e, "api key permission",
                 "api key permission \"tasks:read,dlq:update\" contains a comma");
+
+  // KEY PERMS swapped: the key argument is a permission list, and the real key, now in the
+  // permissions, is never shown (it was, as an unknown permission)
+  for (const char* key : {"tasks:read", "tasks:*, dlq:read", "*", "tasks:read,tasks:read"}) {
+    assert_int_equal(parseApiKeyEntry(key, {"Zk3vQp9sLx2TqW8e", "a,b"}, "mon", "f:5", &spec, &e),
+                     Status::ConfigInvalid);
+    assertMessage(e, "tasker_api_key",
+                  "tasker_api_key \"" + std::string(key) +
+                      "\" is a permission list, not a key: the key and its permissions look "
+                      "swapped (tasker_api_key KEY PERMS [DESCRIPTION])");
+  }
+  // a key that only resembles one is a key
+  for (const char* key : {"tasks:reed", "tasks:read,x", "Tasks:read", ",", " ", "tasks:c*"}) {
+    assert_int_equal(parseApiKeyEntry(key, {"tasks:read"}, "", "f:6", &spec, &e), Status::Ok);
+  }
 }
 
 // ---- loadAuthSettings ------------------------------------------------------------------------
@@ -321,6 +336,9 @@ void test_settings_load_refuses_with_file_and_key(void** state) {
        ":2: api_key_header \"X API Key\" is not an HTTP header name"},
       {"\n\n[[auth.api_keys]]\nkey = \"k\"\npermissions = [\"tasks:read,tasks:list\"]\n",
        ":4: api key permission \"tasks:read,tasks:list\" contains a comma"},
+      {"\n\n[[auth.api_keys]]\nkey = \"tasks:read\"\npermissions = [\"Zk3vQp9sLx2TqW8e\"]\n",
+       ":4: key \"tasks:read\" is a permission list, not a key: the key and its permissions look "
+       "swapped (tasker_api_key KEY PERMS [DESCRIPTION])"},
       // tasker's jwks_url_allow_http = false refuses a plain-HTTP URL, shown redacted
       {"jwks_url_allow_http = false\njwks_url = \"HTTP://bob:pw@idp/jwks?k=v\"\n",
        ":3: jwks_url \"http://idp/jwks?...\" is not https:// while jwks_url_allow_http is "
