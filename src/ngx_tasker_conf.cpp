@@ -1425,9 +1425,12 @@ ngx_http_tasker_auth_register_jwks(ngx_conf_t *cf,
         &store->strings.back());
 
     if (mcf->jwks.nelts >= (ngx_uint_t) tasker::kMaxJwksUrls) {
+        ngx_str_t  name = ngx_http_tasker_auth_origin(conf->jwks.url_from,
+                                                      "tasker_jwks_url");
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "tasker_auth: tasker_jwks_url \"%s\": at most %d "
-                           "distinct JWKS URLs are supported",
+                           "tasker_auth: %V \"%s\": at most %d "
+                           "distinct JWKS URLs are supported", &name,
                            store->strings.back().c_str(),
                            tasker::kMaxJwksUrls);
         return NGX_ERROR;
@@ -1505,12 +1508,69 @@ ngx_http_tasker_auth_log_alg_misfit(ngx_conf_t *cf,
 }
 
 
+/*
+ * A location that cannot authenticate anything (SPEC 8), named by where
+ * tasker_auth, the method and the URL came from: a tasker_auth_config file
+ * alone ("enabled = true") or directives.
+ */
+static void
+ngx_http_tasker_auth_log_no_credential(ngx_conf_t *cf,
+    ngx_http_tasker_auth_loc_conf_t *conf)
+{
+    ngx_str_t  url, method;
+
+    if (conf->jwks.url.data != NULL) {
+        /* the URL alone does not switch the method */
+        url = ngx_http_tasker_auth_origin(conf->jwks.url_from,
+                                          "tasker_jwks_url");
+        method = ngx_http_tasker_auth_origin(conf->jwks.method_from,
+                                             "tasker_jwt_verification_method");
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "tasker_auth: %V is set, but %V is public_key%s "
+                           "and there is no public key: %s", &url, &method,
+                           conf->jwks.method_from.len ? "" : " (the default)",
+                           conf->jwks.method_from.len
+                           ? "set jwt_verification_method = \"jwks\""
+                           : "add \"tasker_jwt_verification_method jwks;\"");
+        return;
+    }
+
+    if (conf->enable_from.len != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "tasker_auth: %V is true, but there is no JWT key "
+                           "(jwt_public_key_path, jwt_public_key, or jwks_url "
+                           "with jwt_verification_method = \"jwks\") or API "
+                           "key (api_keys_enabled = true and [[...api_keys]] "
+                           "entries), in the file or as their tasker_* "
+                           "directives", &conf->enable_from);
+        return;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "tasker_auth: \"tasker_auth on\" needs a JWT key "
+                       "(tasker_jwt_public_key_path, tasker_jwt_public_key,"
+                       " or tasker_jwks_url with "
+                       "tasker_jwt_verification_method jwks) or API keys "
+                       "(tasker_api_keys_enabled on and tasker_api_key)");
+}
+
+
 /* The JWT half of a policy: JWKS, or a static key that fits every alg. */
 static char *
 ngx_http_tasker_auth_build_jwt(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *conf, tasker::PolicyConfig *pc)
 {
     if (conf->jwks.method == (ngx_uint_t) tasker::VerificationMethod::Jwks) {
+        if (conf->jwks.url.data == NULL && conf->jwks.method_from.len != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "tasker_auth: %V is jwks, but there is no "
+                               "JWKS URL: set jwks_url in the file (an empty "
+                               "one sets none) or tasker_jwks_url",
+                               &conf->jwks.method_from);
+            return NGX_HTTP_TASKER_CONF_ERROR;
+        }
+
         if (conf->jwks.url.data == NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "tasker_auth: "
@@ -1609,22 +1669,7 @@ ngx_http_tasker_auth_make_policy(ngx_conf_t *cf,
 
     if (!pc.jwt && !(pc.api_keys_enabled && pc.api_keys && pc.api_keys->size()))
     {
-        if (conf->jwks.url.data != NULL) {
-            /* the URL alone does not switch the method */
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "tasker_auth: tasker_jwks_url is set, but "
-                               "tasker_jwt_verification_method is public_key "
-                               "(the default) and there is no public key: add "
-                               "\"tasker_jwt_verification_method jwks;\"");
-            return NGX_HTTP_TASKER_CONF_ERROR;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "tasker_auth: \"tasker_auth on\" needs a JWT key "
-                           "(tasker_jwt_public_key_path, tasker_jwt_public_key,"
-                           " or tasker_jwks_url with "
-                           "tasker_jwt_verification_method jwks) or API keys "
-                           "(tasker_api_keys_enabled on and tasker_api_key)");
+        ngx_http_tasker_auth_log_no_credential(cf, conf);
         return NGX_HTTP_TASKER_CONF_ERROR;
     }
 

@@ -1025,3 +1025,58 @@ description = "monitoring"
 qr/\[emerg\].*auth\.toml:6: key "tasks:read" is a permission list, not a key: the key and its permissions look swapped/
 --- no_error_log
 Zk3vQp9sLx2TqW8e
+
+
+
+=== TEST 40: a file's "enabled = true" without any credential source fails naming the file's key, not "tasker_auth on"
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_issuer = "tasker-core"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*tasker_auth: tasker_auth_config \S*auth\.toml:2: enabled is true, but there is no JWT key \(jwt_public_key_path, jwt_public_key, or jwks_url with jwt_verification_method = "jwks"\) or API key/
+--- no_error_log
+"tasker_auth on"
+
+
+
+=== TEST 41: a file's jwt_verification_method = "jwks" without a URL is named by its file key
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_verification_method = "jwks"
+jwks_url = ""
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*tasker_auth: tasker_auth_config \S*auth\.toml:3: jwt_verification_method is jwks, but there is no JWKS URL: set jwks_url in the file \(an empty one sets none\) or tasker_jwks_url/
+
+
+
+=== TEST 42: a file's jwks_url under the file's public_key method, with no key, names both file keys
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_verification_method = "public_key"
+jwks_url = "http://127.0.0.1:1/jwks"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*tasker_auth: tasker_auth_config \S*auth\.toml:4: jwks_url is set, but tasker_auth_config \S*auth\.toml:3: jwt_verification_method is public_key and there is no public key: set jwt_verification_method = "jwks"/
