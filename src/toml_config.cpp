@@ -336,6 +336,11 @@ Status Loader::getString(const toml::node& n, std::string_view key, std::string*
                          bool secret) {
   const toml::value<std::string>* s = n.as_string();
   if (!s) return typeError(n, key, "a string", secret);
+  // TOML allows "\u0000"; every consumer (a path, a header name, a key) would see the value cut
+  // at it, or take the NUL as part of it. The value is not shown: it may be a key.
+  if (s->get().find('\0') != std::string::npos) {
+    return fail(lineOf(n), key, "holds a NUL character (\\u0000), which no setting can use");
+  }
   if (!expandEnv(s->get(), out)) {
     return fail(lineOf(n), key, "has a malformed ${...} reference");
   }

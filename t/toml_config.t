@@ -1080,3 +1080,43 @@ jwks_url = "http://127.0.0.1:1/jwks"
 --- must_die
 --- error_log eval
 qr/\[emerg\].*tasker_auth: tasker_auth_config \S*auth\.toml:4: jwks_url is set, but tasker_auth_config \S*auth\.toml:3: jwt_verification_method is public_key and there is no public key: set jwt_verification_method = "jwks"/
+
+
+
+=== TEST 43: a NUL (\u0000) in a file's key path fails nginx -t naming the key, where the path was silently cut at it
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+jwt_public_key_path = "${TEST_NGINX_KEYS}/rsa-public.pem\u0000.bak"
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*auth\.toml:3: "jwt_public_key_path" holds a NUL character \(\\u0000\), which no setting can use/
+
+
+
+=== TEST 44: ... and in an API key, without showing the key
+--- user_files
+>>> auth.toml
+[auth]
+enabled = true
+api_keys_enabled = true
+
+[[auth.api_keys]]
+key = "Zk3vQp9sLx2TqW8e\u0000"
+permissions = ["tasks:read"]
+--- config
+    location = /t {
+        tasker_auth_config ../html/auth.toml;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_backend;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\].*auth\.toml:6: "key" holds a NUL character \(\\u0000\), which no setting can use/
+--- no_error_log
+Zk3vQp9sLx2TqW8e

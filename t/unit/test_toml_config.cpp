@@ -12,6 +12,7 @@
 
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 extern "C" {
@@ -698,6 +699,41 @@ void test_toml_config_algorithms_single_string(void** state) {
   assert_true(none.settings.jwt_allowed_algorithms->empty());
 }
 
+// TOML allows "\u0000" in a string; a path or header name would be cut at it (the key file read
+// was another than written). Every string the loader reads refuses one, naming the file, the line
+// and the key, never the value.
+void test_toml_config_nul_in_a_string_is_refused(void** state) {
+  const char* const keys[] = {"jwt_issuer",     "jwt_audience",      "jwt_public_key_path",
+                              "jwt_public_key", "jwks_url",          "permissions_claim",
+                              "api_key_header", "jwt_verification_method"};
+  int n = 0;
+  for (const char* key : keys) {
+    Loaded r = load("nul" + std::to_string(n++) + ".toml",
+                    std::string("[auth]\nenabled = true\n") + key + " = \"/k.pem\\u0000junk\"\n");
+    const std::string want = r.path + ":3: \"" + key +
+                             "\" holds a NUL character (\\u0000), which no setting can use";
+    if (r.status != Status::ConfigInvalid || r.error != want) {
+      fail_msg("%s: got %s \"%s\"", key, statusName(r.status), r.error.c_str());
+    }
+  }
+  const std::pair<const char*, const char*> lists[] = {
+      {"jwt_allowed_algorithms = [\"RS256\", \"ES256\\u0000\"]\n", "jwt_allowed_algorithms"},
+      {"jwt_allowed_algorithms = \"RS256\\u0000ES256\"\n", "jwt_allowed_algorithms"},
+      {"[[auth.api_keys]]\nkey = \"sk-secret\\u0000tail\"\n", "key"},
+      {"[[auth.api_keys]]\nkey = \"k\"\npermissions = [\"tasks:read\\u0000\"]\n", "permissions"},
+      {"[[auth.api_keys]]\nkey = \"k\"\ndescription = \"a\\u0000b\"\n", "description"},
+  };
+  for (const auto& [body, key] : lists) {
+    Loaded r = load("nul" + std::to_string(n++) + ".toml",
+                    std::string("[auth]\nenabled = true\n") + body);
+    if (r.status != Status::ConfigInvalid ||
+        r.error.find(std::string("\"") + key + "\" holds a NUL character") == std::string::npos ||
+        r.error.find("secret") != std::string::npos) {
+      fail_msg("%s: got %s \"%s\"", body, statusName(r.status), r.error.c_str());
+    }
+  }
+}
+
 // ---- environment expansion -------------------------------------------------------------------
 
 void test_toml_config_env_expansion(void** state) {
@@ -819,6 +855,7 @@ int main(void) {
       cmocka_unit_test(test_toml_config_api_keys_inline_and_empty),
       cmocka_unit_test(test_toml_config_values_are_not_validated),
       cmocka_unit_test(test_toml_config_algorithms_single_string),
+      cmocka_unit_test(test_toml_config_nul_in_a_string_is_refused),
       cmocka_unit_test(test_toml_config_env_expansion),
       cmocka_unit_test(test_toml_config_env_malformed_reference),
       cmocka_unit_test(test_toml_config_failure_leaves_outputs_untouched),
