@@ -159,10 +159,11 @@ class SystemTest(unittest.TestCase):
         self.assertNotIn("some-key-1234567890", r.stdout)
 
     def test_nginx_t_warns_about_unknown_toml_keys(self):
+        # a key tasker may know and the module does not: a warning (tasker loads such files)
         toml = os.path.join(self.tmp, "auth-unknown.toml")
         with open(toml, "w") as f:
             f.write('[auth]\nenabled = true\njwt_public_key_path = "%s/rsa-public.pem"\n'
-                    'jwt_isuer = "typo"\n' % self.keys)
+                    'session_store = "redis"\n' % self.keys)
         n, port = self.make("tomlwarn", """
         location = /t {
             tasker_auth_config %s;
@@ -172,7 +173,25 @@ class SystemTest(unittest.TestCase):
         r = n.cmd("-t")
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertRegex(r.stdout, r'\[warn\].*tasker_auth_config: .*auth-unknown\.toml:4: '
-                                   r'unknown key "jwt_isuer"')
+                                   r'unknown key "session_store"')
+
+    def test_nginx_t_fails_for_a_misspelled_toml_key(self):
+        # a key within two edits of one the module reads is a typo: left, it would silently
+        # keep the default (for "enable", tasker_auth off: every request passes)
+        toml = os.path.join(self.tmp, "auth-typo.toml")
+        with open(toml, "w") as f:
+            f.write('[auth]\nenabled = true\njwt_public_key_path = "%s/rsa-public.pem"\n'
+                    'jwt_isuer = "typo"\n' % self.keys)
+        n, port = self.make("tomltypo", """
+        location = /t {
+            tasker_auth_config %s;
+            proxy_pass http://127.0.0.1:PORT/_backend;
+        }
+""" % toml)
+        r = n.cmd("-t")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertRegex(r.stdout, r'\[emerg\].*auth-typo\.toml:4: unknown key "jwt_isuer" '
+                                   r'in \[auth\] \(did you mean "jwt_issuer"\?\)')
 
     def test_nginx_t_fails_for_https_jwks_without_a_system_ca_bundle(self):
         # Without tasker_jwks_ca_file, https JWKS endpoints are verified against the system CA
