@@ -58,6 +58,14 @@ deps:
 $(DEPS_STAMP):
 	@$(MAKE) --no-print-directory deps
 
+# A stamp file holds the settings a step ran with. It is rewritten (FORCE) only when they change,
+# so what depends on it is redone exactly then. The text comes through the environment
+# (STAMP_TEXT, set for the stamp's target), so quotes in the settings need no escaping.
+WRITE_STAMP = [ "$$(cat $@ 2>/dev/null)" = "$$STAMP_TEXT" ] \
+    || { mkdir -p $(@D) && printf '%s\n' "$$STAMP_TEXT" > $@; }
+.PHONY: FORCE
+FORCE:
+
 # ---- core archive -----------------------------------------------------------------------------
 $(BUILD)/core/%.o: src/%.cpp $(wildcard src/*.h) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -77,16 +85,22 @@ $(CLI): $(CLI_SRCS) $(CORE_LIB) $(wildcard src/*.h src/cli/*.h)
 # compatibility with /usr/sbin/nginx via --with-compat); `make modules` builds only our .so.
 NGX_BUILD := $(BUILD)/nginx
 module: $(MODULE_SO)
-# The tree in use and the compiler options are recorded beside the configured copy, in
-# $(NGX_BUILD).stamp; a different NGINX_SRC, NGX_CC_OPT or NGX_LD_OPT rewrites it, and so
-# configures afresh instead of silently reusing the previous tree. (Beside NGX_BUILD rather than
-# in BUILD: make compat builds several trees at once, each with its own NGX_BUILD.)
+# Everything the configured copy was made from is recorded beside it, in $(NGX_BUILD).stamp:
+# this checkout and its core archive (the copy holds their absolute paths, so a copied checkout
+# would build the original's sources), the tree resolved (a repointed symlink is another tree), the
+# tree's nginx version, a checksum of its conf_flags, and NGX_CONF_EXTRA, NGX_CC_OPT and
+# NGX_LD_OPT. Any change rewrites the stamp, and so configures afresh instead of silently reusing
+# the previous copy. (Beside NGX_BUILD rather than in BUILD: make compat builds several trees at
+# once, each with its own NGX_BUILD.)
 NGX_SRC_STAMP := $(NGX_BUILD).stamp
-NGX_SRC_KEY   := $(abspath $(NGINX_SRC)) cc-opt=$(NGX_CC_OPT) ld-opt=$(NGX_LD_OPT)
+NGX_VERSION_H  = $(NGINX_SRC)/src/core/nginx.h
+NGX_TREE_KEY   = tree=$(or $(realpath $(NGINX_SRC)),$(abspath $(NGINX_SRC))) \
+    version=$(shell sed -n 's/.*NGINX_VERSION *"\([^"]*\)".*/\1/p' $(NGX_VERSION_H) 2>/dev/null) \
+    conf_flags=$(shell [ ! -f $(NGINX_SRC)/conf_flags ] || cksum < $(NGINX_SRC)/conf_flags)
+$(NGX_SRC_STAMP): private export STAMP_TEXT = checkout=$(CURDIR) core=$(CURDIR)/$(CORE_LIB) \
+    $(NGX_TREE_KEY) extra=$(NGX_CONF_EXTRA) cc-opt=$(NGX_CC_OPT) ld-opt=$(NGX_LD_OPT)
 $(NGX_SRC_STAMP): FORCE | $(DEPS_STAMP)
-	@[ "$$(cat $@ 2>/dev/null)" = "$(NGX_SRC_KEY)" ] || echo "$(NGX_SRC_KEY)" > $@
-.PHONY: FORCE
-FORCE:
+	@$(WRITE_STAMP)
 
 $(NGX_BUILD)/.configured: config $(NGX_SRC_STAMP) | $(DEPS_STAMP)
 	@rm -rf $(NGX_BUILD) && mkdir -p $(NGX_BUILD)
