@@ -243,12 +243,18 @@ $(NGX_BUILD)/objs/nginx: $(NGX_BUILD)/.configured $(MODULE_SO) $(NGX_LINK_OBJS)
 # A binary needs nginx's .c files. Debian's nginx-dev tree has only the headers and the build
 # scripts, so for it the asan build takes the upstream source of the installed version (the
 # package's orig tarball, `apt-get source --tar-only` with a private deb-src list: /etc/apt is
-# not touched) plus nginx-dev's conf_flags. An NGINX_SRC with sources is used as it is.
+# not touched) plus nginx-dev's conf_flags. An NGINX_SRC with sources is used as it is. The tree
+# is recorded as the main build's is (NGX_TREE_KEY, in $(ASAN_BUILD)/nginx-src.stamp): another
+# tree fetches or copies afresh, and drops the nginx configured from the previous sources.
 ASAN_SRC_STAMP := $(ASAN_BUILD)/nginx-src/.ok
+ASAN_SRC_KEY   := $(ASAN_BUILD)/nginx-src.stamp
+$(ASAN_SRC_KEY): private export STAMP_TEXT = $(NGX_TREE_KEY)
+$(ASAN_SRC_KEY): FORCE
+	@$(WRITE_STAMP)
 ASAN_APT = -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$(CURDIR)/$(ASAN_BUILD)/apt/parts \
            -o Dir::State::Lists=$(CURDIR)/$(ASAN_BUILD)/apt/lists -o Dir::Cache=$(CURDIR)/$(ASAN_BUILD)/apt/cache
-$(ASAN_SRC_STAMP): | $(DEPS_STAMP)
-	@rm -rf $(ASAN_BUILD)/nginx-src $(ASAN_BUILD)/apt
+$(ASAN_SRC_STAMP): $(ASAN_SRC_KEY) | $(DEPS_STAMP)
+	@rm -rf $(ASAN_BUILD)/nginx-src $(ASAN_BUILD)/apt $(ASAN_BUILD)/nginx $(ASAN_BUILD)/nginx.stamp
 	@mkdir -p $(ASAN_BUILD)/nginx-src $(ASAN_BUILD)/apt/parts $(ASAN_BUILD)/apt/lists/partial \
 	    $(ASAN_BUILD)/apt/cache/archives/partial
 	@if [ -f $(NGINX_SRC)/src/core/nginx.c ]; then cp -r $(NGINX_SRC)/. $(ASAN_BUILD)/nginx-src/; \
