@@ -34,12 +34,12 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # ---- versions -----------------------------------------------------------------------------------
+# a native package (debian/source/format): its version is the project's, with no Debian revision
 version=$(dpkg-parsechangelog -l debian/changelog -S Version)
-upstream=${version%-*}
 cli_version=$(sed -n 's/.*kVersion = "\(.*\)";.*/\1/p' src/cli/tasker_ctl.cpp)
-if [ "$upstream" != "$cli_version" ]; then
+if [ "$version" != "$cli_version" ]; then
     echo "make deb: debian/changelog says $version but tasker-ctl says $cli_version;" \
-         "add a changelog entry (dch -v $cli_version-1)" >&2
+         "add a changelog entry (dch -v $cli_version)" >&2
     exit 1
 fi
 arch=$(dpkg --print-architecture)
@@ -47,7 +47,7 @@ deb=$OUT/${PKG}_${version}_${arch}.deb
 
 # ---- build in a copy of the sources -------------------------------------------------------------
 rm -rf "$OUT" && mkdir -p "$OUT/src"
-stage=$OUT/src/$PKG-$upstream
+stage=$OUT/src/$PKG-$version
 mkdir -p "$stage"
 paths=(Makefile config ngx_http_tasker_auth_module.cpp src debian conf-examples README.md)
 if git rev-parse --git-dir >/dev/null 2>&1; then
@@ -58,7 +58,7 @@ else
     rm -rf "$stage/conf-examples/keys"
 fi
 
-echo "make deb: dpkg-buildpackage in build/deb/src/$PKG-$upstream (log: build/deb/build.log)"
+echo "make deb: dpkg-buildpackage in build/deb/src/$PKG-$version (log: build/deb/build.log)"
 if ! (cd "$stage" && dpkg-buildpackage -b -us -uc -j"${DEB_JOBS:-2}") >"$OUT/build.log" 2>&1; then
     tail -30 "$OUT/build.log"
     echo "make deb: dpkg-buildpackage failed (build/deb/build.log)" >&2
