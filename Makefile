@@ -67,7 +67,14 @@ WRITE_STAMP = [ "$$(cat $@ 2>/dev/null)" = "$$STAMP_TEXT" ] \
 FORCE:
 
 # ---- core archive -----------------------------------------------------------------------------
-$(BUILD)/core/%.o: src/%.cpp $(wildcard src/*.h) | $(DEPS_STAMP)
+# The compiler and flags are a stamp too: another OPT, EXTRA_CXXFLAGS or CXX rebuilds the core, and
+# so everything linked with it (module, tasker-ctl, tests), instead of mixing objects of both.
+CORE_FLAGS_STAMP := $(BUILD)/core.flags
+$(CORE_FLAGS_STAMP): private export STAMP_TEXT = $(CXX) $(CXXFLAGS_CORE)
+$(CORE_FLAGS_STAMP): FORCE
+	@$(WRITE_STAMP)
+
+$(BUILD)/core/%.o: src/%.cpp $(wildcard src/*.h) $(CORE_FLAGS_STAMP) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_CORE) -c $< -o $@
 
