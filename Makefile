@@ -358,5 +358,8 @@ $(BUILD)/fuzz/replay_%: fuzz/fuzz_%.cpp fuzz/replay_main.cpp fuzz/fuzz_common.h 
 demo: all
 	@scripts/demo.sh
 
+# test scratch too: nginx prefixes (t/servroot*), the keys t/lib/TaskerTest.pm generates
+# (t/tmp) and the bytecode of the Python suites' helper modules
 clean:
-	rm -rf $(BUILD) t/servroot*
+	rm -rf $(BUILD) t/servroot* t/tmp
+	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
