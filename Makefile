@@ -333,13 +333,15 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.cpp fuzz/fuzz_common.h $(FUZZ_OBJS)
 
 fuzz-build: $(FUZZ_ALL:%=$(FUZZ_BUILD)/fuzz_%)
 
+# Each target runs in build/fuzz/logs/<target>/, where libFuzzer writes what it writes to its
+# working folder (with -jobs=N, fuzz-<n>.log per job), not in the checkout.
 fuzz: fuzz-build
-	@for t in $(FUZZ_TARGETS); do \
-	    mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t; \
+	@d=$(CURDIR)/$(FUZZ_BUILD); for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $$d/corpus/$$t $$d/artifacts/$$t $$d/logs/$$t; \
 	    echo "== fuzz_$$t: $(FUZZ_SECONDS) s"; \
-	    $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-	        -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ $(FUZZ_ARGS) \
-	        $(FUZZ_BUILD)/corpus/$$t t/fuzz/$$t || exit 1; \
+	    (cd $$d/logs/$$t && $$d/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	        -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$$d/artifacts/$$t/ $(FUZZ_ARGS) \
+	        $$d/corpus/$$t $(CURDIR)/t/fuzz/$$t) || exit 1; \
 	done
 
 fuzz-replay:
@@ -361,5 +363,5 @@ demo: all
 # test scratch too: nginx prefixes (t/servroot*), the keys t/lib/TaskerTest.pm generates
 # (t/tmp) and the bytecode of the Python suites' helper modules
 clean:
-	rm -rf $(BUILD) t/servroot* t/tmp
+	rm -rf $(BUILD) t/servroot* t/tmp fuzz-*.log
 	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
