@@ -45,15 +45,17 @@ all: module cli
 
 # ---- dependencies -----------------------------------------------------------------------------
 # Installs only when a package is missing, so it is cheap to call from every target.
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+# $(call APT_INSTALL,WHO,PACKAGES): apt-get update, then install, the PACKAGES not installed yet.
+APT_INSTALL = missing=$$(for p in $(2); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	    | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-	    echo "make deps: installing:" $$missing; \
+	    echo "$(1): installing:" $$missing; \
 	    export DEBIAN_FRONTEND=noninteractive; \
 	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
-	    || { echo "make deps: apt-get install failed (run as root?)" >&2; exit 1; }; \
-	fi; mkdir -p $(BUILD); touch $(DEPS_STAMP)
+	    || { echo "$(1): apt-get install $$missing failed (run as root?)" >&2; exit 1; }; \
+	fi
+deps:
+	@$(call APT_INSTALL,make deps,$(DEB_PACKAGES)); mkdir -p $(BUILD); touch $(DEPS_STAMP)
 
 $(DEPS_STAMP):
 	@$(MAKE) --no-print-directory deps
@@ -195,14 +197,7 @@ $(BUILD)/bench/%: bench/%.cpp $(CORE_LIB)
 	$(CXX) $(CXXFLAGS_CORE) $< $(CORE_LIB) $(CORE_LIBS) -o $@
 
 bench-deps:
-	@missing=$$(for p in $(BENCH_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
-	    | grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	    echo "make bench: installing:" $$missing; \
-	    export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
-	    apt-get install -y -qq --no-install-recommends $$missing \
-	        >/dev/null || { echo "make bench: apt-get install $$missing failed" >&2; exit 1; }; \
-	fi
+	@$(call APT_INSTALL,make bench,$(BENCH_PACKAGES))
 
 bench-micro: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
@@ -313,7 +308,7 @@ asan: all asan-build
 # crashes to build/fuzz/artifacts/<target>/. The replay links each target with
 # fuzz/replay_main.cpp instead of libFuzzer (g++, ASan+UBSan, build/replay), so `make test` needs
 # no clang.
-.PHONY: fuzz fuzz-build fuzz-replay fuzz-replay-run
+.PHONY: fuzz fuzz-build fuzz-deps fuzz-replay fuzz-replay-run
 FUZZ_BUILD    := build/fuzz
 FUZZ_CXX      ?= clang++
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -323,12 +318,23 @@ FUZZ_TARGETS  ?= $(FUZZ_ALL)
 FUZZ_SECONDS  ?= 60
 FUZZ_ARGS     ?=
 FUZZ_OBJS     := $(CORE_SRCS:src/%.cpp=$(FUZZ_BUILD)/core/%.o)
+# clang and its runtimes (libFuzzer, the sanitizers), beside make deps' packages; only the
+# libFuzzer builds need them, so make deps leaves them out
+FUZZ_DEB_PACKAGES := clang libclang-rt-14-dev
+FUZZ_DEPS_STAMP   := $(FUZZ_BUILD)/.deps-ok
 
-$(FUZZ_BUILD)/core/%.o: src/%.cpp $(wildcard src/*.h)
+fuzz-deps: | $(DEPS_STAMP)
+	@$(call APT_INSTALL,make fuzz,$(FUZZ_DEB_PACKAGES)); mkdir -p $(FUZZ_BUILD); \
+	    touch $(FUZZ_DEPS_STAMP)
+
+$(FUZZ_DEPS_STAMP):
+	@$(MAKE) --no-print-directory fuzz-deps
+
+$(FUZZ_BUILD)/core/%.o: src/%.cpp $(wildcard src/*.h) | $(FUZZ_DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.cpp fuzz/fuzz_common.h $(FUZZ_OBJS)
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.cpp fuzz/fuzz_common.h $(FUZZ_OBJS) | $(FUZZ_DEPS_STAMP)
 	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) $(CORE_LIBS) -o $@
 
 fuzz-build: $(FUZZ_ALL:%=$(FUZZ_BUILD)/fuzz_%)
