@@ -28,9 +28,11 @@ if [ ${#need[@]} -gt 0 ]; then
         echo "make deb: missing ${need[*]} (as root: apt-get install ${need[*]})" >&2
         exit 1
     fi
+    # as make deps does: the package lists may be missing (a fresh container) or stale
     echo "make deb: installing ${need[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" \
-        >/dev/null
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
+        || { echo "make deb: apt-get install ${need[*]} failed" >&2; exit 1; }
 fi
 
 # ---- versions -----------------------------------------------------------------------------------
