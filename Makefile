@@ -39,7 +39,7 @@ MODULE_SO  := $(BUILD)/ngx_http_tasker_auth_module.so
 CLI        := $(BUILD)/tasker-ctl
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps module cli unit test integration asan asan-build bench bench-micro bench-deps demo clean check-deps
+.PHONY: all deps module cli unit test integration asan asan-build bench bench-micro bench-deps demo clean
 
 all: module cli
 

@@ -74,7 +74,7 @@ API_KEY=bench-api-key-0123456789abcdef
 
 die() { echo "bench: $*" >&2; exit 1; }
 for tool in wrk gnuplot taskset openssl "$NGINX"; do
-    command -v "$tool" >/dev/null || die "$tool not found (make deps-bench installs wrk and gnuplot-nox)"
+    command -v "$tool" >/dev/null || die "$tool not found (make bench-deps installs wrk and gnuplot-nox)"
 done
 [ -f "$MODULE_SO" ] && [ -x "$CLI" ] && [ -x "$MINT" ] || die "build first: make all build/bench/mint_tokens"
 
