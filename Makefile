@@ -330,6 +330,9 @@ fuzz-deps: | $(DEPS_STAMP)
 $(FUZZ_DEPS_STAMP):
 	@$(MAKE) --no-print-directory fuzz-deps
 
+# kept: make deletes the objects of a pattern rule's prerequisites as intermediate files, and then
+# rebuilt all of them for any change to a fuzz target or a core file
+.SECONDARY: $(FUZZ_OBJS)
 $(FUZZ_BUILD)/core/%.o: src/%.cpp $(wildcard src/*.h) | $(FUZZ_DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
