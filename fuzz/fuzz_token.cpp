@@ -74,6 +74,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   s = verifyToken(token, *f->jwks_keys, f->jwks_opts, fuzz::kNow, &vt);
   fuzz::check(s != Status::Ok, "a token verified against JWKS keys no one signed with");
 
+  // The key-less shape check (a JWKS location without keys) refuses exactly what verifyToken
+  // refuses before it looks for a key, with the same status, in both modes.
+  const Status shape_jwks = checkTokenShape(token, f->jwks_opts);
+  fuzz::check(shape_jwks == Status::Ok || shape_jwks == s,
+              "checkTokenShape and verifyToken disagree (JWKS mode)");
+  const Status shape_pem = checkTokenShape(token, f->strict_opts);
+  const Status s_pem = verifyToken(token, *f->pem_keys, f->strict_opts, fuzz::kNow, &vt);
+  fuzz::check(shape_pem == Status::Ok || shape_pem == s_pem,
+              "checkTokenShape and verifyToken disagree (public-key mode)");
+
   // The facade, as the adapter calls it with an Authorization header.
   RequestView req;
   req.method = "GET";
