@@ -953,15 +953,15 @@ ngx_http_tasker_auth_count(tasker::MetricsWriter m, const tasker::Decision &d,
     bool  counted;
 
     if (d.method != tasker::AuthMethod::None) {
-        counted = d.authenticated ? ctx->counted_success
-                                  : ctx->counted_rejection;
+        counted = d.authenticated ? ctx->counted.success
+                                  : ctx->counted.rejection;
 
         if (!counted) {
             if (d.authenticated) {
-                ctx->counted_success = 1;
+                ctx->counted.success = 1;
 
             } else {
-                ctx->counted_rejection = 1;
+                ctx->counted.rejection = 1;
             }
 
             if (d.jwt_attempted) {
@@ -980,16 +980,16 @@ ngx_http_tasker_auth_count(tasker::MetricsWriter m, const tasker::Decision &d,
     if (d.status == tasker::Status::PermDenied
         || d.status == tasker::Status::PermMethodNotCovered)
     {
-        if (!ctx->counted_denial) {
-            ctx->counted_denial = 1;
+        if (!ctx->counted.denial) {
+            ctx->counted.denial = 1;
             tasker::metricsCountDenial(m,
                 d.status == tasker::Status::PermDenied
                     ? tasker::permissionIndex(d.missing_permission)
                     : tasker::kMetricsDenialMethodNotCovered);
         }
 
-    } else if (!d.authenticated && !ctx->counted_failure) {
-        ctx->counted_failure = 1;
+    } else if (!d.authenticated && !ctx->counted.failure) {
+        ctx->counted.failure = 1;
         tasker::metricsCountFailureStatus(m, d.status);
     }
 }
@@ -1133,10 +1133,7 @@ ngx_http_tasker_auth_get_ctx(ngx_http_request_t *r)
 
     } else {
         kept = ngx_http_tasker_auth_ctx_t();
-        kept.counted_success = ctx->counted_success;
-        kept.counted_rejection = ctx->counted_rejection;
-        kept.counted_failure = ctx->counted_failure;
-        kept.counted_denial = ctx->counted_denial;
+        kept.counted = ctx->counted;
         *ctx = kept;
     }
 

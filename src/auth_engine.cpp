@@ -116,7 +116,7 @@ void AuthPolicy::decide(const RequestView& req, int64_t now, const KeySet* jwks_
       if (keys == nullptr) {
         // No key set yet (JWKS): 503 only for a token a key could verify (SPEC 8: an empty or
         // malformed token is 401 whatever the keys).
-        Status shape = token.empty() ? Status::TokenMalformed : checkTokenShape(token, cfg_.verify);
+        const Status shape = checkTokenShape(token, cfg_.verify);  // "" is TokenMalformed
         out->status = shape == Status::Ok ? Status::KeysUnavailable : shape;
         return;
       }

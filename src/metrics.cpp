@@ -332,7 +332,7 @@ int metricsRegisterUrl(MetricsBlock* block, std::string_view url, uint64_t sourc
     const uint64_t len = s.url_len.load(std::memory_order_acquire);
     if (len == 0) {
       if (free_slot < 0) free_slot = i;
-    } else if (len == url.size() && std::memcmp(s.url, url.data(), url.size()) == 0) {
+    } else if (metricsSlotShows(s, url)) {
       found = i;
     }
   }
@@ -360,13 +360,16 @@ int metricsRegisterUrl(MetricsBlock* block, std::string_view url, uint64_t sourc
   return free_slot;
 }
 
+bool metricsSlotShows(const MetricsJwksSlot& slot, std::string_view url) noexcept {
+  const uint64_t len = slot.url_len.load(std::memory_order_acquire);
+  return len != 0 && len == url.size() && std::memcmp(slot.url, url.data(), len) == 0;
+}
+
 bool metricsSlotIs(const MetricsBlock* block, int slot, std::string_view url,
                    uint64_t source) noexcept {
   if (block == nullptr || slot < 0 || slot >= kMaxJwksUrls) return false;
   const MetricsJwksSlot& s = block->jwks[slot];
-  const uint64_t len = s.url_len.load(std::memory_order_acquire);
-  return len != 0 && len == url.size() && std::memcmp(s.url, url.data(), len) == 0 &&
-         s.source.load(kRelaxed) == source;
+  return metricsSlotShows(s, url) && s.source.load(kRelaxed) == source;
 }
 
 void metricsUnregisterUrl(MetricsBlock* block, int slot) noexcept {

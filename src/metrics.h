@@ -215,6 +215,9 @@ uint64_t metricsUrlSource(std::string_view raw_url) noexcept;
 // at the instant of a reset may land on either side of it.
 int metricsRegisterUrl(MetricsBlock* block, std::string_view url, uint64_t source = 0) noexcept;
 
+// Whether the slot is registered with the label `url` (byte-exact), whatever its source.
+bool metricsSlotShows(const MetricsJwksSlot& slot, std::string_view url) noexcept;
+
 // Whether `slot` is registered with the label `url` for `source` (both as metricsRegisterUrl was
 // given them): a process of an older configuration checks it before counting, since a reload may
 // have given the slot, or its label, to another URL. False for nullptr or a slot out of range.

@@ -252,10 +252,12 @@ typedef struct {
      * context lives in a pool cleanup, found again as realip finds its own):
      * each check counts only what the request has not counted yet.
      */
-    unsigned                          counted_success:1;
-    unsigned                          counted_rejection:1;
-    unsigned                          counted_failure:1;
-    unsigned                          counted_denial:1;
+    struct {
+        unsigned                      success:1;
+        unsigned                      rejection:1;
+        unsigned                      failure:1;
+        unsigned                      denial:1;
+    }                                 counted;
 } ngx_http_tasker_auth_ctx_t;
 
 

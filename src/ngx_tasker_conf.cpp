@@ -1562,20 +1562,21 @@ ngx_http_tasker_auth_build_jwt(ngx_conf_t *cf,
     ngx_http_tasker_auth_loc_conf_t *conf, tasker::PolicyConfig *pc)
 {
     if (conf->jwks.method == (ngx_uint_t) tasker::VerificationMethod::Jwks) {
-        if (conf->jwks.url.data == NULL && conf->jwks.method_from.len != 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "tasker_auth: %V is jwks, but there is no "
-                               "JWKS URL: set jwks_url in the file (an empty "
-                               "one sets none) or tasker_jwks_url",
-                               &conf->jwks.method_from);
-            return NGX_HTTP_TASKER_CONF_ERROR;
-        }
-
         if (conf->jwks.url.data == NULL) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "tasker_auth: "
-                               "\"tasker_jwt_verification_method jwks\" "
-                               "needs tasker_jwks_url");
+            if (conf->jwks.method_from.len != 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "tasker_auth: %V is jwks, but there is no "
+                                   "JWKS URL: set jwks_url in the file (an "
+                                   "empty one sets none) or tasker_jwks_url",
+                                   &conf->jwks.method_from);
+
+            } else {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "tasker_auth: "
+                                   "\"tasker_jwt_verification_method jwks\" "
+                                   "needs tasker_jwks_url");
+            }
+
             return NGX_HTTP_TASKER_CONF_ERROR;
         }
 

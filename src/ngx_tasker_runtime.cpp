@@ -45,18 +45,6 @@ static ngx_cycle_t                   *ngx_http_tasker_auth_lane_cycle;
 
 /* ---- shared memory: metrics and JWKS ---------------------------------- */
 
-/* Whether a metrics slot is registered for this (redacted) URL. */
-static bool
-ngx_http_tasker_auth_metrics_url_is(const tasker::MetricsJwksSlot &m,
-    const std::string &shown)
-{
-    uint64_t  len = m.url_len.load(std::memory_order_acquire);
-
-    return len != 0 && len == shown.size()
-           && ngx_memcmp(m.url, shown.data(), len) == 0;
-}
-
-
 /* A URL that a reload removed stops being exported. */
 static void
 ngx_http_tasker_auth_forget_urls(ngx_http_tasker_auth_main_conf_t *mcf,
@@ -74,9 +62,7 @@ ngx_http_tasker_auth_forget_urls(ngx_http_tasker_auth_main_conf_t *mcf,
         }
 
         for (i = 0; i < mcf->jwks.nelts; i++) {
-            if (ngx_http_tasker_auth_metrics_url_is(block->jwks[slot],
-                                                    *j[i].shown))
-            {
+            if (tasker::metricsSlotShows(block->jwks[slot], *j[i].shown)) {
                 break;
             }
         }

@@ -87,34 +87,42 @@ size_t editDistance(std::string_view a, std::string_view b, size_t limit) {
   return std::min(prev[b.size()], limit + 1);
 }
 
+// The names of the settings the loader reads (api_keys, a table of entries, aside).
+using SettingKeys = std::array<std::string_view, std::size(kBoolKeys) + std::size(kStringKeys) +
+                                                     1 + std::size(kSecondsKeys)>;
+const SettingKeys& settingKeys() {
+  static const SettingKeys keys = [] {
+    SettingKeys k;
+    size_t n = 0;
+    for (const BoolKey& b : kBoolKeys) k[n++] = b.name;
+    for (const StringKey& s : kStringKeys) k[n++] = s.name;
+    k[n++] = "jwt_allowed_algorithms";
+    for (const SecondsKey& i : kSecondsKeys) k[n++] = i.name;
+    return k;
+  }();
+  return keys;
+}
+
 // The key an unknown [auth] key was probably meant to be: the directive's name without
 // "tasker_" (tasker_jwt_issuer; tasker_auth is "enabled"), without "_seconds" (jwt_leeway), or
 // a known key at most two edits away (enable, jwt_audiance). Empty when none.
 std::string_view meantKey(std::string_view name) {
   if (name.substr(0, 7) == "tasker_") name.remove_prefix(7);
   if (name == "auth") return "enabled";
-  std::array<std::string_view, std::size(kBoolKeys) + std::size(kStringKeys) + 1 +
-                                  std::size(kSecondsKeys)>
-      known;
-  size_t n = 0;
-  for (const BoolKey& k : kBoolKeys) known[n++] = k.name;
-  for (const StringKey& k : kStringKeys) known[n++] = k.name;
-  known[n++] = "jwt_allowed_algorithms";
   for (const SecondsKey& k : kSecondsKeys) {
     const std::string_view seconds = k.name;
     const bool without_unit = seconds.size() == name.size() + 8 &&  // + "_seconds"
                               seconds.substr(0, name.size()) == name;
     if (without_unit) return seconds;
-    known[n++] = seconds;
   }
-  for (std::string_view k : known) {
+  for (std::string_view k : settingKeys()) {
     if (name == k) return k;
   }
   // the closest within two edits; a name of 4 bytes or fewer is too short to guess from
   std::string_view best;
   size_t best_edits = 3;
   if (name.size() <= 4) return {};
-  for (std::string_view k : known) {
+  for (std::string_view k : settingKeys()) {
     const size_t edits = editDistance(name, k, 2);
     if (edits < best_edits) {
       best = k;
@@ -126,16 +134,8 @@ std::string_view meantKey(std::string_view name) {
 
 // A key the loader reads into AuthSettings (not an ignored or unknown one).
 bool isKnownKey(std::string_view name) {
-  for (const BoolKey& k : kBoolKeys) {
-    if (name == k.name) return true;
-  }
-  for (const StringKey& k : kStringKeys) {
-    if (name == k.name) return true;
-  }
-  for (const SecondsKey& k : kSecondsKeys) {
-    if (name == k.name) return true;
-  }
-  return name == "jwt_allowed_algorithms" || name == "api_keys";
+  const SettingKeys& keys = settingKeys();
+  return name == "api_keys" || std::find(keys.begin(), keys.end(), name) != keys.end();
 }
 
 // Whether the table sets anything the module reads. One that holds only unknown keys, tasker's
