@@ -41,6 +41,35 @@ bool sha256(std::string_view data, Sha256Digest* out) noexcept {
   return ok;
 }
 
+bool shaDigest(int bits, std::string_view data, uint8_t* out, size_t* len) noexcept {
+  // The context functions, not SHA256() and its siblings: OpenSSL 3 implements those one-shot
+  // calls with EVP_Q_digest, which fetches the algorithm and allocates a context every time.
+  bool ok = false;
+  *len = 0;
+  if (bits == 256) {
+    SHA256_CTX c;
+    ok = SHA256_Init(&c) == 1 && SHA256_Update(&c, data.data(), data.size()) == 1 &&
+         SHA256_Final(out, &c) == 1;
+    *len = SHA256_DIGEST_LENGTH;
+  } else if (bits == 384 || bits == 512) {
+    SHA512_CTX c;
+    if (bits == 384) {
+      ok = SHA384_Init(&c) == 1 && SHA384_Update(&c, data.data(), data.size()) == 1 &&
+           SHA384_Final(out, &c) == 1;
+      *len = SHA384_DIGEST_LENGTH;
+    } else {
+      ok = SHA512_Init(&c) == 1 && SHA512_Update(&c, data.data(), data.size()) == 1 &&
+           SHA512_Final(out, &c) == 1;
+      *len = SHA512_DIGEST_LENGTH;
+    }
+  }
+  if (!ok) {
+    ERR_clear_error();
+    *len = 0;
+  }
+  return ok;
+}
+
 #else
 
 namespace {
@@ -65,6 +94,21 @@ bool sha256(std::string_view data, Sha256Digest* out) noexcept {
     OPENSSL_cleanse(out->data(), out->size());
     return false;
   }
+  return true;
+}
+
+bool shaDigest(int bits, std::string_view data, uint8_t* out, size_t* len) noexcept {
+  static const EVP_MD* const mds[3] = {EVP_MD_fetch(nullptr, "SHA256", nullptr),
+                                       EVP_MD_fetch(nullptr, "SHA384", nullptr),
+                                       EVP_MD_fetch(nullptr, "SHA512", nullptr)};
+  const EVP_MD* md = bits == 256 ? mds[0] : bits == 384 ? mds[1] : bits == 512 ? mds[2] : nullptr;
+  unsigned int n = 0;
+  *len = 0;
+  if (md == nullptr || EVP_Digest(data.data(), data.size(), out, &n, md, nullptr) != 1) {
+    ERR_clear_error();
+    return false;
+  }
+  *len = n;
   return true;
 }
 

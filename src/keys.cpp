@@ -301,6 +301,7 @@ size_t pemBlockCount(std::string_view text, std::string_view except) noexcept {
 
 VerifyKey::~VerifyKey() {
   for (void* ctx : prepared_) EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx));
+  for (void* ctx : in_place_) EVP_PKEY_CTX_free(static_cast<EVP_PKEY_CTX*>(ctx));
   EVP_PKEY_free(static_cast<EVP_PKEY*>(pkey_));
 }
 
@@ -317,6 +318,15 @@ void VerifyKey::prepare() noexcept {
       continue;
     }
     prepared_[i] = ctx.release();  // owned by prepared_, freed in the destructor
+    if (type_ == KeyType::Ed25519) continue;
+    EvpPkeyCtxPtr in_place(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+    if (!in_place || EVP_PKEY_verify_init(in_place.get()) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(in_place.get(), algDigest(alg)) <= 0 ||
+        configureSignatureCtx(in_place.get(), alg) != Status::Ok) {
+      ERR_clear_error();  // not fatal: this alg verifies through the prepared copy
+      continue;
+    }
+    in_place_[i] = in_place.release();
   }
 }
 

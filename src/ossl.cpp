@@ -74,6 +74,26 @@ const EVP_MD* algDigest(Alg alg) noexcept {
   return nullptr;
 }
 
+int algDigestBits(Alg alg) noexcept {
+  switch (alg) {
+    case Alg::RS256:
+    case Alg::PS256:
+    case Alg::ES256:
+      return 256;
+    case Alg::RS384:
+    case Alg::PS384:
+    case Alg::ES384:
+      return 384;
+    case Alg::RS512:
+    case Alg::PS512:
+    case Alg::ES512:
+      return 512;
+    case Alg::EdDSA:
+      return 0;
+  }
+  return 0;
+}
+
 size_t ecCoordinateBytes(KeyType type) noexcept {
   switch (type) {
     case KeyType::EcP256:

@@ -68,6 +68,8 @@ Status classifyKey(EVP_PKEY* pkey, KeyType* type, int* bits) noexcept;
 
 // The digest of an algorithm (SHA-256/384/512), or nullptr for EdDSA (which hashes internally).
 const EVP_MD* algDigest(Alg alg) noexcept;
+// The size in bits of alg's digest (256, 384, 512); 0 for EdDSA.
+int algDigestBits(Alg alg) noexcept;
 
 // Bytes of one ECDSA coordinate / signature half: 32 (P-256), 48 (P-384), 66 (P-521); 0 otherwise.
 size_t ecCoordinateBytes(KeyType type) noexcept;

@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 
 #include "claim_path_internal.h"
+#include "digest.h"
 #include "flat_claims.h"
 #include "json.h"
 #include "jwt.h"
@@ -211,6 +212,16 @@ Status verifySignature(const VerifyKey& key, Alg alg, std::string_view input,
       if (sig.size() != 64) return Status::TokenBadSignature;
       break;
   }
+  const auto* data = reinterpret_cast<const unsigned char*>(to_check.data());
+  if (auto* in_place = static_cast<EVP_PKEY_CTX*>(key.inPlaceVerifyCtx(alg))) {
+    uint8_t md[64];
+    size_t md_len = 0;
+    if (!shaDigest(algDigestBits(alg), input, md, &md_len)) return osslFail(Status::Internal);
+    if (EVP_PKEY_verify(in_place, data, to_check.size(), md, md_len) != 1) {
+      return osslFail(Status::TokenBadSignature);
+    }
+    return Status::Ok;
+  }
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx) return osslFail(Status::OutOfMemory);
   const auto* prepared = static_cast<const EVP_MD_CTX*>(key.preparedVerifyCtx(alg));
@@ -225,8 +236,7 @@ Status verifySignature(const VerifyKey& key, Alg alg, std::string_view input,
     Status s = configureSignatureCtx(pctx, alg);
     if (s != Status::Ok) return s;
   }
-  int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(to_check.data()),
-                            to_check.size(), reinterpret_cast<const unsigned char*>(input.data()),
+  int rc = EVP_DigestVerify(ctx.get(), data, to_check.size(), reinterpret_cast<const unsigned char*>(input.data()),
                             input.size());
   if (rc != 1) return osslFail(Status::TokenBadSignature);
   return Status::Ok;

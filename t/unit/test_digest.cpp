@@ -1,4 +1,4 @@
-// Unit tests for src/digest.cpp: SHA-256 against FIPS 180-2 vectors.
+// Unit tests for src/digest.cpp: SHA-256 against FIPS 180-2 vectors, SHA-2 against EVP.
 #include "digest.h"
 
 #include <setjmp.h>
@@ -71,6 +71,35 @@ void test_digest_matches_evp(void** state) {
   }
 }
 
+// shaDigest (JWS signing inputs) gives what EVP gives for SHA-256/384/512 at every length around
+// both block sizes (64 and 128 bytes), and refuses any other size.
+void test_sha_digest_matches_evp(void** state) {
+  const struct {
+    int bits;
+    const EVP_MD* md;
+  } cases[] = {{256, EVP_sha256()}, {384, EVP_sha384()}, {512, EVP_sha512()}};
+  for (const auto& c : cases) {
+    std::string data;
+    for (size_t n = 0; n <= 300; ++n) {
+      uint8_t d[64], e[64];
+      size_t len = 0;
+      unsigned int elen = 0;
+      assert_true(tasker::shaDigest(c.bits, data, d, &len));
+      assert_int_equal(EVP_Digest(data.data(), data.size(), e, &elen, c.md, nullptr), 1);
+      assert_int_equal(len, elen);
+      assert_int_equal(len, static_cast<size_t>(c.bits / 8));
+      assert_memory_equal(d, e, len);
+      data.push_back(static_cast<char>('A' + n * 7 % 251));
+    }
+  }
+  uint8_t d[64];
+  size_t len = 99;
+  for (int bits : {0, 1, 160, 224, 255, 257, 1024, -256}) {
+    assert_false(tasker::shaDigest(bits, "abc", d, &len));
+    assert_int_equal(len, 0);
+  }
+}
+
 }  // namespace
 
 int main(void) {
@@ -79,6 +108,7 @@ int main(void) {
       cmocka_unit_test(test_digest_binary_input),
       cmocka_unit_test(test_digest_million_a),
       cmocka_unit_test(test_digest_matches_evp),
+      cmocka_unit_test(test_sha_digest_matches_evp),
   };
   return cmocka_run_group_tests_name("digest", tests, nullptr, nullptr);
 }

@@ -88,6 +88,35 @@ void test_verify_signature_bit_flip_sweep(void** state) {
   }
 }
 
+// RSA and EC keys verify in place through one EVP_PKEY_CTX per algorithm (keys.h): a rejected
+// signature of any kind must leave that context able to accept the next good one, and never
+// turn a later bad one into a success.
+void test_verify_in_place_context_survives_failures(void** state) {
+  for (Alg alg : kAllAlgs) {
+    std::string good = makeToken(alg);
+    KeySetConstPtr ks = keySetFor(keyFor(alg));
+    VerifyOptions opts = optsFor(alg);
+    std::string sig = test::signatureBytes(good);
+    std::string foreign = signRaw(otherKeyFor(alg), alg, headerFor(alg), defaultClaims().json());
+    const std::string bad[] = {test::flipSignatureBit(good, 0, 0),
+                               test::flipSignatureBit(good, sig.size() - 1, 7),
+                               test::withSignature(good, sig.substr(0, sig.size() / 2)),
+                               test::withSignature(good, std::string(sig.size(), '\xff')),
+                               foreign};
+    for (int round = 0; round < 3; ++round) {
+      for (const std::string& b : bad) {
+        assert_status(verifyAt(good, *ks, opts), Status::Ok);
+        Status s = verifyAt(b, *ks, opts);
+        if (s != Status::TokenBadSignature) {
+          fail_msg("%s round %d: a bad signature gave %s", algName(alg), round, statusName(s));
+        }
+        assert_int_equal(ERR_peek_error(), 0);
+      }
+    }
+    assert_status(verifyAt(good, *ks, opts), Status::Ok);
+  }
+}
+
 void test_verify_signature_truncation_sweep(void** state) {
   for (Alg alg : kAllAlgs) {
     std::string token = makeToken(alg);
@@ -880,6 +909,7 @@ int main(void) {
       cmocka_unit_test(test_verify_accepts_every_algorithm),
       cmocka_unit_test(test_verify_allowlist_with_every_algorithm_enabled),
       cmocka_unit_test(test_verify_signature_bit_flip_sweep),
+      cmocka_unit_test(test_verify_in_place_context_survives_failures),
       cmocka_unit_test(test_verify_signature_truncation_sweep),
       cmocka_unit_test(test_verify_signing_input_sweep),
       cmocka_unit_test(test_verify_rejects_other_key_of_same_type),
