@@ -74,13 +74,17 @@ bool shaDigest(int bits, std::string_view data, uint8_t* out, size_t* len) noexc
 
 namespace {
 
-// OpenSSL 3 looks EVP_sha256() up in the provider again on every digest; an explicitly fetched
-// EVP_MD skips that. Never freed (process lifetime).
+// OpenSSL 3 looks EVP_sha256() and its siblings up in the provider again on every digest; an
+// explicitly fetched EVP_MD skips that. Never freed (process lifetime); a failed fetch falls back
+// to the implicit lookup.
+const EVP_MD* fetchedMd(const char* name, const EVP_MD* implicit) noexcept {
+  EVP_MD* fetched = EVP_MD_fetch(nullptr, name, nullptr);
+  if (fetched == nullptr) ERR_clear_error();
+  return fetched ? static_cast<const EVP_MD*>(fetched) : implicit;
+}
+
 const EVP_MD* sha256Md() noexcept {
-  static const EVP_MD* md = [] {
-    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    return fetched ? static_cast<const EVP_MD*>(fetched) : EVP_sha256();
-  }();
+  static const EVP_MD* md = fetchedMd("SHA256", EVP_sha256());
   return md;
 }
 
@@ -98,9 +102,9 @@ bool sha256(std::string_view data, Sha256Digest* out) noexcept {
 }
 
 bool shaDigest(int bits, std::string_view data, uint8_t* out, size_t* len) noexcept {
-  static const EVP_MD* const mds[3] = {EVP_MD_fetch(nullptr, "SHA256", nullptr),
-                                       EVP_MD_fetch(nullptr, "SHA384", nullptr),
-                                       EVP_MD_fetch(nullptr, "SHA512", nullptr)};
+  static const EVP_MD* const mds[3] = {fetchedMd("SHA256", EVP_sha256()),
+                                       fetchedMd("SHA384", EVP_sha384()),
+                                       fetchedMd("SHA512", EVP_sha512())};
   const EVP_MD* md = bits == 256 ? mds[0] : bits == 384 ? mds[1] : bits == 512 ? mds[2] : nullptr;
   unsigned int n = 0;
   *len = 0;

@@ -310,6 +310,16 @@ void VerifyKey::prepare() noexcept {
   for (int i = 0; i < kAlgCount; ++i) {
     Alg alg = static_cast<Alg>(i);
     if (!algFitsKey(alg, type_) || (alg_ && *alg_ != alg)) continue;
+    if (type_ != KeyType::Ed25519) {
+      EvpPkeyCtxPtr in_place(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+      if (in_place && EVP_PKEY_verify_init(in_place.get()) == 1 &&
+          EVP_PKEY_CTX_set_signature_md(in_place.get(), algDigest(alg)) > 0 &&
+          configureSignatureCtx(in_place.get(), alg) == Status::Ok) {
+        in_place_[i] = in_place.release();  // owned by in_place_, freed in the destructor
+        continue;
+      }
+      ERR_clear_error();  // not fatal: this alg takes the copied context below
+    }
     EvpMdCtxPtr ctx(EVP_MD_CTX_new());
     EVP_PKEY_CTX* pctx = nullptr;  // borrowed: owned by ctx
     if (!ctx || EVP_DigestVerifyInit(ctx.get(), &pctx, algDigest(alg), nullptr, pkey) != 1 ||
@@ -318,15 +328,6 @@ void VerifyKey::prepare() noexcept {
       continue;
     }
     prepared_[i] = ctx.release();  // owned by prepared_, freed in the destructor
-    if (type_ == KeyType::Ed25519) continue;
-    EvpPkeyCtxPtr in_place(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
-    if (!in_place || EVP_PKEY_verify_init(in_place.get()) != 1 ||
-        EVP_PKEY_CTX_set_signature_md(in_place.get(), algDigest(alg)) <= 0 ||
-        configureSignatureCtx(in_place.get(), alg) != Status::Ok) {
-      ERR_clear_error();  // not fatal: this alg verifies through the prepared copy
-      continue;
-    }
-    in_place_[i] = in_place.release();
   }
 }
 

@@ -1,5 +1,7 @@
 // Verification keys: one PEM public key, or a JWKS document, parsed once (at configuration load or
-// on JWKS refresh) into an immutable KeySet. The request path only reads a KeySet.
+// on JWKS refresh) into a KeySet whose keys never change. The request path only reads it, except
+// that RSA and EC keys verify on an OpenSSL context they own (VerifyKey::inPlaceVerifyCtx), so a
+// KeySet is used by one thread at a time: an nginx worker's event loop, the CLI.
 //
 // Usage:
 //   KeySetConstPtr ks;
@@ -34,22 +36,23 @@ class VerifyKey {
   int bits() const noexcept { return bits_; }
   void* evpPkey() const noexcept { return pkey_; }  // borrowed EVP_PKEY*; owned by this object
 
-  // A verify context prepared when the key was loaded for algorithm `alg`: an EVP_MD_CTX* after
-  // EVP_DigestVerifyInit with the digest and padding of alg, never used itself, only copied
-  // (EVP_MD_CTX_copy_ex) per verification. Doing the init once here saves OpenSSL 3's per-call
-  // algorithm fetching and provider setup (a few µs per token). nullptr when alg does not fit
-  // the key (or preparation failed: verifySignature then initialises a context per call).
-  // Borrowed, owned by this object; only read after create(), so safe to share between threads.
-  const void* preparedVerifyCtx(Alg alg) const noexcept { return prepared_[static_cast<int>(alg)]; }
-
-  // For RSA and EC keys, also an EVP_PKEY_CTX* after EVP_PKEY_verify_init with the signature
-  // digest and padding of alg, used in place: verifySignature hashes the signing input itself
-  // and calls EVP_PKEY_verify on it, as `openssl speed` does, with no context copied, allocated
-  // or freed per token (about 0.5 µs of an 18 µs RS256 verification). OpenSSL's verify keeps no
-  // state in the context between calls, but two threads must not use it at once: a VerifyKey
-  // verifies on one thread at a time (an nginx worker's, the CLI's). nullptr for Ed25519 (pure
-  // EdDSA hashes inside the signature scheme) and when preparation failed.
+  // The verify contexts are prepared when the key is loaded, one per algorithm the key can
+  // verify, so that no token pays for OpenSSL 3's algorithm fetching and provider setup (a few
+  // µs per token). Both are borrowed, owned by this object; both nullptr when alg does not fit
+  // the key.
+  //
+  // RSA and EC keys: an EVP_PKEY_CTX* after EVP_PKEY_verify_init with the signature digest and
+  // padding of alg, used in place: verifySignature hashes the signing input itself and calls
+  // EVP_PKEY_verify on it, as `openssl speed` does, with no context copied per token (about
+  // 0.5 µs of an 18 µs RS256 verification). OpenSSL's verify keeps no state in the context
+  // between calls, but two threads must not use it at once.
   void* inPlaceVerifyCtx(Alg alg) const noexcept { return in_place_[static_cast<int>(alg)]; }
+
+  // Ed25519 keys (pure EdDSA hashes inside the scheme, so it takes no digest), and an RSA or EC
+  // key whose in-place context could not be prepared: an EVP_MD_CTX* after EVP_DigestVerifyInit,
+  // never used itself, only copied (EVP_MD_CTX_copy_ex) per verification; only read, so safe to
+  // share between threads. Neither context prepared: verifySignature initialises one per call.
+  const void* preparedVerifyCtx(Alg alg) const noexcept { return prepared_[static_cast<int>(alg)]; }
 
   // Takes ownership of pkey (an EVP_PKEY*). Validates type and size.
   static Status create(void* pkey, std::string kid, std::optional<Alg> alg,
@@ -78,7 +81,7 @@ class KeySet;
 using KeySetPtr = std::shared_ptr<KeySet>;
 using KeySetConstPtr = std::shared_ptr<const KeySet>;
 
-// An immutable set of verification keys.
+// A set of verification keys, fixed once built (see the top of this file for threads).
 class KeySet {
  public:
   // One PEM public key: SPKI "BEGIN PUBLIC KEY" (RSA, EC P-256/384/521, Ed25519) or PKCS#1

@@ -236,8 +236,8 @@ Status verifySignature(const VerifyKey& key, Alg alg, std::string_view input,
     Status s = configureSignatureCtx(pctx, alg);
     if (s != Status::Ok) return s;
   }
-  int rc = EVP_DigestVerify(ctx.get(), data, to_check.size(), reinterpret_cast<const unsigned char*>(input.data()),
-                            input.size());
+  int rc = EVP_DigestVerify(ctx.get(), data, to_check.size(),
+                            reinterpret_cast<const unsigned char*>(input.data()), input.size());
   if (rc != 1) return osslFail(Status::TokenBadSignature);
   return Status::Ok;
 }

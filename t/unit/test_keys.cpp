@@ -454,10 +454,12 @@ void test_keys_prepared_contexts_follow_key_type_and_jwk_alg(void** state) {
     for (int i = 0; i < kAlgCount; ++i) {
       Alg a = static_cast<Alg>(i);
       bool fits = std::find(c.fitting.begin(), c.fitting.end(), a) != c.fitting.end();
-      assert_int_equal(ks->first()->preparedVerifyCtx(a) != nullptr, fits);
-      // RSA and EC keys also verify in place; pure EdDSA cannot take a prehashed input.
+      // RSA and EC keys verify in place; pure EdDSA cannot take a prehashed input, so an
+      // Ed25519 key keeps a context to copy instead.
       assert_int_equal(ks->first()->inPlaceVerifyCtx(a) != nullptr,
                        fits && c.type != KeyType::Ed25519);
+      assert_int_equal(ks->first()->preparedVerifyCtx(a) != nullptr,
+                       fits && c.type == KeyType::Ed25519);
     }
   }
   // A JWK that names its alg can only ever verify that one.
@@ -466,8 +468,8 @@ void test_keys_prepared_contexts_follow_key_type_and_jwk_alg(void** state) {
                 Status::Ok);
   for (int i = 0; i < kAlgCount; ++i) {
     Alg a = static_cast<Alg>(i);
-    assert_int_equal(ks->find("k")->preparedVerifyCtx(a) != nullptr, a == Alg::PS384);
     assert_int_equal(ks->find("k")->inPlaceVerifyCtx(a) != nullptr, a == Alg::PS384);
+    assert_int_equal(ks->find("k")->preparedVerifyCtx(a) != nullptr, false);
   }
 }
 

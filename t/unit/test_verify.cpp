@@ -238,6 +238,42 @@ void test_verify_pss_requires_hash_length_salt(void** state) {
   ERR_clear_error();
 }
 
+// The same rules through one key's in-place context after it has rejected other signatures:
+// a failure leaves no setting behind that would let a wrong salt, MGF1 or DigestInfo digest
+// through later (verifyFor above loads a fresh key set for every call, so it never sees that).
+void test_verify_in_place_context_keeps_its_rules(void** state) {
+  for (Alg alg : {Alg::PS256, Alg::PS384, Alg::PS512, Alg::RS256}) {
+    bool pss = alg != Alg::RS256;
+    const EVP_MD* md = alg == Alg::PS384 ? EVP_sha384()
+                       : alg == Alg::PS512 ? EVP_sha512()
+                                           : EVP_sha256();
+    int hash_len = EVP_MD_get_size(md);
+    KeySetConstPtr ks = keySetFor(keyFor(alg));
+    VerifyOptions opts = optsFor(alg);
+    std::string good = signWithSalt(alg, md, pss ? hash_len : -1);
+    std::vector<std::string> bad = {test::flipSignatureBit(good, 3, 1),
+                                    signWithSalt(alg, EVP_sha512() == md ? EVP_sha256()
+                                                                         : EVP_sha512(),
+                                                 pss ? hash_len : -1)};
+    if (pss) {
+      bad.push_back(signWithSalt(alg, md, 0));
+      bad.push_back(signWithSalt(alg, md, hash_len - 12));
+      bad.push_back(signWithSalt(alg, md, -2));  // the largest salt the key allows
+    }
+    for (int round = 0; round < 2; ++round) {
+      for (size_t i = 0; i < bad.size(); ++i) {
+        Status s = verifyAt(bad[i], *ks, opts);
+        if (s != Status::TokenBadSignature) {
+          fail_msg("%s round %d: bad signature %zu gave %s", algName(alg), round, i,
+                   statusName(s));
+        }
+        assert_status(verifyAt(good, *ks, opts), Status::Ok);
+      }
+    }
+  }
+  ERR_clear_error();
+}
+
 void test_verify_jwk_alg_must_match_token_alg(void** state) {
   KeySetConstPtr ks;
   std::string jwk = test::publicJwkOf(keyFor(Alg::RS256), "k1");  // alg RS256
@@ -916,6 +952,7 @@ int main(void) {
       cmocka_unit_test(test_verify_rejects_alg_key_mismatch),
       cmocka_unit_test(test_verify_rs256_header_with_ps256_signature),
       cmocka_unit_test(test_verify_pss_requires_hash_length_salt),
+      cmocka_unit_test(test_verify_in_place_context_keeps_its_rules),
       cmocka_unit_test(test_verify_jwk_alg_must_match_token_alg),
       cmocka_unit_test(test_verify_rejects_none_and_hs),
       cmocka_unit_test(test_verify_allowlist_enforced),
