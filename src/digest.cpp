@@ -25,48 +25,42 @@ namespace tasker {
 
 #ifdef TASKER_SHA256_LOW_LEVEL
 
-bool sha256(std::string_view data, Sha256Digest* out) noexcept {
-  static_assert(SHA256_DIGEST_LENGTH == std::tuple_size<Sha256Digest>::value, "digest size");
-  SHA256_CTX ctx;
-  bool ok = SHA256_Init(&ctx) == 1 && SHA256_Update(&ctx, data.data(), data.size()) == 1 &&
-            SHA256_Final(out->data(), &ctx) == 1;
-  // The context holds the tail of the input (a whole API key). explicit_bzero is glibc's
-  // vectorised memset that the compiler may not drop, several times cheaper than OPENSSL_cleanse's
-  // byte loop for these sizes.
+namespace {
+
+// One digest through OpenSSL's context functions for Ctx (SHA256_CTX, or SHA512_CTX for SHA-384
+// and SHA-512). Not SHA256() and its siblings: OpenSSL 3 implements those one-shot calls with
+// EVP_Q_digest, which fetches the algorithm and allocates a context every time. The context
+// holds the tail of the input (for sha256, a whole API key), so it is wiped: explicit_bzero is
+// glibc's vectorised memset that the compiler may not drop, several times cheaper than
+// OPENSSL_cleanse's byte loop for these sizes.
+template <typename Ctx>
+bool contextDigest(int (*init)(Ctx*), int (*update)(Ctx*, const void*, size_t),
+                   int (*final)(unsigned char*, Ctx*), std::string_view data,
+                   uint8_t* out) noexcept {
+  Ctx ctx;
+  bool ok = init(&ctx) == 1 && update(&ctx, data.data(), data.size()) == 1 &&
+            final(out, &ctx) == 1;
   explicit_bzero(&ctx, sizeof ctx);
-  if (!ok) {
-    ERR_clear_error();
-    OPENSSL_cleanse(out->data(), out->size());
-  }
   return ok;
 }
 
+}  // namespace
+
 bool shaDigest(int bits, std::string_view data, uint8_t* out, size_t* len) noexcept {
-  // The context functions, not SHA256() and its siblings: OpenSSL 3 implements those one-shot
-  // calls with EVP_Q_digest, which fetches the algorithm and allocates a context every time.
   bool ok = false;
-  *len = 0;
-  if (bits == 256) {
-    SHA256_CTX c;
-    ok = SHA256_Init(&c) == 1 && SHA256_Update(&c, data.data(), data.size()) == 1 &&
-         SHA256_Final(out, &c) == 1;
-    *len = SHA256_DIGEST_LENGTH;
-  } else if (bits == 384 || bits == 512) {
-    SHA512_CTX c;
-    if (bits == 384) {
-      ok = SHA384_Init(&c) == 1 && SHA384_Update(&c, data.data(), data.size()) == 1 &&
-           SHA384_Final(out, &c) == 1;
-      *len = SHA384_DIGEST_LENGTH;
-    } else {
-      ok = SHA512_Init(&c) == 1 && SHA512_Update(&c, data.data(), data.size()) == 1 &&
-           SHA512_Final(out, &c) == 1;
-      *len = SHA512_DIGEST_LENGTH;
-    }
+  switch (bits) {
+    case 256:
+      ok = contextDigest<SHA256_CTX>(SHA256_Init, SHA256_Update, SHA256_Final, data, out);
+      break;
+    case 384:
+      ok = contextDigest<SHA512_CTX>(SHA384_Init, SHA384_Update, SHA384_Final, data, out);
+      break;
+    case 512:
+      ok = contextDigest<SHA512_CTX>(SHA512_Init, SHA512_Update, SHA512_Final, data, out);
+      break;
   }
-  if (!ok) {
-    ERR_clear_error();
-    *len = 0;
-  }
+  *len = ok ? static_cast<size_t>(bits / 8) : 0;
+  if (!ok) ERR_clear_error();
   return ok;
 }
 
@@ -83,23 +77,7 @@ const EVP_MD* fetchedMd(const char* name, const EVP_MD* implicit) noexcept {
   return fetched ? static_cast<const EVP_MD*>(fetched) : implicit;
 }
 
-const EVP_MD* sha256Md() noexcept {
-  static const EVP_MD* md = fetchedMd("SHA256", EVP_sha256());
-  return md;
-}
-
 }  // namespace
-
-bool sha256(std::string_view data, Sha256Digest* out) noexcept {
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), out->data(), &len, sha256Md(), nullptr) != 1 ||
-      len != out->size()) {
-    ERR_clear_error();
-    OPENSSL_cleanse(out->data(), out->size());
-    return false;
-  }
-  return true;
-}
 
 bool shaDigest(int bits, std::string_view data, uint8_t* out, size_t* len) noexcept {
   static const EVP_MD* const mds[3] = {fetchedMd("SHA256", EVP_sha256()),
@@ -117,5 +95,13 @@ bool shaDigest(int bits, std::string_view data, uint8_t* out, size_t* len) noexc
 }
 
 #endif
+
+bool sha256(std::string_view data, Sha256Digest* out) noexcept {
+  static_assert(std::tuple_size<Sha256Digest>::value == 32, "digest size");
+  size_t len = 0;
+  if (shaDigest(256, data, out->data(), &len) && len == out->size()) return true;
+  OPENSSL_cleanse(out->data(), out->size());
+  return false;
+}
 
 }  // namespace tasker

@@ -54,26 +54,6 @@ Status classifyKey(EVP_PKEY* pkey, KeyType* type, int* bits) noexcept {
   }
 }
 
-const EVP_MD* algDigest(Alg alg) noexcept {
-  switch (alg) {
-    case Alg::RS256:
-    case Alg::PS256:
-    case Alg::ES256:
-      return EVP_sha256();
-    case Alg::RS384:
-    case Alg::PS384:
-    case Alg::ES384:
-      return EVP_sha384();
-    case Alg::RS512:
-    case Alg::PS512:
-    case Alg::ES512:
-      return EVP_sha512();
-    case Alg::EdDSA:
-      return nullptr;
-  }
-  return nullptr;
-}
-
 int algDigestBits(Alg alg) noexcept {
   switch (alg) {
     case Alg::RS256:
@@ -92,6 +72,19 @@ int algDigestBits(Alg alg) noexcept {
       return 0;
   }
   return 0;
+}
+
+const EVP_MD* algDigest(Alg alg) noexcept {
+  switch (algDigestBits(alg)) {
+    case 256:
+      return EVP_sha256();
+    case 384:
+      return EVP_sha384();
+    case 512:
+      return EVP_sha512();
+    default:
+      return nullptr;
+  }
 }
 
 size_t ecCoordinateBytes(KeyType type) noexcept {
